@@ -1,0 +1,128 @@
+//! The append-only audit trail. Each record says who or what decided, and why, without personal
+//! data beyond the user id.
+
+use super::ids::{AppId, CorrelationId, EventId, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    /// An inbound event was accepted and queued.
+    EventAccepted,
+    /// A repeated delivery of an event already accepted.
+    EventDuplicate,
+    /// An inbound request was refused (bad signature, bad body, stale, ...).
+    EventRejected,
+    /// Context was gathered for a user.
+    ContextEnriched,
+    /// A decision was computed.
+    Decision,
+    /// An action was planned (and why it runs now, waits, or is only recommended).
+    ActionPlanned,
+    /// An action changed UEM.
+    ActionApplied,
+    /// An action failed for good.
+    ActionFailed,
+    /// A message was moved to a dead-letter queue.
+    DeadLettered,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::EventAccepted => "event_accepted",
+            AuditKind::EventDuplicate => "event_duplicate",
+            AuditKind::EventRejected => "event_rejected",
+            AuditKind::ContextEnriched => "context_enriched",
+            AuditKind::Decision => "decision",
+            AuditKind::ActionPlanned => "action_planned",
+            AuditKind::ActionApplied => "action_applied",
+            AuditKind::ActionFailed => "action_failed",
+            AuditKind::DeadLettered => "dead_lettered",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Unique and time-ordered within a correlation id.
+    pub record_id: String,
+    pub at: DateTime<Utc>,
+    pub correlation_id: CorrelationId,
+    #[serde(default)]
+    pub event_id: Option<EventId>,
+    pub kind: AuditKind,
+    /// The stage or person that acted (`intake`, `decide`, `execute`, `admin:<name>`).
+    pub actor: String,
+    #[serde(default)]
+    pub user_id: Option<UserId>,
+    #[serde(default)]
+    pub app_id: Option<AppId>,
+    /// One line an admin can read.
+    pub summary: String,
+    #[serde(default)]
+    pub policy_version: Option<String>,
+    #[serde(default)]
+    pub rule_ids: Vec<String>,
+    /// Structured details (scores, action ids, error codes). Never secrets or full personal data.
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+impl AuditRecord {
+    pub fn new(
+        at: DateTime<Utc>,
+        correlation_id: CorrelationId,
+        kind: AuditKind,
+        actor: impl Into<String>,
+        summary: impl Into<String>,
+    ) -> Self {
+        // Sortable: the timestamp first, then randomness so two records in one microsecond differ.
+        let record_id = format!(
+            "{}-{}",
+            at.format("%Y%m%dT%H%M%S%.6fZ"),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        Self {
+            record_id,
+            at,
+            correlation_id,
+            event_id: None,
+            kind,
+            actor: actor.into(),
+            user_id: None,
+            app_id: None,
+            summary: summary.into(),
+            policy_version: None,
+            rule_ids: Vec::new(),
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    pub fn event(mut self, id: &EventId) -> Self {
+        self.event_id = Some(id.clone());
+        self
+    }
+
+    pub fn user(mut self, id: &UserId) -> Self {
+        self.user_id = Some(id.clone());
+        self
+    }
+
+    pub fn app(mut self, id: &AppId) -> Self {
+        self.app_id = Some(id.clone());
+        self
+    }
+
+    pub fn policy(mut self, version: &str, rule_ids: Vec<String>) -> Self {
+        self.policy_version = Some(version.to_owned());
+        self.rule_ids = rule_ids;
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}

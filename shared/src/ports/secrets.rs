@@ -1,0 +1,79 @@
+//! Secrets: one JSON secret in AWS, environment variables of the same names in local mode.
+
+use async_trait::async_trait;
+use std::fmt;
+
+/// A secret value that never prints itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretString(***)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("secret store unavailable: {0}")]
+    Unavailable(String),
+    #[error("secret document is not a JSON object of strings: {0}")]
+    Malformed(String),
+}
+
+/// Well-known secret keys (DESIGN.md, Secrets and settings).
+pub mod keys {
+    pub const HRIS_HMAC_SECRET: &str = "LOADOUT_HRIS_HMAC_SECRET";
+    pub const BAMBOOHR_HMAC_SECRET: &str = "LOADOUT_BAMBOOHR_HMAC_SECRET";
+    pub const OKTA_AUTHORIZATION: &str = "LOADOUT_OKTA_AUTHORIZATION";
+    pub const GRAPH_CLIENT_STATE: &str = "LOADOUT_GRAPH_CLIENT_STATE";
+    pub const UEM_EVENTS_BASIC: &str = "LOADOUT_UEM_EVENTS_BASIC";
+    pub const SERVICENOW_CALLBACK_TOKEN: &str = "LOADOUT_SERVICENOW_CALLBACK_TOKEN";
+    pub const ADMIN_TOKEN: &str = "LOADOUT_ADMIN_TOKEN";
+    pub const UEM_CLIENT_ID: &str = "LOADOUT_UEM_CLIENT_ID";
+    pub const UEM_CLIENT_SECRET: &str = "LOADOUT_UEM_CLIENT_SECRET";
+    pub const UEM_USERNAME: &str = "LOADOUT_UEM_USERNAME";
+    pub const UEM_PASSWORD: &str = "LOADOUT_UEM_PASSWORD";
+    pub const UEM_TENANT_CODE: &str = "LOADOUT_UEM_TENANT_CODE";
+    pub const SERVICENOW_USERNAME: &str = "LOADOUT_SERVICENOW_USERNAME";
+    pub const SERVICENOW_PASSWORD: &str = "LOADOUT_SERVICENOW_PASSWORD";
+    pub const SLACK_WEBHOOK_URL: &str = "LOADOUT_SLACK_WEBHOOK_URL";
+
+    /// Every key, for generating local secrets and for documentation.
+    pub const ALL: [&str; 15] = [
+        HRIS_HMAC_SECRET,
+        BAMBOOHR_HMAC_SECRET,
+        OKTA_AUTHORIZATION,
+        GRAPH_CLIENT_STATE,
+        UEM_EVENTS_BASIC,
+        SERVICENOW_CALLBACK_TOKEN,
+        ADMIN_TOKEN,
+        UEM_CLIENT_ID,
+        UEM_CLIENT_SECRET,
+        UEM_USERNAME,
+        UEM_PASSWORD,
+        UEM_TENANT_CODE,
+        SERVICENOW_USERNAME,
+        SERVICENOW_PASSWORD,
+        SLACK_WEBHOOK_URL,
+    ];
+}
+
+#[async_trait]
+pub trait Secrets: Send + Sync {
+    /// The current value of a key, or `None` when it is not configured.
+    async fn get(&self, key: &str) -> Result<Option<SecretString>, SecretsError>;
+
+    /// Drop any cached copy, e.g. after the secret was rejected as stale (rotation).
+    async fn refresh(&self) -> Result<(), SecretsError>;
+}
