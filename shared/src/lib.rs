@@ -2,6 +2,11 @@
 //! match. See ARCHITECTURE.md at the repository root for the map.
 
 pub mod adapters;
+pub mod config;
 pub mod domain;
+pub mod governance;
+pub mod keys;
 pub mod ports;
+pub mod reconcile;
 pub mod uem;
+pub mod webhook;

@@ -1,0 +1,55 @@
+//! Why an inbound request was refused, and how that maps to an HTTP answer.
+
+use super::http::ApiResponse;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    #[error("missing credentials: {0}")]
+    MissingCredentials(String),
+    #[error("invalid credentials or signature")]
+    BadSignature,
+    #[error("timestamp outside the {tolerance_s}s replay window")]
+    Stale { tolerance_s: i64 },
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    #[error("unsupported content type {0:?}; send application/json")]
+    UnsupportedMediaType(String),
+    #[error("body of {size} bytes exceeds the {limit}-byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("unknown event type {0:?}")]
+    UnknownEventType(String),
+    #[error("this endpoint is not configured: {0} is not set")]
+    NotConfigured(&'static str),
+}
+
+impl WebhookError {
+    /// A stable, machine-readable code for the error body and the audit record.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebhookError::MissingCredentials(_) => "missing_credentials",
+            WebhookError::BadSignature => "invalid_signature",
+            WebhookError::Stale { .. } => "stale_timestamp",
+            WebhookError::Malformed(_) => "malformed_body",
+            WebhookError::UnsupportedMediaType(_) => "unsupported_media_type",
+            WebhookError::TooLarge { .. } => "payload_too_large",
+            WebhookError::UnknownEventType(_) => "unknown_event_type",
+            WebhookError::NotConfigured(_) => "not_configured",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            WebhookError::MissingCredentials(_) | WebhookError::BadSignature => 401,
+            WebhookError::Stale { .. } => 401,
+            WebhookError::Malformed(_) | WebhookError::UnknownEventType(_) => 400,
+            WebhookError::UnsupportedMediaType(_) => 415,
+            WebhookError::TooLarge { .. } => 413,
+            // Our configuration, not the sender's input; the sender should retry later.
+            WebhookError::NotConfigured(_) => 503,
+        }
+    }
+
+    pub fn to_response(&self) -> ApiResponse {
+        ApiResponse::error(self.status(), self.code(), self.to_string())
+    }
+}
