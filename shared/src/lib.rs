@@ -8,5 +8,6 @@ pub mod governance;
 pub mod keys;
 pub mod ports;
 pub mod reconcile;
+pub mod stages;
 pub mod uem;
 pub mod webhook;

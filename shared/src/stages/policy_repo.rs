@@ -1,0 +1,135 @@
+//! Policy sets (Cedar files, schema and catalog) stored by version in the state store, with a
+//! pointer to the active one. `loadout policy push` writes them; the decision engine reads the
+//! active one and re-checks the pointer now and then, so a push takes effect without a redeploy.
+
+use super::StageError;
+use crate::domain::{Catalog, Denial, Entitlement, UserContext};
+use crate::keys;
+use crate::ports::{Condition, StateStore, StateStoreExt};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// Everything a decision needs from the admin: the policies, their schema and the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicySetRecord {
+    pub version: String,
+    pub schema: String,
+    /// `(file name, Cedar text)` in file-name order.
+    pub policies: Vec<(String, String)>,
+    pub catalog_yaml: String,
+    pub pushed_at: DateTime<Utc>,
+    pub pushed_by: String,
+}
+
+/// Whatever turns a user's context into entitlements: the Cedar engine today; the relevance
+/// model and the adviser plug in beside it.
+pub trait EntitlementSource: Send + Sync {
+    fn version(&self) -> String;
+    fn desired_for(
+        &self,
+        context: &UserContext,
+        is_manager: bool,
+        catalog: &Catalog,
+        at: DateTime<Utc>,
+    ) -> (Vec<Entitlement>, Vec<Denial>);
+}
+
+/// Builds an evaluator from a stored record (validating it).
+pub type EngineBuilder =
+    fn(&PolicySetRecord) -> Result<Arc<dyn EntitlementSource>, String>;
+
+/// Stores a policy set and makes it the active one.
+pub async fn push(store: &dyn StateStore, record: &PolicySetRecord) -> Result<(), StageError> {
+    let (pk, sk) = keys::policy_set(&record.version);
+    match store.put_as(&pk, &sk, record, None, Condition::NotExists).await {
+        Ok(_) => {}
+        // The same content was pushed before: its version is its content hash.
+        Err(e) if e.is_condition_failed() => {}
+        Err(e) => return Err(e.into()),
+    }
+    let (pk, sk) = keys::active_policy();
+    store
+        .put_as(&pk, &sk, &record.version, None, Condition::None)
+        .await?;
+    Ok(())
+}
+
+pub async fn active(store: &dyn StateStore) -> Result<Option<PolicySetRecord>, StageError> {
+    let (pk, sk) = keys::active_policy();
+    let Some((version, _)) = store.get_as::<String>(&pk, &sk).await? else {
+        return Ok(None);
+    };
+    let (pk, sk) = keys::policy_set(&version);
+    Ok(store.get_as(&pk, &sk).await?.map(|(r, _)| r))
+}
+
+/// The active policy set, loaded once and refreshed when the pointer moves.
+#[derive(Clone)]
+pub struct LoadedPolicy {
+    pub version: String,
+    pub engine: Arc<dyn EntitlementSource>,
+    pub catalog: Arc<Catalog>,
+}
+
+pub struct PolicyCache {
+    build: EngineBuilder,
+    recheck: Duration,
+    state: Mutex<Option<(LoadedPolicy, DateTime<Utc>)>>,
+}
+
+impl PolicyCache {
+    pub fn new(build: EngineBuilder, recheck: Duration) -> Self {
+        Self {
+            build,
+            recheck,
+            state: Mutex::new(None),
+        }
+    }
+
+    pub async fn current(
+        &self,
+        store: &dyn StateStore,
+        now: DateTime<Utc>,
+    ) -> Result<LoadedPolicy, StageError> {
+        let mut state = self.state.lock().await;
+        if let Some((loaded, checked)) = state.as_ref() {
+            let age = (now - *checked).to_std().unwrap_or_default();
+            if age < self.recheck {
+                return Ok(loaded.clone());
+            }
+        }
+        let (pk, sk) = keys::active_policy();
+        let pointer = store.get_as::<String>(&pk, &sk).await?.map(|(v, _)| v);
+        let Some(version) = pointer else {
+            return Err(StageError::Retryable(
+                "no policy set is active; run `loadout policy push`".into(),
+            ));
+        };
+        if let Some((loaded, _)) = state.as_ref() {
+            if loaded.version == version {
+                let loaded = loaded.clone();
+                *state = Some((loaded.clone(), now));
+                return Ok(loaded);
+            }
+        }
+        let record = active(store)
+            .await?
+            .ok_or_else(|| StageError::Retryable(format!("policy set {version} is missing")))?;
+        let engine = (self.build)(&record).map_err(|e| {
+            StageError::Retryable(format!("active policy set {version} does not load: {e}"))
+        })?;
+        let catalog = Catalog::from_yaml(&record.catalog_yaml).map_err(|e| {
+            StageError::Retryable(format!("catalog of policy set {version} does not load: {e}"))
+        })?;
+        let loaded = LoadedPolicy {
+            version,
+            engine,
+            catalog: Arc::new(catalog),
+        };
+        *state = Some((loaded.clone(), now));
+        Ok(loaded)
+    }
+}
