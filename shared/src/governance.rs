@@ -70,12 +70,12 @@ impl Governance {
 
     /// `user_groups` are the directory groups of the action's user.
     pub fn gate(&self, action: &Action, app: &CatalogApp, user_groups: &[String]) -> Gate {
-        if let Some(pilot) = &self.pilot_group {
-            if !user_groups.iter().any(|g| g == pilot) {
-                return Gate::RecommendOnly {
-                    reason: format!("user is outside the pilot group {pilot:?}"),
-                };
-            }
+        if let Some(pilot) = &self.pilot_group
+            && !user_groups.iter().any(|g| g == pilot)
+        {
+            return Gate::RecommendOnly {
+                reason: format!("user is outside the pilot group {pilot:?}"),
+            };
         }
         match self.mode {
             Mode::Recommend => Gate::RecommendOnly {
@@ -162,11 +162,19 @@ mod tests {
         let mut g = Governance::new(Mode::Auto);
         g.pilot_group = Some("pilot".into());
         assert!(matches!(
-            g.gate(&action(ActionKind::Assign), &app(false, Risk::Low), &["sales".into()]),
+            g.gate(
+                &action(ActionKind::Assign),
+                &app(false, Risk::Low),
+                &["sales".into()]
+            ),
             Gate::RecommendOnly { .. }
         ));
         assert_eq!(
-            g.gate(&action(ActionKind::Assign), &app(false, Risk::Low), &["pilot".into()]),
+            g.gate(
+                &action(ActionKind::Assign),
+                &app(false, Risk::Low),
+                &["pilot".into()]
+            ),
             Gate::Execute
         );
     }

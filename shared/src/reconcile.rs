@@ -54,7 +54,12 @@ pub fn reconcile(decision: &Decision, managed: &[ManagedApp]) -> Vec<Action> {
                         wanted.push_mode.as_str()
                     ),
                 });
-                actions.push(make(&wanted.app_id, ActionKind::Assign, wanted.push_mode, reasons));
+                actions.push(make(
+                    &wanted.app_id,
+                    ActionKind::Assign,
+                    wanted.push_mode,
+                    reasons,
+                ));
             }
             Some(_) => {}
         }
@@ -123,7 +128,10 @@ mod tests {
 
     #[test]
     fn joiner_gets_every_desired_app_assigned() {
-        let d = decision(&[("slack", PushMode::Auto), ("zoom", PushMode::OnDemand)], &[]);
+        let d = decision(
+            &[("slack", PushMode::Auto), ("zoom", PushMode::OnDemand)],
+            &[],
+        );
         let actions = reconcile(&d, &[]);
         assert_eq!(actions.len(), 2);
         assert!(actions.iter().all(|a| a.kind == ActionKind::Assign));
@@ -166,13 +174,19 @@ mod tests {
         assert_eq!(actions.len(), 1);
         assert_eq!(actions[0].kind, ActionKind::Assign);
         assert_eq!(actions[0].push_mode, PushMode::Auto);
-        assert_eq!(actions[0].reasons.last().map(|r| r.rule_id.as_str()), Some(PUSH_MODE_RULE));
+        assert_eq!(
+            actions[0].reasons.last().map(|r| r.rule_id.as_str()),
+            Some(PUSH_MODE_RULE)
+        );
     }
 
     #[test]
     fn leaver_with_empty_desired_set_loses_everything_loadout_assigned() {
         let d = decision(&[], &[]);
-        let actions = reconcile(&d, &[managed("a", PushMode::Auto), managed("b", PushMode::Auto)]);
+        let actions = reconcile(
+            &d,
+            &[managed("a", PushMode::Auto), managed("b", PushMode::Auto)],
+        );
         assert_eq!(actions.len(), 2);
         assert!(actions.iter().all(|a| a.kind == ActionKind::Remove));
     }

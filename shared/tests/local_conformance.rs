@@ -2,7 +2,9 @@
 //! suites against the emulator in `aws_conformance.rs`.
 
 use chrono::Utc;
-use loadout::adapters::local::{LocalDb, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore};
+use loadout::adapters::local::{
+    LocalDb, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
+};
 use loadout::ports::conformance::{self, QueueFixture};
 use loadout::ports::{Clock, Queue, SystemClock};
 use std::collections::HashMap;
@@ -70,9 +72,12 @@ async fn queue_survives_reopening_the_database() {
     {
         let db = LocalDb::open_dir(dir.path()).expect("open");
         let q = SqliteQueue::new(db, Arc::new(SystemClock), QueueSpec::pipeline(5));
-        q.send("enrich", vec![loadout::ports::OutgoingMessage::standard("kept")])
-            .await
-            .expect("send");
+        q.send(
+            "enrich",
+            vec![loadout::ports::OutgoingMessage::standard("kept")],
+        )
+        .await
+        .expect("send");
         // Received but never acknowledged: the worker "died" mid-batch.
         let got = q
             .receive("enrich", 10, std::time::Duration::from_millis(200))
@@ -87,7 +92,11 @@ async fn queue_survives_reopening_the_database() {
         .receive("enrich", 10, std::time::Duration::from_secs(30))
         .await
         .expect("receive after restart");
-    assert_eq!(got.len(), 1, "the unacknowledged message is delivered again");
+    assert_eq!(
+        got.len(),
+        1,
+        "the unacknowledged message is delivered again"
+    );
     assert_eq!(got[0].body, "kept");
     assert_eq!(got[0].receive_count, 2);
 }

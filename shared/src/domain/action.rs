@@ -15,7 +15,12 @@ pub enum PushMode {
 
 impl PushMode {
     pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', ' '], "_")
+            .as_str()
+        {
             "auto" | "core" | "required" => Some(PushMode::Auto),
             "on_demand" | "ondemand" | "optional" | "available" => Some(PushMode::OnDemand),
             _ => None,
@@ -85,7 +90,12 @@ impl Action {
         kind: ActionKind,
     ) -> ActionId {
         let mut hash = Sha256::new();
-        for part in [correlation.as_str(), user.as_str(), app.as_str(), kind.as_str()] {
+        for part in [
+            correlation.as_str(),
+            user.as_str(),
+            app.as_str(),
+            kind.as_str(),
+        ] {
             hash.update(part.as_bytes());
             hash.update([0u8]);
         }

@@ -69,12 +69,11 @@ impl Catalog {
     pub fn from_apps(apps: Vec<CatalogApp>) -> Result<Self, CatalogError> {
         let mut map = BTreeMap::new();
         for app in apps {
-            let valid_id = !app.id.0.is_empty()
-                && app
-                    .id
-                    .0
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            let valid_id =
+                !app.id.0.is_empty()
+                    && app.id.0.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'
+                    });
             if !valid_id {
                 return Err(CatalogError::InvalidId(app.id.0));
             }
@@ -126,7 +125,10 @@ mod tests {
     #[test]
     fn rejects_unknown_fields_so_typos_surface() {
         let yaml = "- {id: slack, name: Slack, uem_app_id: '1', platforms: [iOS], risk: low, licenced: true}\n";
-        assert!(matches!(Catalog::from_yaml(yaml), Err(CatalogError::Yaml(_))));
+        assert!(matches!(
+            Catalog::from_yaml(yaml),
+            Err(CatalogError::Yaml(_))
+        ));
     }
 
     #[test]

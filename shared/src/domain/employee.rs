@@ -44,7 +44,10 @@ impl Employee {
             ("title", self.title != newer.title),
             ("location", self.location != newer.location),
             ("region", self.region != newer.region),
-            ("employment_type", self.employment_type != newer.employment_type),
+            (
+                "employment_type",
+                self.employment_type != newer.employment_type,
+            ),
             ("manager_id", self.manager_id != newer.manager_id),
             ("groups", self.groups != newer.groups),
         ];

@@ -16,7 +16,10 @@ use std::time::Duration;
 
 /// A key prefix unique to one run, so suites can share a backend without seeing each other.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -43,18 +46,34 @@ pub async fn store_put_get_round_trip(store: &dyn StateStore) {
 pub async fn store_not_exists_is_idempotency(store: &dyn StateStore) {
     let pk = unique("idem");
     store
-        .put(&pk, "evt", json!({"first": true}), None, Condition::NotExists)
+        .put(
+            &pk,
+            "evt",
+            json!({"first": true}),
+            None,
+            Condition::NotExists,
+        )
         .await
         .expect("first claim succeeds");
     let second = store
-        .put(&pk, "evt", json!({"first": false}), None, Condition::NotExists)
+        .put(
+            &pk,
+            "evt",
+            json!({"first": false}),
+            None,
+            Condition::NotExists,
+        )
         .await;
     assert!(
         matches!(second, Err(ref e) if e.is_condition_failed()),
         "second claim must fail with a condition error, got {second:?}"
     );
     let item = store.get(&pk, "evt").await.expect("get").expect("present");
-    assert_eq!(item.data, json!({"first": true}), "the loser must not overwrite");
+    assert_eq!(
+        item.data,
+        json!({"first": true}),
+        "the loser must not overwrite"
+    );
 }
 
 pub async fn store_version_is_compare_and_swap(store: &dyn StateStore) {
@@ -138,7 +157,11 @@ pub async fn store_query_prefix_in_order(store: &dyn StateStore) {
         .into_iter()
         .map(|i| i.sk)
         .collect();
-    assert_eq!(got, vec!["b#1", "b#10", "b#2"], "prefix match in byte order");
+    assert_eq!(
+        got,
+        vec!["b#1", "b#10", "b#2"],
+        "prefix match in byte order"
+    );
     assert_eq!(store.query(&pk, "").await.expect("all").len(), 5);
 }
 
@@ -148,7 +171,13 @@ pub async fn store_query_pages_past_large_partitions(store: &dyn StateStore) {
     let blob = "x".repeat(40_000);
     for i in 0..40 {
         store
-            .put(&pk, &format!("{i:03}"), json!({"blob": blob}), None, Condition::None)
+            .put(
+                &pk,
+                &format!("{i:03}"),
+                json!({"blob": blob}),
+                None,
+                Condition::None,
+            )
             .await
             .expect("put");
     }
@@ -242,7 +271,13 @@ pub async fn store_concurrent_cas_loses_no_update(store: Arc<dyn StateStore>) {
                     let item = store.get(&pk, "n").await.expect("get").expect("present");
                     let n = item.data.as_i64().expect("number");
                     match store
-                        .put(&pk, "n", json!(n + 1), None, Condition::Version(item.version))
+                        .put(
+                            &pk,
+                            "n",
+                            json!(n + 1),
+                            None,
+                            Condition::Version(item.version),
+                        )
                         .await
                     {
                         Ok(_) => break,
@@ -308,16 +343,41 @@ pub async fn audit_append_and_query_by_each_key(log: &dyn AuditLog, now: DateTim
     let user = unique("user");
     let app = unique("app");
     let r1 = record(&c1, &user, Some(&app), now, "first");
-    let r2 = record(&c1, &user, None, now + chrono::Duration::seconds(1), "second");
-    let r3 = record(&c2, &unique("other"), Some(&app), now + chrono::Duration::seconds(2), "third");
+    let r2 = record(
+        &c1,
+        &user,
+        None,
+        now + chrono::Duration::seconds(1),
+        "second",
+    );
+    let r3 = record(
+        &c2,
+        &unique("other"),
+        Some(&app),
+        now + chrono::Duration::seconds(2),
+        "third",
+    );
     for r in [&r1, &r2, &r3] {
         log.append(r).await.expect("append");
     }
-    let by_corr = log.query(&AuditQuery::correlation(&c1)).await.expect("query");
-    assert_eq!(by_corr, vec![r1.clone(), r2.clone()], "by correlation, in time order, intact");
-    let by_user = log.query(&AuditQuery::user(&UserId::new(&user))).await.expect("query");
+    let by_corr = log
+        .query(&AuditQuery::correlation(&c1))
+        .await
+        .expect("query");
+    assert_eq!(
+        by_corr,
+        vec![r1.clone(), r2.clone()],
+        "by correlation, in time order, intact"
+    );
+    let by_user = log
+        .query(&AuditQuery::user(&UserId::new(&user)))
+        .await
+        .expect("query");
     assert_eq!(by_user, vec![r1.clone(), r2.clone()], "by user");
-    let by_app = log.query(&AuditQuery::app(&AppId::new(&app))).await.expect("query");
+    let by_app = log
+        .query(&AuditQuery::app(&AppId::new(&app)))
+        .await
+        .expect("query");
     assert_eq!(by_app, vec![r1.clone(), r3.clone()], "by app");
     let mut limited = AuditQuery::correlation(&c1);
     limited.limit = Some(1);
@@ -341,7 +401,10 @@ pub async fn audit_is_append_only(log: &dyn AuditLog, now: DateTime<Utc>) {
         log.append(&tampered).await.is_err(),
         "a different record under an existing id must be refused"
     );
-    let stored = log.query(&AuditQuery::correlation(&c)).await.expect("query");
+    let stored = log
+        .query(&AuditQuery::correlation(&c))
+        .await
+        .expect("query");
     assert_eq!(stored, vec![r], "the original stands");
 }
 
@@ -457,7 +520,10 @@ pub async fn queue_redelivers_after_visibility_timeout(queue: &dyn Queue, fx: &Q
     assert_eq!(second.len(), 1, "unacknowledged message comes back");
     assert_eq!(second[0].message_id, first[0].message_id);
     assert_eq!(second[0].receive_count, 2);
-    queue.ack(&fx.standard, &second[0].receipt).await.expect("ack");
+    queue
+        .ack(&fx.standard, &second[0].receipt)
+        .await
+        .expect("ack");
 }
 
 pub async fn queue_release_makes_visible(queue: &dyn Queue, fx: &QueueFixture) {
@@ -480,7 +546,10 @@ pub async fn queue_release_makes_visible(queue: &dyn Queue, fx: &QueueFixture) {
         .await
         .expect("receive");
     assert_eq!(again.len(), 1, "a released message is visible at once");
-    queue.ack(&fx.standard, &again[0].receipt).await.expect("ack");
+    queue
+        .ack(&fx.standard, &again[0].receipt)
+        .await
+        .expect("ack");
 }
 
 pub async fn queue_dead_letters_after_max_receives(queue: &dyn Queue, fx: &QueueFixture) {
@@ -512,7 +581,10 @@ pub async fn queue_dead_letters_after_max_receives(queue: &dyn Queue, fx: &Queue
         if after.is_empty() {
             break;
         }
-        queue.release(&fx.standard, &after[0].receipt, Duration::ZERO).await.ok();
+        queue
+            .release(&fx.standard, &after[0].receipt, Duration::ZERO)
+            .await
+            .ok();
     }
     assert!(
         after.is_empty(),
@@ -532,7 +604,10 @@ pub async fn queue_dead_letters_after_max_receives(queue: &dyn Queue, fx: &Queue
     }
     assert_eq!(dead.len(), 1, "the message is in the dead-letter queue");
     assert_eq!(dead[0].body, "poison");
-    queue.ack(&fx.dead_letter, &dead[0].receipt).await.expect("ack");
+    queue
+        .ack(&fx.dead_letter, &dead[0].receipt)
+        .await
+        .expect("ack");
 }
 
 pub async fn queue_fifo_orders_groups_and_drops_duplicates(queue: &dyn Queue, fx: &QueueFixture) {
@@ -564,8 +639,16 @@ pub async fn queue_fifo_orders_groups_and_drops_duplicates(queue: &dyn Queue, fx
             queue.ack(&fx.fifo, &m.receipt).await.expect("ack");
         }
     }
-    assert_eq!(alice, vec!["a1", "a2", "a3"], "order within a group; duplicate dropped");
-    assert_eq!(bodies.len(), 4, "the duplicate id was delivered: {bodies:?}");
+    assert_eq!(
+        alice,
+        vec!["a1", "a2", "a3"],
+        "order within a group; duplicate dropped"
+    );
+    assert_eq!(
+        bodies.len(),
+        4,
+        "the duplicate id was delivered: {bodies:?}"
+    );
 }
 
 pub async fn run_queue_suite(queue: &dyn Queue, fx: &QueueFixture) {
@@ -607,5 +690,9 @@ where
         Some("rotated"),
         "refresh picks up a rotated value"
     );
-    assert_eq!(format!("{:?}", got), "Some(SecretString(***))", "secrets never print");
+    assert_eq!(
+        format!("{:?}", got),
+        "Some(SecretString(***))",
+        "secrets never print"
+    );
 }

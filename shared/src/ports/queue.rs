@@ -22,7 +22,11 @@ impl OutgoingMessage {
         }
     }
 
-    pub fn fifo(body: impl Into<String>, group: impl Into<String>, dedup: impl Into<String>) -> Self {
+    pub fn fifo(
+        body: impl Into<String>,
+        group: impl Into<String>,
+        dedup: impl Into<String>,
+    ) -> Self {
         Self {
             body: body.into(),
             group_id: Some(group.into()),

@@ -95,7 +95,12 @@ pub async fn dead_letter(
 
 /// Records that a message failed on its last allowed delivery, so the redrive to the dead-letter
 /// queue (done by SQS or the local queue) has its reason in the audit.
-async fn note_final_attempt(services: &Services, queue: &str, message: &InboundMessage, reason: &str) {
+async fn note_final_attempt(
+    services: &Services,
+    queue: &str,
+    message: &InboundMessage,
+    reason: &str,
+) {
     let (correlation, event) = ids_of(&message.body);
     let mut record = AuditRecord::new(
         services.clock.now(),
@@ -180,6 +185,10 @@ mod tests {
 
     #[test]
     fn garbage_is_a_permanent_failure_not_a_panic() {
-        assert!(decode_envelope::<serde_json::Value>("{{{").expect_err("refused").is_permanent());
+        assert!(
+            decode_envelope::<serde_json::Value>("{{{")
+                .expect_err("refused")
+                .is_permanent()
+        );
     }
 }

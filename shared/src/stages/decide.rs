@@ -6,9 +6,7 @@ use super::batch::{BatchReport, InboundMessage, decode_envelope, process_each};
 use super::enrich::EnrichedEvent;
 use super::policy_repo::{LoadedPolicy, PolicyCache};
 use super::{Services, StageError};
-use crate::domain::{
-    Action, AuditKind, AuditRecord, Decision, Envelope, MessageKind,
-};
+use crate::domain::{Action, AuditKind, AuditRecord, Decision, Envelope, MessageKind};
 use crate::governance::{Gate, Governance};
 use crate::keys;
 use crate::ports::queue::names;
@@ -52,11 +50,15 @@ impl Decider {
     async fn process(&self, message: InboundMessage) -> Result<(), StageError> {
         let envelope: Envelope<EnrichedEvent> = decode_envelope(&message.body)?;
         let s = &self.services;
-        let policy = self.policies.current(s.store.as_ref(), s.clock.now()).await?;
+        let policy = self
+            .policies
+            .current(s.store.as_ref(), s.clock.now())
+            .await?;
         let decision = self.decide(&envelope, &policy);
         let managed = load_managed(s, &decision).await?;
         let actions = reconcile(&decision, &managed);
-        self.record_decision(&envelope, &decision, actions.len()).await?;
+        self.record_decision(&envelope, &decision, actions.len())
+            .await?;
         let user_groups = envelope
             .payload
             .context
@@ -79,11 +81,14 @@ impl Decider {
         if !to_execute.is_empty() {
             let mut outgoing = Vec::with_capacity(to_execute.len());
             for action in &to_execute {
-                let (pk, sk) = keys::correlation_action(action.correlation_id.as_str(), &action.action_id);
-                s.store.put_as(&pk, &sk, action, None, Condition::None).await?;
+                let (pk, sk) =
+                    keys::correlation_action(action.correlation_id.as_str(), &action.action_id);
+                s.store
+                    .put_as(&pk, &sk, action, None, Condition::None)
+                    .await?;
                 let next = envelope.forward(MessageKind::Action, action.clone());
-                let body =
-                    serde_json::to_string(&next).map_err(|e| StageError::Permanent(e.to_string()))?;
+                let body = serde_json::to_string(&next)
+                    .map_err(|e| StageError::Permanent(e.to_string()))?;
                 // FIFO per user keeps one person's changes in order; the action id deduplicates.
                 outgoing.push(OutgoingMessage::fifo(
                     body,
@@ -125,9 +130,13 @@ impl Decider {
     ) -> Result<(), StageError> {
         let s = &self.services;
         let (pk, sk) = keys::decision(&decision.user_id, decision.correlation_id.as_str());
-        s.store.put_as(&pk, &sk, decision, None, Condition::None).await?;
+        s.store
+            .put_as(&pk, &sk, decision, None, Condition::None)
+            .await?;
         let (pk, sk) = keys::latest_decision(&decision.user_id);
-        s.store.put_as(&pk, &sk, decision, None, Condition::None).await?;
+        s.store
+            .put_as(&pk, &sk, decision, None, Condition::None)
+            .await?;
         let desired: Vec<&str> = decision.desired.iter().map(|e| e.app_id.as_str()).collect();
         let denied: Vec<&str> = decision.denied.iter().map(|d| d.app_id.as_str()).collect();
         s.audit(

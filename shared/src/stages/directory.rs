@@ -111,7 +111,9 @@ pub async fn store_usage(
     usage: &[AppUsage],
 ) -> Result<(), StageError> {
     let (pk, sk) = keys::usage(user);
-    store.put_as(&pk, &sk, &usage, None, Condition::None).await?;
+    store
+        .put_as(&pk, &sk, &usage, None, Condition::None)
+        .await?;
     Ok(())
 }
 

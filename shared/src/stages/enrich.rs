@@ -65,7 +65,8 @@ impl Enricher {
         )
         .await?;
         let next = envelope.forward(MessageKind::Enriched, enriched);
-        let body = serde_json::to_string(&next).map_err(|e| StageError::Permanent(e.to_string()))?;
+        let body =
+            serde_json::to_string(&next).map_err(|e| StageError::Permanent(e.to_string()))?;
         s.queue
             .send(names::DECIDE, vec![OutgoingMessage::standard(body)])
             .await?;
@@ -133,12 +134,11 @@ impl Enricher {
         let s = &self.services;
         let user = &profile.employee.id;
         let (pk, sk) = keys::context_cache(user);
-        if kind != EventKind::DeviceChange {
-            if let Some((cached, _)) = s.store.get_as::<UserContext>(&pk, &sk).await? {
-                if cached.employee == profile.employee {
-                    return Ok(cached);
-                }
-            }
+        if kind != EventKind::DeviceChange
+            && let Some((cached, _)) = s.store.get_as::<UserContext>(&pk, &sk).await?
+            && cached.employee == profile.employee
+        {
+            return Ok(cached);
         }
         let devices = self.uem.devices_of_user(user.as_str()).await?;
         let usage = directory::load_usage(s.store.as_ref(), user).await?;

@@ -131,12 +131,11 @@ impl Executor {
     pub async fn accept(&self, action: &Action) -> Result<(), StageError> {
         let s = &self.services;
         let (pk, sk) = keys::action(&action.action_id);
-        if let Some((record, _)) = s.store.get_as::<ActionRecord>(&pk, &sk).await? {
-            if record.status == ActionStatus::Done
-                || (record.status == ActionStatus::Failed && record.permanent)
-            {
-                return Ok(());
-            }
+        if let Some((record, _)) = s.store.get_as::<ActionRecord>(&pk, &sk).await?
+            && (record.status == ActionStatus::Done
+                || (record.status == ActionStatus::Failed && record.permanent))
+        {
+            return Ok(());
         }
         let now = s.clock.now();
         s.store
@@ -168,19 +167,16 @@ impl Executor {
             )
             .await?;
         let (pk, sk) = keys::pending_app(&action.app_id);
-        s.store.put_as(&pk, &sk, &true, None, Condition::None).await?;
+        s.store
+            .put_as(&pk, &sk, &true, None, Condition::None)
+            .await?;
         Ok(())
     }
 
     /// Ok when the action is done; a permanent failure dead-letters; anything else retries.
     async fn settled(&self, action: &Action) -> Result<(), StageError> {
         let (pk, sk) = keys::action(&action.action_id);
-        match self
-            .services
-            .store
-            .get_as::<ActionRecord>(&pk, &sk)
-            .await?
-        {
+        match self.services.store.get_as::<ActionRecord>(&pk, &sk).await? {
             Some((r, _)) if r.status == ActionStatus::Done => Ok(()),
             Some((r, _)) if r.status == ActionStatus::Failed && r.permanent => Err(
                 StageError::Permanent(r.detail.unwrap_or_else(|| "failed".into())),
@@ -197,7 +193,8 @@ impl Executor {
     /// Flushes an app, waiting while another worker holds its lease, until `mine` are settled.
     async fn flush_until_done(&self, app: &AppId, mine: &[&Action]) -> Result<(), StageError> {
         let s = &self.services;
-        let deadline = s.clock.now() + chrono::Duration::from_std(self.lease_wait).unwrap_or_default();
+        let deadline =
+            s.clock.now() + chrono::Duration::from_std(self.lease_wait).unwrap_or_default();
         loop {
             match self.flush(app).await? {
                 Flushed::Done => return Ok(()),
@@ -272,9 +269,11 @@ impl Executor {
                 pending.push(item.decode()?);
             }
             pending.sort_by(|a, b| {
-                (a.queued_at, a.action.action_id.as_str()).cmp(&(b.queued_at, b.action.action_id.as_str()))
+                (a.queued_at, a.action.action_id.as_str())
+                    .cmp(&(b.queued_at, b.action.action_id.as_str()))
             });
-            self.mark(&pending, ActionStatus::Dispatched, None, false).await?;
+            self.mark(&pending, ActionStatus::Dispatched, None, false)
+                .await?;
             // The last change per user wins: a joiner's assign followed by a leaver's remove is
             // one removal, not two API calls.
             let mut net: BTreeMap<UserId, Change> = BTreeMap::new();
@@ -285,7 +284,10 @@ impl Executor {
                 };
                 net.insert(p.action.user_id.clone(), change);
             }
-            let policy = self.policies.current(s.store.as_ref(), s.clock.now()).await?;
+            let policy = self
+                .policies
+                .current(s.store.as_ref(), s.clock.now())
+                .await?;
             let outcome = match policy.catalog.get(app) {
                 Some(catalog_app) => {
                     apply_app_changes(s, self.uem.as_ref(), catalog_app, &net).await?
@@ -320,9 +322,10 @@ impl Executor {
         for p in pending {
             let action = &p.action;
             let effective = newest.get(&action.user_id) == Some(&action.action_id.as_str());
-            let result = outcome.get(&action.user_id).cloned().unwrap_or_else(|| {
-                Err(("no outcome recorded".into(), false))
-            });
+            let result = outcome
+                .get(&action.user_id)
+                .cloned()
+                .unwrap_or_else(|| Err(("no outcome recorded".into(), false)));
             let (status, detail, permanent, kind, summary) = match (&result, effective) {
                 (Ok(plan), true) => {
                     self.update_managed(action, now).await?;
@@ -402,7 +405,9 @@ impl Executor {
                     assigned_by: action.correlation_id.clone(),
                     assigned_at: now,
                 };
-                s.store.put_as(&pk, &sk, &managed, None, Condition::None).await?;
+                s.store
+                    .put_as(&pk, &sk, &managed, None, Condition::None)
+                    .await?;
             }
             ActionKind::Remove => s.store.delete(&pk, &sk, Condition::None).await?,
         }
@@ -439,7 +444,11 @@ impl Executor {
     }
 
     /// Dead-letters a message directly (used by the local worker for poison messages).
-    pub async fn dead_letter(&self, message: &InboundMessage, reason: &str) -> Result<(), StageError> {
+    pub async fn dead_letter(
+        &self,
+        message: &InboundMessage,
+        reason: &str,
+    ) -> Result<(), StageError> {
         dead_letter(&self.services, names::EXECUTE, message, reason).await
     }
 }

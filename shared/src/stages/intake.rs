@@ -39,10 +39,12 @@ impl Intake {
         match (request.method.clone(), path) {
             (Method::GET, "/healthz") => ApiResponse::json(200, &json!({"status": "ok"})),
             (Method::POST, "/webhooks/hris") => self.hris(&request).await,
-            (_, "/healthz" | "/webhooks/hris") => {
-                ApiResponse::error(405, "method_not_allowed", format!("{} is not allowed here", request.method))
-                    .with_header("allow", if path == "/healthz" { "GET" } else { "POST" })
-            }
+            (_, "/healthz" | "/webhooks/hris") => ApiResponse::error(
+                405,
+                "method_not_allowed",
+                format!("{} is not allowed here", request.method),
+            )
+            .with_header("allow", if path == "/healthz" { "GET" } else { "POST" }),
             _ => ApiResponse::error(404, "not_found", format!("no route for {path}")),
         }
     }
@@ -132,7 +134,13 @@ impl Intake {
             // Losing this race only means another delivery also queued it; downstream dedupes.
             let _ = s
                 .store
-                .put_as(&pk, &sk, &queued, Some(expires), Condition::Version(version))
+                .put_as(
+                    &pk,
+                    &sk,
+                    &queued,
+                    Some(expires),
+                    Condition::Version(version),
+                )
                 .await;
         }
         let event = &record.envelope.payload;
@@ -148,7 +156,11 @@ impl Intake {
                 event.source_event_id
             )
         } else {
-            format!("{} {} event accepted", event.source.as_str(), event.kind.as_str())
+            format!(
+                "{} {} event accepted",
+                event.source.as_str(),
+                event.kind.as_str()
+            )
         };
         let mut audit = AuditRecord::new(
             s.clock.now(),
@@ -169,7 +181,12 @@ impl Intake {
         ))
     }
 
-    async fn reject(&self, source: &str, request: &InboundRequest, error: WebhookError) -> ApiResponse {
+    async fn reject(
+        &self,
+        source: &str,
+        request: &InboundRequest,
+        error: WebhookError,
+    ) -> ApiResponse {
         let s = &self.services;
         let record = AuditRecord::new(
             s.clock.now(),
@@ -188,7 +205,12 @@ impl Intake {
         if let Err(e) = s.audit(record).await {
             tracing::error!(error = %e, "could not audit a rejected request");
         }
-        tracing::info!(source, code = error.code(), status = error.status(), "request refused");
+        tracing::info!(
+            source,
+            code = error.code(),
+            status = error.status(),
+            "request refused"
+        );
         error.to_response()
     }
 }

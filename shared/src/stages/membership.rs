@@ -176,7 +176,9 @@ async fn sync_group(
                 name: found.name,
                 assigned: None,
             };
-            store.put_as(&pk, &sk, &adopted, None, Condition::None).await?;
+            store
+                .put_as(&pk, &sk, &adopted, None, Condition::None)
+                .await?;
             owned = Some(adopted);
         }
     }
@@ -191,10 +193,14 @@ async fn sync_group(
             name: created.name.clone(),
             assigned: None,
         };
-        store.put_as(&pk, &sk, &record, None, Condition::None).await?;
+        store
+            .put_as(&pk, &sk, &record, None, Condition::None)
+            .await?;
         uem.assign_app(uem_app, &created, mode).await?;
         record.assigned = Some(mode);
-        store.put_as(&pk, &sk, &record, None, Condition::None).await?;
+        store
+            .put_as(&pk, &sk, &record, None, Condition::None)
+            .await?;
         return Ok(Some(format!(
             "created {name} with {} member(s) and assigned {} ({})",
             adds.len(),
@@ -246,8 +252,14 @@ async fn sync_group(
     if group.assigned != Some(mode) {
         uem.assign_app(uem_app, &group.reference(), mode).await?;
         group.assigned = Some(mode);
-        store.put_as(&pk, &sk, &group, None, Condition::None).await?;
-        notes.push(format!("assigned {} ({}) to {name}", app.name, mode.as_str()));
+        store
+            .put_as(&pk, &sk, &group, None, Condition::None)
+            .await?;
+        notes.push(format!(
+            "assigned {} ({}) to {name}",
+            app.name,
+            mode.as_str()
+        ));
     }
     Ok((!notes.is_empty()).then(|| notes.join("; ")))
 }

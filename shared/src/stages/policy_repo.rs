@@ -38,13 +38,15 @@ pub trait EntitlementSource: Send + Sync {
 }
 
 /// Builds an evaluator from a stored record (validating it).
-pub type EngineBuilder =
-    fn(&PolicySetRecord) -> Result<Arc<dyn EntitlementSource>, String>;
+pub type EngineBuilder = fn(&PolicySetRecord) -> Result<Arc<dyn EntitlementSource>, String>;
 
 /// Stores a policy set and makes it the active one.
 pub async fn push(store: &dyn StateStore, record: &PolicySetRecord) -> Result<(), StageError> {
     let (pk, sk) = keys::policy_set(&record.version);
-    match store.put_as(&pk, &sk, record, None, Condition::NotExists).await {
+    match store
+        .put_as(&pk, &sk, record, None, Condition::NotExists)
+        .await
+    {
         Ok(_) => {}
         // The same content was pushed before: its version is its content hash.
         Err(e) if e.is_condition_failed() => {}
@@ -108,12 +110,12 @@ impl PolicyCache {
                 "no policy set is active; run `loadout policy push`".into(),
             ));
         };
-        if let Some((loaded, _)) = state.as_ref() {
-            if loaded.version == version {
-                let loaded = loaded.clone();
-                *state = Some((loaded.clone(), now));
-                return Ok(loaded);
-            }
+        if let Some((loaded, _)) = state.as_ref()
+            && loaded.version == version
+        {
+            let loaded = loaded.clone();
+            *state = Some((loaded.clone(), now));
+            return Ok(loaded);
         }
         let record = active(store)
             .await?
@@ -122,7 +124,9 @@ impl PolicyCache {
             StageError::Retryable(format!("active policy set {version} does not load: {e}"))
         })?;
         let catalog = Catalog::from_yaml(&record.catalog_yaml).map_err(|e| {
-            StageError::Retryable(format!("catalog of policy set {version} does not load: {e}"))
+            StageError::Retryable(format!(
+                "catalog of policy set {version} does not load: {e}"
+            ))
         })?;
         let loaded = LoadedPolicy {
             version,

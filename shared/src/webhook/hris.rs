@@ -52,7 +52,9 @@ fn kind_of(name: &str) -> Result<EventKind, WebhookError> {
         "mover" => Ok(EventKind::Mover),
         "leaver" => Ok(EventKind::Leaver),
         "update" => Ok(EventKind::Update),
-        other => Err(WebhookError::UnknownEventType(other.chars().take(64).collect())),
+        other => Err(WebhookError::UnknownEventType(
+            other.chars().take(64).collect(),
+        )),
     }
 }
 
@@ -68,12 +70,16 @@ pub fn normalize(body: &[u8], idempotency_key: &str) -> Result<DomainEvent, Webh
         ));
     }
     if !e.email.contains('@') {
-        return Err(WebhookError::Malformed("employee.email is not an e-mail address".into()));
+        return Err(WebhookError::Malformed(
+            "employee.email is not an e-mail address".into(),
+        ));
     }
-    if let Some(manager) = e.manager_id.as_deref().filter(|m| !m.is_empty()) {
-        if !valid_user_id(manager) {
-            return Err(WebhookError::Malformed("employee.manager_id is not a valid id".into()));
-        }
+    if let Some(manager) = e.manager_id.as_deref().filter(|m| !m.is_empty())
+        && !valid_user_id(manager)
+    {
+        return Err(WebhookError::Malformed(
+            "employee.manager_id is not a valid id".into(),
+        ));
     }
     if payload.event_id.trim().is_empty() {
         return Err(WebhookError::Malformed("event_id is empty".into()));
@@ -144,6 +150,9 @@ mod tests {
             normalize(br#"{"type":"joiner"}"#, "m"),
             Err(WebhookError::Malformed(_))
         ));
-        assert!(matches!(normalize(b"not json", "m"), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            normalize(b"not json", "m"),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 }

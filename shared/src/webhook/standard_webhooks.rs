@@ -120,7 +120,17 @@ mod tests {
             sign(&old, "m", 1_800_000_000, b"x"),
             sign(&new, "m", 1_800_000_000, b"x")
         );
-        assert!(verify(Some("m"), Some("1800000000"), Some(&header), b"x", &[new], now()).is_ok());
+        assert!(
+            verify(
+                Some("m"),
+                Some("1800000000"),
+                Some(&header),
+                b"x",
+                &[new],
+                now()
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -143,7 +153,14 @@ mod tests {
         let key = b"k".repeat(24);
         let ts = 1_800_000_000 - 301;
         let sig = sign(&key, "m", ts, b"{}");
-        let err = verify(Some("m"), Some(&ts.to_string()), Some(&sig), b"{}", &[key], now());
+        let err = verify(
+            Some("m"),
+            Some(&ts.to_string()),
+            Some(&sig),
+            b"{}",
+            &[key],
+            now(),
+        );
         assert!(matches!(err, Err(WebhookError::Stale { .. })));
     }
 

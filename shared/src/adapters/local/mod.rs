@@ -1,11 +1,11 @@
 //! The embedded default: one SQLite database file holds the state, the audit trail and the queues,
 //! so local mode survives a restart with nothing lost.
 
+mod audit;
 mod db;
 mod queue;
 mod secrets;
 mod store;
-mod audit;
 
 pub use audit::SqliteAuditLog;
 pub use db::{LocalDb, LocalDbError};

@@ -120,8 +120,8 @@ impl Queue for SqliteQueue {
                 )
                 .map_err(unavailable)?;
                 for m in &messages {
-                    if spec.fifo {
-                        if let Some(dedup) = &m.dedup_id {
+                    if spec.fifo
+                        && let Some(dedup) = &m.dedup_id {
                             let fresh = tx
                                 .execute(
                                     "INSERT INTO queue_dedup (queue, dedup_id, expires_at) VALUES (?1, ?2, ?3)
@@ -133,7 +133,6 @@ impl Queue for SqliteQueue {
                                 continue; // a repeat within the window: accepted, not delivered
                             }
                         }
-                    }
                     insert(&tx, &spec.name, &m.body, m.group_id.as_deref(), now)?;
                 }
                 tx.commit().map_err(unavailable)
@@ -180,7 +179,14 @@ impl Queue for SqliteQueue {
                         .map_err(unavailable)?;
                     let rows = stmt
                         .query_map(params![spec.name], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                            Ok((
+                                r.get(0)?,
+                                r.get(1)?,
+                                r.get(2)?,
+                                r.get(3)?,
+                                r.get(4)?,
+                                r.get(5)?,
+                            ))
                         })
                         .map_err(unavailable)?;
                     rows.collect::<Result<_, _>>().map_err(unavailable)?

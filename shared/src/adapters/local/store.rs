@@ -143,7 +143,13 @@ impl StateStore for SqliteStateStore {
                     .query_row(
                         "SELECT data, ver, expires_at FROM state WHERE pk = ?1 AND sk = ?2",
                         params![pk, sk],
-                        |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, Option<i64>>(2)?)),
+                        |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get(1)?,
+                                r.get::<_, Option<i64>>(2)?,
+                            ))
+                        },
                     )
                     .optional()
                     .map_err(unavailable)?;
