@@ -1,1 +1,154 @@
-fn main() {}
+//! The `loadout` command.
+
+use clap::{Parser, Subcommand};
+use loadout::governance::Mode;
+use loadout_cli::demo::{DemoOptions, run as run_demo};
+use loadout_cli::local::{LocalMode, LocalOptions, UemTarget};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "loadout", version, about = "The right apps on every employee's devices, decided and explained")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay the sample HR events through local mode and the UEM simulator, and show the outcome.
+    Demo {
+        #[arg(long, default_value = "examples")]
+        examples: PathBuf,
+        /// recommend | gated | auto
+        #[arg(long, default_value = "auto")]
+        mode: Mode,
+    },
+    /// Run every function in one process: HTTP routes, queue workers, embedded store.
+    Local {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "examples")]
+        examples: PathBuf,
+        /// A real UEM tenant (credentials from LOADOUT_UEM_*); without it the simulator runs.
+        #[arg(long)]
+        uem_url: Option<String>,
+        /// recommend | gated | auto (default: LOADOUT_MODE, else gated)
+        #[arg(long)]
+        mode: Option<Mode>,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Run the UEM simulator alone, seeded from examples/, for trying other UEM clients.
+    UemSim {
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        addr: SocketAddr,
+        #[arg(long, default_value = "examples")]
+        seed: PathBuf,
+        #[arg(long, default_value_t = 120)]
+        rpm: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Parse and validate a policy directory against its schema.
+    Check { dir: PathBuf },
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logs();
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Demo { examples, mode } => {
+            let report = run_demo(DemoOptions {
+                examples_dir: examples,
+                mode,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            print!("{report}");
+            Ok(())
+        }
+        Command::Local {
+            addr,
+            data_dir,
+            examples,
+            uem_url,
+            mode,
+        } => {
+            let mut options = LocalOptions::new(data_dir, examples);
+            options.addr = addr;
+            options.mode = mode;
+            if let Some(url) = uem_url {
+                options.uem = UemTarget::Url(url);
+            }
+            let local = LocalMode::start(options).await.map_err(|e| e.to_string())?;
+            println!("Loadout local mode listening on {}", local.base_url);
+            if let Some(sim) = &local.sim {
+                println!("UEM simulator at {}", sim.base_url);
+            }
+            println!("Active policy set {}", local.policy_version);
+            if !local.generated_secrets.is_empty() {
+                println!("Generated secrets (shown once; kept in the data directory):");
+                for (key, value) in &local.generated_secrets {
+                    println!("  {key}={value}");
+                }
+            }
+            println!("Press Ctrl-C to stop.");
+            let _ = tokio::signal::ctrl_c().await;
+            local.shutdown().await;
+            Ok(())
+        }
+        Command::Policy {
+            command: PolicyCommand::Check { dir },
+        } => {
+            let report = loadout_cli::policy_cmd::check(&dir).map_err(|e| e.to_string())?;
+            print!("{report}");
+            Ok(())
+        }
+        Command::UemSim { addr, seed, rpm } => {
+            let tenant = uem_sim::Tenant::from_dir(&seed).map_err(|e| e.to_string())?;
+            let sim = uem_sim::UemSim::start(
+                uem_sim::SimConfig::new(tenant)
+                    .addr(addr)
+                    .requests_per_minute(rpm),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let c = &sim.credentials;
+            println!("UEM simulator listening on {}", sim.base_url);
+            println!("  OAuth token URL: {}", sim.token_url);
+            println!("  client id: {}  client secret: {}", c.client_id, c.client_secret);
+            println!("  Basic: {}:{}  aw-tenant-code: {}", c.username, c.password, c.tenant_code);
+            println!("Press Ctrl-C to stop.");
+            sim.run_until_ctrl_c().await.map_err(|e| e.to_string())
+        }
+    }
+}

@@ -1,1 +1,189 @@
-//! e2e helpers
+//! Helpers for the end-to-end tests: a local mode on a temporary directory against the UEM
+//! simulator, HR events built from the sample organization, and the expected app sets computed
+//! by the policy engine from the same examples.
+
+use chrono::Utc;
+use loadout::domain::org::{parse_devices, parse_org};
+use loadout::domain::{Catalog, Device, Employee, UserContext};
+use loadout::governance::Mode;
+use loadout::policy::PolicyEngine;
+use loadout::ports::secrets::keys;
+use loadout::stages::policy_repo::EntitlementSource;
+use loadout_cli::hris_sender::HrisSender;
+use loadout_cli::local::{LocalMode, LocalOptions, UemTarget, load_policy_set};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("loadout-e2e-{tag}-{}", uuid_like()));
+        std::fs::create_dir_all(&path).expect("temp dir");
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    )
+}
+
+/// The sample organization, catalog and policies, read the way local mode reads them.
+pub struct Examples {
+    pub org: Vec<Employee>,
+    pub devices: Vec<Device>,
+    pub catalog: Catalog,
+    pub engine: PolicyEngine,
+}
+
+impl Examples {
+    pub fn load() -> Self {
+        let dir = examples_dir();
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("examples file");
+        let catalog_yaml = read("catalog.yaml");
+        let record = load_policy_set(&dir.join("policies"), catalog_yaml.clone()).expect("policies");
+        Self {
+            org: parse_org(&read("org.csv")).expect("org.csv"),
+            devices: parse_devices(&read("devices.csv")).expect("devices.csv"),
+            catalog: Catalog::from_yaml(&catalog_yaml).expect("catalog"),
+            engine: PolicyEngine::from_sources(&record.schema, &record.policies).expect("engine"),
+        }
+    }
+
+    pub fn employee(&self, id: &str) -> Employee {
+        self.org
+            .iter()
+            .find(|e| e.id.as_str() == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} is not in examples/org.csv"))
+    }
+
+    /// Users of a department that have at least one device.
+    pub fn with_devices(&self, department: &str) -> Vec<Employee> {
+        self.org
+            .iter()
+            .filter(|e| e.department == department)
+            .filter(|e| self.devices.iter().any(|d| d.user_id == e.id))
+            .cloned()
+            .collect()
+    }
+
+    /// What the policies entitle this employee to, as (UEM app id -> push mode "auto"/"on_demand").
+    pub fn expected_apps(&self, employee: &Employee) -> BTreeMap<String, String> {
+        let devices = self
+            .devices
+            .iter()
+            .filter(|d| d.user_id == employee.id)
+            .cloned()
+            .collect();
+        let context = UserContext {
+            employee: employee.clone(),
+            devices,
+            installed: vec![],
+            usage: vec![],
+            fetched_at: Utc::now(),
+        };
+        let is_manager = self
+            .org
+            .iter()
+            .any(|e| e.manager_id.as_ref() == Some(&employee.id));
+        let (desired, _) = EntitlementSource::desired_for(
+            &self.engine,
+            &context,
+            is_manager,
+            &self.catalog,
+            Utc::now(),
+        );
+        desired
+            .into_iter()
+            .map(|e| {
+                let app = self.catalog.get(&e.app_id).expect("catalog app");
+                (app.uem_app_id.clone(), e.push_mode.as_str().to_owned())
+            })
+            .collect()
+    }
+}
+
+/// An HR event body of DESIGN.md's generic shape.
+pub fn hr_event(kind: &str, employee: &Employee, changed: &[&str]) -> Vec<u8> {
+    json!({
+        "event_id": format!("hr-{kind}-{}-{}", employee.id, uuid_like()),
+        "type": kind,
+        "occurred_at": Utc::now().to_rfc3339(),
+        "employee": {
+            "id": employee.id,
+            "email": employee.email,
+            "department": employee.department,
+            "title": employee.title,
+            "location": employee.location,
+            "region": employee.region,
+            "employment_type": employee.employment_type,
+            "manager_id": employee.manager_id,
+            "groups": employee.groups,
+        },
+        "changed_fields": changed,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// A running local mode with its HR sender.
+pub struct Harness {
+    pub local: LocalMode,
+    pub sender: HrisSender,
+    pub data: TempDir,
+}
+
+pub async fn start(mode: Mode, uem: UemTarget, data: TempDir) -> Harness {
+    let mut options = LocalOptions::new(data.0.clone(), examples_dir());
+    options.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    options.mode = Some(mode);
+    options.uem = uem;
+    // Short so that a batch abandoned by a crash is redelivered quickly.
+    options.visibility = Duration::from_secs(2);
+    let local = LocalMode::start(options).await.expect("local mode starts");
+    let secret = local
+        .services
+        .secrets
+        .get(keys::HRIS_HMAC_SECRET)
+        .await
+        .expect("secrets")
+        .expect("an HR secret");
+    let sender = HrisSender::new(&local.base_url, secret.expose()).expect("sender");
+    Harness {
+        local,
+        sender,
+        data,
+    }
+}
+
+/// Normalizes the simulator's view (app id -> push mode) for comparison with `expected_apps`.
+pub fn normalize_modes(apps: BTreeMap<String, uem_sim::PushMode>) -> BTreeMap<String, String> {
+    apps.into_iter()
+        .map(|(app, mode)| {
+            let mode = match mode.as_v2() {
+                "AUTO" => "auto",
+                _ => "on_demand",
+            };
+            (app, mode.to_owned())
+        })
+        .collect()
+}

@@ -1,0 +1,278 @@
+//! `loadout demo`: starts local mode with the UEM simulator on a fresh data directory, replays the
+//! sample HR events (a joiner, a duplicate delivery, a forged request, a mover, a leaver) over
+//! HTTP, and prints each decision with its reasons and what UEM holds afterwards.
+
+use crate::hris_sender::HrisSender;
+use crate::local::{LocalError, LocalMode, LocalOptions};
+use crate::output::table;
+use loadout::domain::{AuditKind, Decision, UserId};
+use loadout::governance::Mode;
+use loadout::keys;
+use loadout::ports::queue::names;
+use loadout::ports::{AuditQuery, StateStoreExt};
+use loadout::ports::secrets::keys as secret_keys;
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    #[error("sample events in {dir}: {message}")]
+    Events { dir: String, message: String },
+    #[error("sending an event: {0}")]
+    Send(#[from] crate::hris_sender::SendError),
+    #[error("reading the outcome: {0}")]
+    Read(String),
+    #[error("the pipeline did not settle within {0:?}")]
+    Timeout(Duration),
+    #[error("the demo went wrong: {0}")]
+    Unexpected(String),
+}
+
+pub struct DemoOptions {
+    pub examples_dir: PathBuf,
+    pub mode: Mode,
+}
+
+struct SampleEvent {
+    file: String,
+    body: Vec<u8>,
+    kind: String,
+    user: String,
+}
+
+const SETTLE: Duration = Duration::from_secs(60);
+
+fn load_events(dir: &std::path::Path) -> Result<Vec<SampleEvent>, DemoError> {
+    let err = |message: String| DemoError::Events {
+        dir: dir.display().to_string(),
+        message,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| err(e.to_string()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut events = Vec::new();
+    for path in files {
+        let body = std::fs::read(&path).map_err(|e| err(e.to_string()))?;
+        let value: Value = serde_json::from_slice(&body).map_err(|e| err(e.to_string()))?;
+        let kind = value["type"].as_str().unwrap_or("").to_owned();
+        let user = value["employee"]["id"].as_str().unwrap_or("").to_owned();
+        if kind.is_empty() || user.is_empty() {
+            return Err(err(format!("{} has no type or employee.id", path.display())));
+        }
+        events.push(SampleEvent {
+            file: path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            body,
+            kind,
+            user,
+        });
+    }
+    if events.is_empty() {
+        return Err(err("no *.json events".into()));
+    }
+    Ok(events)
+}
+
+/// Runs the demo and returns what it printed.
+pub async fn run(options: DemoOptions) -> Result<String, DemoError> {
+    let data_dir = std::env::temp_dir().join(format!("loadout-demo-{}", uuid::Uuid::new_v4()));
+    let mut local_options = LocalOptions::new(data_dir.clone(), options.examples_dir.clone());
+    local_options.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    local_options.mode = Some(options.mode);
+    let local = LocalMode::start(local_options).await?;
+    let outcome = narrate(&local, &options).await;
+    local.shutdown().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    outcome
+}
+
+async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, DemoError> {
+    let mut out = String::new();
+    let sim = local
+        .sim
+        .as_ref()
+        .ok_or_else(|| DemoError::Unexpected("the demo needs the simulator".into()))?;
+    let events = load_events(&options.examples_dir.join("events"))?;
+    let secret = local
+        .services
+        .secrets
+        .get(secret_keys::HRIS_HMAC_SECRET)
+        .await
+        .map_err(|e| DemoError::Read(e.to_string()))?
+        .ok_or_else(|| DemoError::Unexpected("no HR signing secret".into()))?;
+    let sender = HrisSender::new(&local.base_url, secret.expose())?;
+    let _ = writeln!(
+        out,
+        "Loadout demo: local mode on 127.0.0.1 with the UEM simulator, mode {}",
+        options.mode.as_str()
+    );
+    let _ = writeln!(
+        out,
+        "Policy set {} is active. Replaying {} sample HR event(s) from {}.\n",
+        local.policy_version,
+        events.len(),
+        options.examples_dir.join("events").display()
+    );
+    let mut step = 0;
+    let mut users = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        step += 1;
+        let _ = writeln!(
+            out,
+            "== {step}. {} event for {} ({}) ==",
+            event.kind, event.user, event.file
+        );
+        let webhook_id = format!("demo-{}", event.file);
+        let before = sim.mutation_count();
+        let sent = sender.send(&event.body, &webhook_id).await?;
+        let _ = writeln!(out, "POST /webhooks/hris -> {}", sent.status);
+        if sent.status != 202 {
+            return Err(DemoError::Unexpected(format!("expected 202, got {}: {}", sent.status, sent.body)));
+        }
+        if !local.wait_idle(SETTLE).await {
+            return Err(DemoError::Timeout(SETTLE));
+        }
+        let user = UserId::new(&event.user);
+        describe_outcome(&mut out, local, &user, &sent.body).await?;
+        let _ = writeln!(
+            out,
+            "UEM calls that changed something: {}",
+            sim.mutation_count() - before
+        );
+        let _ = writeln!(out, "UEM now gives {}: {}\n", event.user, apps_of(sim, &event.user));
+        if !users.contains(&event.user) {
+            users.push(event.user.clone());
+        }
+        if i == 0 {
+            step += 1;
+            let _ = writeln!(out, "== {step}. the same joiner event delivered again ==");
+            let before = sim.mutation_count();
+            let again = sender.send(&event.body, &webhook_id).await?;
+            let same = again.body == sent.body;
+            let _ = writeln!(
+                out,
+                "POST /webhooks/hris (same webhook-id) -> {}, {} ids",
+                again.status,
+                if same { "the original" } else { "DIFFERENT" }
+            );
+            if !local.wait_idle(SETTLE).await {
+                return Err(DemoError::Timeout(SETTLE));
+            }
+            let _ = writeln!(
+                out,
+                "UEM calls that changed something: {} (a duplicate changes nothing)\n",
+                sim.mutation_count() - before
+            );
+            step += 1;
+            let _ = writeln!(out, "== {step}. a request signed with the wrong key ==");
+            let forged = sender.send_forged(&event.body, "demo-forged").await?;
+            let _ = writeln!(out, "POST /webhooks/hris -> {} {}", forged.status, forged.body);
+            let rejected = local
+                .services
+                .audit
+                .query(&AuditQuery::default())
+                .await
+                .map_err(|e| DemoError::Read(e.to_string()))?
+                .into_iter()
+                .filter(|r| r.kind == AuditKind::EventRejected)
+                .count();
+            let _ = writeln!(out, "Audit records of refused requests: {rejected}\n");
+        }
+    }
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|u| vec![u.clone(), apps_of(sim, u)])
+        .collect();
+    let _ = writeln!(out, "== What UEM holds now (from the simulator's smart groups and assignments) ==");
+    out.push_str(&table(&["user", "apps (push mode)"], &rows));
+    let dead = local
+        .services
+        .queue
+        .depth(&names::dead_letter(names::EXECUTE))
+        .await
+        .unwrap_or(0);
+    let _ = writeln!(out, "\nDead-lettered actions: {dead}. UEM calls made: {}.", sim.calls().len());
+    Ok(out)
+}
+
+fn apps_of(sim: &uem_sim::SimHandle, user: &str) -> String {
+    let apps = sim.effective_app_names(user);
+    if apps.is_empty() {
+        return "(none)".into();
+    }
+    apps.iter()
+        .map(|(name, mode)| format!("{name} ({})", mode.as_v2().to_ascii_lowercase()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Prints the decision and the actions that the event caused.
+async fn describe_outcome(
+    out: &mut String,
+    local: &LocalMode,
+    user: &UserId,
+    accepted: &Value,
+) -> Result<(), DemoError> {
+    let store = local.services.store.as_ref();
+    let correlation = accepted["correlation_id"].as_str().unwrap_or_default();
+    let (pk, sk) = keys::decision(user, correlation);
+    let decision: Option<(Decision, u64)> = store
+        .get_as(&pk, &sk)
+        .await
+        .map_err(|e| DemoError::Read(e.to_string()))?;
+    let Some((decision, _)) = decision else {
+        let _ = writeln!(out, "No decision was recorded for this event.");
+        return Ok(());
+    };
+    let _ = writeln!(
+        out,
+        "Decision: {} app(s) desired, {} denied by guardrails",
+        decision.desired.len(),
+        decision.denied.len()
+    );
+    for e in &decision.desired {
+        let why = e
+            .reasons
+            .iter()
+            .map(|r| format!("{} \"{}\"", r.rule_id, r.text))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let _ = writeln!(out, "  want  {:<22} {:<9} {why}", e.app_id.as_str(), e.push_mode.as_str());
+    }
+    for d in &decision.denied {
+        let why = d
+            .reasons
+            .iter()
+            .map(|r| format!("{} \"{}\"", r.rule_id, r.text))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let _ = writeln!(out, "  deny  {:<22} {:<9} {why}", d.app_id.as_str(), "-");
+    }
+    let records = local
+        .services
+        .audit
+        .query(&AuditQuery::correlation(&decision.correlation_id))
+        .await
+        .map_err(|e| DemoError::Read(e.to_string()))?;
+    let mut planned: Vec<String> = records
+        .iter()
+        .filter(|r| r.kind == AuditKind::ActionPlanned)
+        .map(|r| format!("  {}", r.summary))
+        .collect();
+    planned.sort();
+    let _ = writeln!(out, "Actions ({}):", planned.len());
+    for line in planned {
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! Local mode: the HTTP routes on 127.0.0.1, a worker per queue over the durable local queue, the
+//! embedded store under the data directory, and UEM either real or the simulator in-process.
+
+mod http;
+mod secrets;
+mod seed;
+mod workers;
+
+pub use seed::{ExampleData, SeedError, load_policy_set, load_policy_set_for_check};
+
+use loadout::adapters::local::{
+    LocalDb, LocalDbError, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
+};
+use loadout::config::{ConfigError, Settings};
+use loadout::governance::Mode;
+use loadout::ports::queue::names;
+use loadout::ports::{Clock, Queue, SystemClock};
+use loadout::stages::decide::Decider;
+use loadout::stages::enrich::Enricher;
+use loadout::stages::execute::Executor;
+use loadout::stages::intake::Intake;
+use loadout::stages::policy_repo::PolicyCache;
+use loadout::stages::Services;
+use loadout::uem::{UemApi, UemClient, UemConfig, UemError};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uem_sim::{SimConfig, SimHandle, Tenant, UemSim};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(transparent)]
+    Db(#[from] LocalDbError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    #[error("UEM: {0}")]
+    Uem(#[from] UemError),
+    #[error("cannot start the UEM simulator: {0}")]
+    Simulator(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secrets file {path}: {message}")]
+    Secrets { path: String, message: String },
+}
+
+/// Which UEM local mode changes.
+#[derive(Debug, Clone)]
+pub enum UemTarget {
+    /// The simulator, started in-process and seeded from the examples.
+    Simulator,
+    /// A real tenant at this URL; credentials from `LOADOUT_UEM_*` (see README).
+    Url(String),
+    /// A fully built client configuration (tests pointing at a simulator they own).
+    Config(UemConfig),
+}
+
+/// How to start local mode.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// The sample tenant, policies and catalog (examples/).
+    pub examples_dir: PathBuf,
+    /// Which UEM to talk to.
+    pub uem: UemTarget,
+    /// Overrides `LOADOUT_MODE`.
+    pub mode: Option<Mode>,
+    /// How often an idle worker polls its queue.
+    pub poll_interval: Duration,
+    /// Visibility timeout of received messages (how long before a crashed batch is redelivered).
+    pub visibility: Duration,
+}
+
+impl LocalOptions {
+    pub fn new(data_dir: PathBuf, examples_dir: PathBuf) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir,
+            examples_dir,
+            uem: UemTarget::Simulator,
+            mode: None,
+            poll_interval: Duration::from_millis(50),
+            visibility: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running local mode.
+pub struct LocalMode {
+    pub base_url: String,
+    pub services: Services,
+    /// The in-process UEM simulator, when no real tenant was given.
+    pub sim: Option<SimHandle>,
+    /// Secrets generated on first start (printed once; kept in the data directory).
+    pub generated_secrets: Vec<(String, String)>,
+    pub policy_version: String,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl LocalMode {
+    pub async fn start(options: LocalOptions) -> Result<Self, LocalError> {
+        let mut settings = Settings::from_env()?;
+        if let Some(mode) = options.mode {
+            settings.mode = mode;
+        }
+        let db = LocalDb::open_dir(&options.data_dir)?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let secrets = Arc::new(LocalSecrets::from_env());
+        let generated = secrets::ensure_local_secrets(&secrets, &options.data_dir)?;
+        let store = Arc::new(SqliteStateStore::new(db.clone(), clock.clone()));
+        let services = Services {
+            store: store.clone(),
+            audit: Arc::new(SqliteAuditLog::new(db.clone())),
+            queue: Arc::new(SqliteQueue::new(
+                db,
+                clock.clone(),
+                QueueSpec::pipeline(settings.max_receives),
+            )),
+            secrets: secrets.clone(),
+            clock: clock.clone(),
+            settings: settings.clone(),
+        };
+        let examples = ExampleData::load(&options.examples_dir)?;
+        let (uem_config, sim) = match &options.uem {
+            UemTarget::Config(config) => (config.clone(), None),
+            UemTarget::Url(url) => (
+                UemConfig::from_secrets(url, secrets.as_ref())
+                    .await?
+                    .requests_per_minute(settings.uem_requests_per_minute),
+                None,
+            ),
+            UemTarget::Simulator => {
+                let tenant = Tenant::from_dir(&options.examples_dir)
+                    .map_err(|e| LocalError::Simulator(e.to_string()))?;
+                let sim = UemSim::start(
+                    SimConfig::new(tenant).requests_per_minute(settings.uem_requests_per_minute),
+                )
+                .await
+                .map_err(|e| LocalError::Simulator(e.to_string()))?;
+                let config = UemConfig::oauth(
+                    &sim.base_url,
+                    &sim.token_url,
+                    &sim.credentials.client_id,
+                    &sim.credentials.client_secret,
+                )
+                .requests_per_minute(settings.uem_requests_per_minute);
+                (config, Some(sim))
+            }
+        };
+        let uem: Arc<dyn UemApi> = Arc::new(UemClient::new(uem_config, store, clock.clone())?);
+        let policy_version = examples.seed(&services).await?;
+
+        let listener = tokio::net::TcpListener::bind(options.addr)
+            .await
+            .map_err(|source| LocalError::Listen {
+                addr: options.addr,
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| LocalError::Listen {
+            addr: options.addr,
+            source,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let intake = Arc::new(Intake::new(services.clone()));
+        let mut tasks = vec![http::serve(listener, intake, stopped.clone())];
+        let cache = || PolicyCache::new(loadout::policy::engine_from_record, Duration::from_secs(5));
+        let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()));
+        let decider = Arc::new(Decider::new(services.clone(), cache()));
+        let executor = Arc::new(
+            Executor::new(services.clone(), uem, cache()).with_lease_wait(Duration::from_secs(5)),
+        );
+        let worker = workers::WorkerConfig {
+            poll_interval: options.poll_interval,
+            visibility: options.visibility,
+        };
+        tasks.push(workers::spawn(
+            services.clone(),
+            names::ENRICH,
+            worker.clone(),
+            stopped.clone(),
+            move |batch| {
+                let e = enricher.clone();
+                async move { e.handle_batch(batch).await }
+            },
+        ));
+        tasks.push(workers::spawn(
+            services.clone(),
+            names::DECIDE,
+            worker.clone(),
+            stopped.clone(),
+            move |batch| {
+                let d = decider.clone();
+                async move { d.handle_batch(batch).await }
+            },
+        ));
+        tasks.push(workers::spawn(
+            services.clone(),
+            names::EXECUTE,
+            worker,
+            stopped,
+            move |batch| {
+                let x = executor.clone();
+                async move { x.handle_batch(batch).await }
+            },
+        ));
+        Ok(Self {
+            base_url: format!("http://{bound}"),
+            services,
+            sim,
+            generated_secrets: generated,
+            policy_version,
+            stop,
+            tasks,
+        })
+    }
+
+    /// Waits until every pipeline queue is empty (or `timeout` passes); true when idle.
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut quiet_polls = 0;
+        while tokio::time::Instant::now() < deadline {
+            let mut busy = 0;
+            for q in [names::ENRICH, names::DECIDE, names::EXECUTE] {
+                busy += self.services.queue.depth(q).await.unwrap_or(1);
+            }
+            if busy == 0 {
+                quiet_polls += 1;
+                // Two quiet polls in a row: nothing is between a receive and its follow-up send.
+                if quiet_polls >= 2 {
+                    return true;
+                }
+            } else {
+                quiet_polls = 0;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    /// Stops the server and the workers; what they had not acknowledged stays queued.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        if let Some(sim) = self.sim.take() {
+            sim.shutdown().await;
+        }
+    }
+
+    /// Stops abruptly, as a crash would: in-flight batches are abandoned mid-way.
+    pub async fn kill(mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        let _ = self.stop.send(true);
+        if let Some(sim) = self.sim.take() {
+            sim.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! One worker per queue: receive a batch, hand it to the stage, acknowledge what succeeded or was
+//! dead-lettered, and release the rest with a growing delay (as SQS redelivery would).
+
+use loadout::ports::queue::ReceivedMessage;
+use loadout::stages::Services;
+use loadout::stages::batch::{BatchReport, InboundMessage};
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub poll_interval: Duration,
+    pub visibility: Duration,
+}
+
+/// SQS's largest batch for FIFO queues, and Lambda's default.
+const BATCH_SIZE: usize = 10;
+
+pub fn spawn<F, Fut>(
+    services: Services,
+    queue: &'static str,
+    config: WorkerConfig,
+    mut stopped: watch::Receiver<bool>,
+    handle: F,
+) -> JoinHandle<()>
+where
+    F: Fn(Vec<InboundMessage>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = BatchReport> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            let received = match services
+                .queue
+                .receive(queue, BATCH_SIZE, config.visibility)
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(queue, error = %e, "receive failed");
+                    Vec::new()
+                }
+            };
+            if received.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(config.poll_interval) => {}
+                    _ = stopped.changed() => {}
+                }
+                continue;
+            }
+            let batch: Vec<InboundMessage> = received
+                .iter()
+                .map(|m: &ReceivedMessage| InboundMessage {
+                    message_id: m.message_id.clone(),
+                    body: m.body.clone(),
+                    receive_count: m.receive_count,
+                })
+                .collect();
+            let report = handle(batch).await;
+            for message in &received {
+                let result = if report.failed.contains(&message.message_id) {
+                    // Back off a little more on every failed delivery.
+                    let delay = Duration::from_millis(250 * u64::from(message.receive_count));
+                    services.queue.release(queue, &message.receipt, delay).await
+                } else {
+                    services.queue.ack(queue, &message.receipt).await
+                };
+                if let Err(e) = result {
+                    tracing::warn!(queue, error = %e, "could not settle a message; it will be redelivered");
+                }
+            }
+        }
+    })
+}
