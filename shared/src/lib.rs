@@ -2,5 +2,6 @@
 //! match. See ARCHITECTURE.md at the repository root for the map.
 
 pub mod domain;
+pub mod policy;
 pub mod ports;
 pub mod uem;
