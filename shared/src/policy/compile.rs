@@ -61,7 +61,10 @@ pub(crate) fn compile(schema_text: &str, files: &[(String, String)]) -> Compiled
                 continue;
             }
         };
-        for (n, template) in in_source_order(parsed.templates().map(|t| t.id())).iter().enumerate() {
+        for (n, template) in in_source_order(parsed.templates().map(|t| t.id()))
+            .iter()
+            .enumerate()
+        {
             problems.push(PolicyError::Template {
                 file: file.clone(),
                 position: format!("template #{} ({template})", n + 1),

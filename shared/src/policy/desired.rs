@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::{AppId, Catalog, Denial, Device, Entitlement, Platform, PushMode, Reason, UserContext};
+use crate::domain::{
+    AppId, Catalog, Denial, Device, Entitlement, Platform, PushMode, Reason, UserContext,
+};
 
 use super::engine::PolicyEngine;
 use super::error::PolicyError;
@@ -32,7 +34,10 @@ impl DesiredApps {
     }
 
     pub fn app_ids(&self) -> Vec<&str> {
-        self.entitlements.iter().map(|e| e.app_id.as_str()).collect()
+        self.entitlements
+            .iter()
+            .map(|e| e.app_id.as_str())
+            .collect()
     }
 }
 

@@ -38,7 +38,10 @@ impl PolicyEngine {
     }
 
     /// The same from texts: `files` are `(file name, policy text)` pairs.
-    pub fn from_sources(schema_text: &str, files: &[(String, String)]) -> Result<Self, PolicyError> {
+    pub fn from_sources(
+        schema_text: &str,
+        files: &[(String, String)],
+    ) -> Result<Self, PolicyError> {
         let compiled = compile(schema_text, files);
         if let Some(error) = PolicyError::from_problems(compiled.problems) {
             return Err(error);

@@ -72,8 +72,14 @@ impl UserFacts {
             ("title".to_owned(), string(&employee.title)),
             ("location".to_owned(), string(&employee.location)),
             ("region".to_owned(), string(&employee.region)),
-            ("employment_type".to_owned(), string(&employee.employment_type)),
-            ("is_manager".to_owned(), RestrictedExpression::new_bool(is_manager)),
+            (
+                "employment_type".to_owned(),
+                string(&employee.employment_type),
+            ),
+            (
+                "is_manager".to_owned(),
+                RestrictedExpression::new_bool(is_manager),
+            ),
         ]);
         let user = Entity::new(uid.clone(), attrs, parents).map_err(request_error)?;
         let mut entities = vec![user];
