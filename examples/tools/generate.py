@@ -137,6 +137,10 @@ FIXED_DEVICES = {
     # a shared support desk PC
     "kwhite": [("Windows", "10.0.19045", "HP EliteDesk 800 G6", "Shared", True),
                ("Android", "14", "Samsung Galaxy A54", "Corporate", True)],
+    "aperez": [("Windows", "10.0.19045", "HP EliteDesk 800 G6", "Shared", True)],
+    # a shared review iPad in the Berlin studio
+    "rjensen": [("macOS", "15.1", "MacBook Pro 14-inch (M3 Pro)", "Corporate", True),
+                ("iOS", "18.1", "iPad Pro 11-inch (M4)", "Shared", True)],
 }
 
 MODELS = {

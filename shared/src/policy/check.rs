@@ -2,6 +2,7 @@
 //! pushing it, without stopping at the first problem.
 
 use std::collections::BTreeSet;
+use std::fmt;
 use std::path::Path;
 
 use serde::Serialize;
@@ -29,6 +30,33 @@ impl PolicyReport {
     /// True when the directory would load.
     pub fn is_ok(&self) -> bool {
         self.errors.is_empty()
+    }
+}
+
+/// The text `loadout policy check` prints.
+impl fmt::Display for PolicyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} file(s), {} permit(s), {} forbid(s){}",
+            self.files.len(),
+            self.permits,
+            self.forbids,
+            self.version
+                .as_ref()
+                .map(|v| format!(", version {v}"))
+                .unwrap_or_default()
+        )?;
+        for error in &self.errors {
+            writeln!(f, "error: {error}")?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        if self.is_ok() {
+            writeln!(f, "ok: {}", self.ids.join(", "))?;
+        }
+        Ok(())
     }
 }
 

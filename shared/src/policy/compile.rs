@@ -80,6 +80,12 @@ pub(crate) fn compile(schema_text: &str, files: &[(String, String)]) -> Compiled
                     continue;
                 }
             };
+            if rule.effect == RuleEffect::Forbid && policy.annotation("push").is_some() {
+                warnings.push(format!(
+                    "{file}: forbid {:?} has @push, which only permits use",
+                    rule.id
+                ));
+            }
             if let Some(first) = rules.get(&rule.id) {
                 problems.push(PolicyError::DuplicateId {
                     file: file.clone(),

@@ -269,3 +269,30 @@ fn check_reports_errors_and_no_version_for_a_broken_directory() {
     assert_eq!(report.version, None);
     assert!(report.errors[0].contains("b.cedar"), "{:?}", report.errors);
 }
+
+#[test]
+fn check_warns_about_push_on_a_forbid_and_prints_a_readable_report() {
+    let forbid = r#"
+@id("no-games")
+@reason("No games.")
+@push("auto")
+forbid (principal, action, resource) when { resource.risk == "high" };
+"#;
+    let report = check_sources(
+        SCHEMA,
+        &files(&[("core.cedar", GOOD), ("g.cedar", forbid)]),
+        None,
+    );
+    assert!(report.is_ok(), "{:?}", report.errors);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].contains("g.cedar") && report.warnings[0].contains("no-games"));
+    let text = report.to_string();
+    assert!(
+        text.starts_with("2 file(s), 1 permit(s), 1 forbid(s), version pv-"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: g.cedar") && text.contains("ok: core-apps, no-games"),
+        "{text}"
+    );
+}
