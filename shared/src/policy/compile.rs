@@ -53,10 +53,16 @@ pub(crate) fn compile(schema_text: &str, files: &[(String, String)]) -> Compiled
     for (file, text) in &sorted {
         let parsed = match PolicySet::from_str(text) {
             Ok(set) => set,
-            Err(e) => {
+            Err(errors) => {
+                // Display shows only the first; an admin fixing a file wants them all.
+                let message = errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 problems.push(PolicyError::Syntax {
                     file: file.clone(),
-                    message: e.to_string(),
+                    message,
                 });
                 continue;
             }
