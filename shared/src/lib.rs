@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod governance;
 pub mod keys;
+pub mod policy;
 pub mod ports;
 pub mod reconcile;
 pub mod stages;
