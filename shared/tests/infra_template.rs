@@ -1,0 +1,553 @@
+//! Checks of infra/template.yaml that the linters miss. cfn-lint validates SAM resources only
+//! against the SAM schema (it no longer runs the SAM translator), so a wrong runtime, architecture
+//! or `FunctionResponseTypes` inside an `AWS::Serverless::Function` goes unnoticed; and no linter
+//! knows which functions exist in this workspace or which variables their code reads.
+
+use loadout::adapters::aws::audit_log::{BY_APP_INDEX, BY_USER_INDEX};
+use loadout::adapters::aws::env;
+use loadout::ports::secrets::keys;
+use serde_yaml_ng::{Mapping, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// What each function's code needs from its environment beyond what its source names literally
+/// (those are found by `literal_variables`): the adapters and stages it uses read these.
+fn required_environment(function: &str) -> &'static [&'static str] {
+    const UEM: [&str; 3] = [
+        "LOADOUT_UEM_BASE_URL",
+        "LOADOUT_UEM_TOKEN_URL",
+        "LOADOUT_UEM_REQUESTS_PER_MINUTE",
+    ];
+    match function {
+        "webhook-intake" => &[
+            env::STATE_TABLE,
+            env::AUDIT_TABLE,
+            env::QUEUE_URL_ENRICH,
+            env::SECRET_ARN,
+        ],
+        "context-enricher" => &[
+            env::STATE_TABLE,
+            env::AUDIT_TABLE,
+            env::QUEUE_URL_DECIDE,
+            env::QUEUE_URL_ENRICH_DLQ,
+            env::SECRET_ARN,
+            UEM[0],
+            UEM[1],
+            UEM[2],
+        ],
+        "decision-engine" => &[
+            "LOADOUT_MODE",
+            env::STATE_TABLE,
+            env::AUDIT_TABLE,
+            env::QUEUE_URL_EXECUTE,
+            env::QUEUE_URL_DECIDE_DLQ,
+        ],
+        "uem-executor" => &[
+            "LOADOUT_MODE",
+            env::STATE_TABLE,
+            env::AUDIT_TABLE,
+            env::QUEUE_URL_EXECUTE_DLQ,
+            env::SECRET_ARN,
+            UEM[0],
+            UEM[1],
+            UEM[2],
+        ],
+        other => panic!("no environment list for function {other}: add one to this test"),
+    }
+}
+
+/// The HTTP routes of DESIGN.md served by functions that exist so far.
+const ROUTES: [(&str, &str); 6] = [
+    ("GET", "/healthz"),
+    ("GET", "/webhooks/okta"),
+    ("POST", "/webhooks/graph"),
+    ("POST", "/webhooks/hris"),
+    ("POST", "/webhooks/okta"),
+    ("POST", "/webhooks/uem"),
+];
+
+// ----------------------------------------------------------------------------------------------
+// Reading the template
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate lives in the repository")
+        .to_path_buf()
+}
+
+fn template() -> Value {
+    let path = repo().join("infra/template.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    // Short-form intrinsics (`!Ref`, `!GetAtt`, `!Sub`) parse as tagged values.
+    serde_yaml_ng::from_str(&text).expect("the template is YAML")
+}
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, key| v.get(*key))
+}
+
+fn resources(t: &Value) -> BTreeMap<String, &Mapping> {
+    t.get("Resources")
+        .and_then(Value::as_mapping)
+        .expect("a Resources section")
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_mapping()?)))
+        .collect()
+}
+
+fn of_type<'a>(t: &'a Value, kind: &str) -> BTreeMap<String, &'a Mapping> {
+    resources(t)
+        .into_iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+        .collect()
+}
+
+/// The logical id named by `!Ref X`, `!GetAtt X.Attr`, `{Ref: X}` or `{Fn::GetAtt: [X, Attr]}`.
+fn target(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(t) => {
+            let tag = t.tag.to_string();
+            let name = t.value.as_str()?;
+            match tag.trim_start_matches('!') {
+                "Ref" => Some(name.to_owned()),
+                "GetAtt" => Some(name.split('.').next()?.to_owned()),
+                _ => None,
+            }
+        }
+        Value::Mapping(m) => {
+            if let Some(name) = m.get("Ref").and_then(Value::as_str) {
+                return Some(name.to_owned());
+            }
+            let attr = m.get("Fn::GetAtt")?;
+            match attr {
+                Value::Sequence(s) => s.first()?.as_str().map(str::to_owned),
+                Value::String(s) => s.split('.').next().map(str::to_owned),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A function property, falling back to `Globals.Function`.
+fn property<'a>(t: &'a Value, function: &'a Mapping, key: &str) -> Option<&'a Value> {
+    function
+        .get("Properties")
+        .and_then(|p| p.get(key))
+        .or_else(|| get(t, &["Globals", "Function", key]))
+}
+
+fn binary(function: &Mapping) -> Option<&str> {
+    function
+        .get("Metadata")
+        .and_then(|m| get(m, &["BuildProperties", "Binary"]))
+        .and_then(Value::as_str)
+}
+
+/// Function package name -> its resource.
+fn functions(t: &Value) -> BTreeMap<String, &Mapping> {
+    of_type(t, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(id, f)| {
+            let name =
+                binary(f).unwrap_or_else(|| panic!("{id} has no Metadata.BuildProperties.Binary"));
+            (name.to_owned(), f)
+        })
+        .collect()
+}
+
+fn events(f: &Mapping) -> Vec<(&str, &Value)> {
+    f.get("Properties")
+        .and_then(|p| p.get("Events"))
+        .and_then(Value::as_mapping)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?, v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn environment(t: &Value, f: &Mapping) -> BTreeSet<String> {
+    let names = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(|v| get(v, &["Variables"]))
+            .and_then(Value::as_mapping)
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut all: BTreeSet<String> = names(get(t, &["Globals", "Function", "Environment"]))
+        .into_iter()
+        .collect();
+    all.extend(names(
+        f.get("Properties").and_then(|p| p.get("Environment")),
+    ));
+    all
+}
+
+fn function_packages() -> BTreeSet<String> {
+    let dir = repo().join("functions");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// `"LOADOUT_..."` string literals in a function's sources: variables its own code reads.
+fn literal_variables(package: &str) -> BTreeSet<String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &repo().join("functions").join(package).join("src"),
+        &mut files,
+    );
+    let mut found = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for (start, _) in text.match_indices("\"LOADOUT_") {
+            let name: String = text[start + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if text[start + 1 + name.len()..].starts_with('"') {
+                found.insert(name);
+            }
+        }
+    }
+    found
+}
+
+// ----------------------------------------------------------------------------------------------
+// The checks
+
+#[test]
+fn the_template_has_one_function_per_package_under_functions() {
+    let t = template();
+    let in_template: BTreeSet<String> = functions(&t).into_keys().collect();
+    assert_eq!(
+        in_template,
+        function_packages(),
+        "AWS::Serverless::Function resources (by BuildProperties.Binary) vs packages in functions/"
+    );
+}
+
+#[test]
+fn every_function_is_a_cargo_lambda_arm64_binary_on_al2023() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        assert_eq!(
+            property(&t, f, "Runtime").and_then(Value::as_str),
+            Some("provided.al2023"),
+            "{name}: Runtime"
+        );
+        let arch: Option<Vec<&str>> = property(&t, f, "Architectures")
+            .and_then(Value::as_sequence)
+            .map(|s| s.iter().filter_map(Value::as_str).collect());
+        assert_eq!(arch, Some(vec!["arm64"]), "{name}: Architectures");
+        assert_eq!(
+            property(&t, f, "Handler").and_then(Value::as_str),
+            Some("bootstrap"),
+            "{name}: Handler"
+        );
+        assert_eq!(
+            get(f.get("Metadata").expect("Metadata"), &["BuildMethod"]).and_then(Value::as_str),
+            Some("rust-cargolambda"),
+            "{name}: Metadata.BuildMethod"
+        );
+    }
+}
+
+#[test]
+fn sqs_consumers_report_partial_batch_failures() {
+    let t = template();
+    let queues = of_type(&t, "AWS::SQS::Queue");
+    let mut consumers = BTreeSet::new();
+    for (name, f) in functions(&t) {
+        for (event, e) in events(f) {
+            if e.get("Type").and_then(Value::as_str) != Some("SQS") {
+                continue;
+            }
+            let p = e.get("Properties").expect("SQS event properties");
+            let types: Option<Vec<&str>> = p
+                .get("FunctionResponseTypes")
+                .and_then(Value::as_sequence)
+                .map(|s| s.iter().filter_map(Value::as_str).collect());
+            assert_eq!(
+                types,
+                Some(vec!["ReportBatchItemFailures"]),
+                "{name}.{event}: FunctionResponseTypes"
+            );
+            let queue = p
+                .get("Queue")
+                .and_then(target)
+                .expect("Queue refers to a resource");
+            assert!(
+                queues.contains_key(&queue),
+                "{name}.{event}: {queue} is not a queue"
+            );
+            consumers.insert((name.clone(), queue));
+        }
+    }
+    let expected: BTreeSet<(String, String)> = [
+        ("context-enricher", "EnrichQueue"),
+        ("decision-engine", "DecideQueue"),
+        ("uem-executor", "ExecuteQueue"),
+    ]
+    .into_iter()
+    .map(|(f, q)| (f.to_owned(), q.to_owned()))
+    .collect();
+    assert_eq!(consumers, expected, "which function consumes which queue");
+}
+
+#[test]
+fn functions_get_the_environment_their_code_reads_and_no_secrets() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let have = environment(&t, f);
+        let mut need: BTreeSet<String> = required_environment(&name)
+            .iter()
+            .map(|v| (*v).to_owned())
+            .collect();
+        // Secret keys named in code come from the secret in AWS, not from the environment.
+        need.extend(
+            literal_variables(&name)
+                .into_iter()
+                .filter(|v| !keys::ALL.contains(&v.as_str()) && v != env::ENDPOINT_URL),
+        );
+        let missing: Vec<&String> = need.difference(&have).collect();
+        assert!(
+            missing.is_empty(),
+            "{name} lacks environment variables {missing:?}"
+        );
+        for secret in keys::ALL {
+            assert!(
+                !have.contains(secret),
+                "{name}: secret {secret} must come from Secrets Manager"
+            );
+        }
+        assert!(
+            !have.contains(env::ENDPOINT_URL),
+            "{name}: {} is for tests and emulators only",
+            env::ENDPOINT_URL
+        );
+    }
+}
+
+#[test]
+fn the_http_api_serves_the_webhook_routes() {
+    let t = template();
+    let mut routes = BTreeSet::new();
+    for (name, f) in functions(&t) {
+        for (event, e) in events(f) {
+            if e.get("Type").and_then(Value::as_str) != Some("HttpApi") {
+                continue;
+            }
+            assert_eq!(
+                name, "webhook-intake",
+                "{name}.{event}: only webhook-intake serves HTTP"
+            );
+            let p = e.get("Properties").expect("HttpApi properties");
+            assert_eq!(p.get("ApiId").and_then(target).as_deref(), Some("HttpApi"));
+            routes.insert((
+                p.get("Method")
+                    .and_then(Value::as_str)
+                    .expect("Method")
+                    .to_owned(),
+                p.get("Path")
+                    .and_then(Value::as_str)
+                    .expect("Path")
+                    .to_owned(),
+            ));
+        }
+    }
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(routes, expected);
+}
+
+#[test]
+fn every_queue_dead_letters_and_every_dead_letter_queue_alarms() {
+    let t = template();
+    let queues = of_type(&t, "AWS::SQS::Queue");
+    let mut dead_letter_queues = BTreeSet::new();
+    for (id, q) in &queues {
+        let Some(redrive) = q.get("Properties").and_then(|p| p.get("RedrivePolicy")) else {
+            continue;
+        };
+        let dlq = redrive
+            .get("deadLetterTargetArn")
+            .and_then(target)
+            .unwrap_or_else(|| panic!("{id}: RedrivePolicy without a target"));
+        assert!(
+            redrive.get("maxReceiveCount").is_some(),
+            "{id}: maxReceiveCount"
+        );
+        let fifo = |q: &Mapping| {
+            get(&Value::Mapping(q.clone()), &["Properties", "FifoQueue"])
+                == Some(&Value::Bool(true))
+        };
+        assert_eq!(
+            fifo(q),
+            fifo(queues[&dlq]),
+            "{id} and {dlq} must both be FIFO or both standard"
+        );
+        dead_letter_queues.insert(dlq);
+    }
+    for id in queues.keys() {
+        assert!(
+            dead_letter_queues.contains(id)
+                || queues[id]
+                    .get("Properties")
+                    .and_then(|p| p.get("RedrivePolicy"))
+                    .is_some(),
+            "{id} neither has a dead-letter queue nor is one"
+        );
+    }
+    assert_eq!(
+        dead_letter_queues.len(),
+        3,
+        "enrich, decide and execute each have their own"
+    );
+    let alarmed: BTreeSet<String> = of_type(&t, "AWS::CloudWatch::Alarm")
+        .values()
+        .filter_map(|a| get(&Value::Mapping((*a).clone()), &["Properties", "Dimensions"]).cloned())
+        .filter_map(|d| d.as_sequence().cloned())
+        .flatten()
+        .filter_map(|d| d.get("Value").and_then(target))
+        .collect();
+    for dlq in &dead_letter_queues {
+        assert!(alarmed.contains(dlq), "no alarm on the depth of {dlq}");
+    }
+}
+
+#[test]
+fn the_executor_is_capped_to_protect_uem() {
+    let t = template();
+    let fns = functions(&t);
+    let executor = fns["uem-executor"];
+    assert!(
+        property(&t, executor, "ReservedConcurrentExecutions").is_some(),
+        "uem-executor needs reserved concurrency"
+    );
+}
+
+#[test]
+fn each_function_has_its_own_role_without_wildcard_actions() {
+    let t = template();
+    let roles = of_type(&t, "AWS::IAM::Role");
+    let mut seen = BTreeSet::new();
+    for (name, f) in functions(&t) {
+        let role = property(&t, f, "Role").and_then(target).unwrap_or_else(|| {
+            panic!("{name}: an explicit Role (SAM's default adds broad managed policies)")
+        });
+        assert!(roles.contains_key(&role), "{name}: {role} is not a role");
+        assert!(
+            seen.insert(role.clone()),
+            "{name} shares {role} with another function"
+        );
+        let role = Value::Mapping(roles[&role].clone());
+        let policies = get(&role, &["Properties", "Policies"])
+            .and_then(Value::as_sequence)
+            .expect("inline policies");
+        for statement in policies
+            .iter()
+            .filter_map(|p| get(p, &["PolicyDocument", "Statement"]))
+            .filter_map(Value::as_sequence)
+            .flatten()
+        {
+            let actions: Vec<&str> = match statement.get("Action") {
+                Some(Value::String(a)) => vec![a.as_str()],
+                Some(Value::Sequence(s)) => s.iter().filter_map(Value::as_str).collect(),
+                _ => panic!("{name}: a statement without actions"),
+            };
+            assert!(
+                actions.iter().all(|a| !a.contains('*')),
+                "{name}: wildcard action in {actions:?}"
+            );
+            if statement.get("Resource").and_then(Value::as_str) == Some("*") {
+                // X-Ray has no resource-level permissions; nothing else may use "*".
+                assert!(
+                    actions.iter().all(|a| a.starts_with("xray:")),
+                    "{name}: {actions:?} on every resource"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn tables_match_what_the_adapters_expect() {
+    let t = template();
+    let state = Value::Mapping(resources(&t)["StateTable"].clone());
+    assert_eq!(
+        get(
+            &state,
+            &["Properties", "TimeToLiveSpecification", "AttributeName"]
+        )
+        .and_then(Value::as_str),
+        Some("ttl")
+    );
+    let audit = Value::Mapping(resources(&t)["AuditTable"].clone());
+    let indexes: BTreeMap<String, Vec<String>> =
+        get(&audit, &["Properties", "GlobalSecondaryIndexes"])
+            .and_then(Value::as_sequence)
+            .expect("indexes")
+            .iter()
+            .map(|i| {
+                let name = i
+                    .get("IndexName")
+                    .and_then(Value::as_str)
+                    .expect("IndexName")
+                    .to_owned();
+                let keys = i
+                    .get("KeySchema")
+                    .and_then(Value::as_sequence)
+                    .expect("KeySchema")
+                    .iter()
+                    .filter_map(|k| {
+                        k.get("AttributeName")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    })
+                    .collect();
+                (name, keys)
+            })
+            .collect();
+    assert_eq!(indexes[BY_USER_INDEX], ["user_id", "record_id"]);
+    assert_eq!(indexes[BY_APP_INDEX], ["app_id", "record_id"]);
+    for table in [&state, &audit] {
+        assert_eq!(
+            get(table, &["Properties", "BillingMode"]).and_then(Value::as_str),
+            Some("PAY_PER_REQUEST")
+        );
+        assert_eq!(
+            get(
+                table,
+                &[
+                    "Properties",
+                    "PointInTimeRecoverySpecification",
+                    "PointInTimeRecoveryEnabled"
+                ]
+            ),
+            Some(&Value::Bool(true))
+        );
+    }
+}
