@@ -58,8 +58,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PolicyCommand {
-    /// Parse and validate a policy directory against its schema.
-    Check { dir: PathBuf },
+    /// Parse and validate a policy directory against its schema (and a catalog, if given).
+    Check {
+        dir: PathBuf,
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn init_logs() {
@@ -127,11 +134,23 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Policy {
-            command: PolicyCommand::Check { dir },
+            command: PolicyCommand::Check { dir, catalog, json },
         } => {
-            let report = loadout_cli::policy_cmd::check(&dir).map_err(|e| e.to_string())?;
-            print!("{report}");
-            Ok(())
+            let report = loadout_cli::policy_cmd::check(&dir, catalog.as_deref())
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{report}");
+            }
+            if report.is_ok() {
+                Ok(())
+            } else {
+                Err("the policy set has errors".into())
+            }
         }
         Command::UemSim { addr, seed, rpm } => {
             let tenant = uem_sim::Tenant::from_dir(&seed).map_err(|e| e.to_string())?;

@@ -1,23 +1,27 @@
-//! `loadout policy check DIR`: parse, validate against the schema, and report.
+//! `loadout policy check DIR [--catalog FILE]`: parse, validate against the schema and annotation
+//! rules, cross-check bundle and app names against a catalog, and report.
 
-use crate::local::{SeedError, load_policy_set_for_check};
+use loadout::domain::Catalog;
+use loadout::policy::{PolicyReport, check_dir};
 use std::path::Path;
 
-/// Returns the human report, or the error that makes the set unusable.
-pub fn check(dir: &Path) -> Result<String, SeedError> {
-    let record = load_policy_set_for_check(dir)?;
-    let mut out = format!(
-        "policy set {} is valid: {} file(s)\n",
-        record.version,
-        record.policies.len()
-    );
-    for (name, text) in &record.policies {
-        let ids: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix("@id(\""))
-            .filter_map(|rest| rest.split('"').next())
-            .collect();
-        out.push_str(&format!("  {name}: {}\n", ids.join(", ")));
-    }
-    Ok(out)
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("cannot read the catalog {path}: {message}")]
+    Catalog { path: String, message: String },
+}
+
+pub fn check(dir: &Path, catalog: Option<&Path>) -> Result<PolicyReport, CheckError> {
+    let catalog = match catalog {
+        Some(path) => {
+            let err = |message: String| CheckError::Catalog {
+                path: path.display().to_string(),
+                message,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+            Some(Catalog::from_yaml(&text).map_err(|e| err(e.to_string()))?)
+        }
+        None => None,
+    };
+    Ok(check_dir(dir, catalog.as_ref()))
 }

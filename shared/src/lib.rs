@@ -6,6 +6,8 @@ pub mod config;
 pub mod domain;
 pub mod governance;
 pub mod keys;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod policy;
 pub mod ports;
 pub mod reconcile;

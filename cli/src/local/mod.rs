@@ -78,6 +78,8 @@ pub struct LocalOptions {
     pub poll_interval: Duration,
     /// Visibility timeout of received messages (how long before a crashed batch is redelivered).
     pub visibility: Duration,
+    /// Overrides `LOADOUT_UEM_REQUESTS_PER_MINUTE` (and the simulator's limit).
+    pub uem_requests_per_minute: Option<u32>,
 }
 
 impl LocalOptions {
@@ -90,6 +92,7 @@ impl LocalOptions {
             mode: None,
             poll_interval: Duration::from_millis(50),
             visibility: Duration::from_secs(30),
+            uem_requests_per_minute: None,
         }
     }
 }
@@ -103,6 +106,8 @@ pub struct LocalMode {
     /// Secrets generated on first start (printed once; kept in the data directory).
     pub generated_secrets: Vec<(String, String)>,
     pub policy_version: String,
+    /// The sample tenant local mode was seeded with.
+    pub examples: ExampleData,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -112,6 +117,9 @@ impl LocalMode {
         let mut settings = Settings::from_env()?;
         if let Some(mode) = options.mode {
             settings.mode = mode;
+        }
+        if let Some(rpm) = options.uem_requests_per_minute {
+            settings.uem_requests_per_minute = rpm;
         }
         let db = LocalDb::open_dir(&options.data_dir)?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -173,7 +181,7 @@ impl LocalMode {
         let (stop, stopped) = watch::channel(false);
         let intake = Arc::new(Intake::new(services.clone()));
         let mut tasks = vec![http::serve(listener, intake, stopped.clone())];
-        let cache = || PolicyCache::new(loadout::policy::engine_from_record, Duration::from_secs(5));
+        let cache = || PolicyCache::new(loadout::stages::policy_repo::engine_from_record, Duration::from_secs(5));
         let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()));
         let decider = Arc::new(Decider::new(services.clone(), cache()));
         let executor = Arc::new(
@@ -219,6 +227,7 @@ impl LocalMode {
             sim,
             generated_secrets: generated,
             policy_version,
+            examples,
             stop,
             tasks,
         })

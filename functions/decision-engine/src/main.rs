@@ -1,1 +1,23 @@
-fn main() {}
+//! decision-engine: SQS `decide` -> policies, reconcile, gates -> SQS `execute` (FIFO).
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use loadout::lambda::{batch_response, init_tracing, services_from_env, sqs_messages};
+use loadout::stages::decide::Decider;
+use loadout::stages::policy_repo::{PolicyCache, engine_from_record};
+use std::time::Duration;
+
+/// How often a warm instance looks for a newly pushed policy set.
+const POLICY_RECHECK: Duration = Duration::from_secs(30);
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let (services, _aws) = services_from_env(false).await?;
+    let decider = Decider::new(services, PolicyCache::new(engine_from_record, POLICY_RECHECK));
+    run(service_fn(|event: LambdaEvent<SqsEvent>| async {
+        let report = decider.handle_batch(sqs_messages(event.payload)).await;
+        Ok::<SqsBatchResponse, Error>(batch_response(report))
+    }))
+    .await
+}

@@ -77,3 +77,18 @@ pub trait Secrets: Send + Sync {
     /// Drop any cached copy, e.g. after the secret was rejected as stale (rotation).
     async fn refresh(&self) -> Result<(), SecretsError>;
 }
+
+/// For functions that are deployed without access to the secret (they never need one).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoSecrets;
+
+#[async_trait]
+impl Secrets for NoSecrets {
+    async fn get(&self, _key: &str) -> Result<Option<SecretString>, SecretsError> {
+        Ok(None)
+    }
+
+    async fn refresh(&self) -> Result<(), SecretsError> {
+        Ok(())
+    }
+}

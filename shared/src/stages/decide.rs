@@ -54,7 +54,7 @@ impl Decider {
             .policies
             .current(s.store.as_ref(), s.clock.now())
             .await?;
-        let decision = self.decide(&envelope, &policy);
+        let decision = self.decide(&envelope, &policy)?;
         let managed = load_managed(s, &decision).await?;
         let actions = reconcile(&decision, &managed);
         self.record_decision(&envelope, &decision, actions.len())
@@ -101,25 +101,30 @@ impl Decider {
         Ok(())
     }
 
-    fn decide(&self, envelope: &Envelope<EnrichedEvent>, policy: &LoadedPolicy) -> Decision {
+    fn decide(
+        &self,
+        envelope: &Envelope<EnrichedEvent>,
+        policy: &LoadedPolicy,
+    ) -> Result<Decision, StageError> {
         let enriched = &envelope.payload;
         let now = self.services.clock.now();
         let (desired, denied) = match &enriched.context {
-            Some(context) => {
-                policy
-                    .engine
-                    .desired_for(context, enriched.is_manager, &policy.catalog, now)
-            }
+            Some(context) => policy
+                .engine
+                .desired_for(context, enriched.is_manager, &policy.catalog, now)
+                .map_err(|e| {
+                    StageError::Permanent(format!("policies cannot evaluate this user: {e}"))
+                })?,
             None => (Vec::new(), Vec::new()),
         };
-        Decision {
+        Ok(Decision {
             user_id: enriched.user_id.clone(),
             correlation_id: envelope.correlation_id.clone(),
             policy_version: policy.version.clone(),
             decided_at: now,
             desired,
             denied,
-        }
+        })
     }
 
     async fn record_decision(

@@ -10,6 +10,7 @@ pub mod execute;
 pub mod intake;
 pub mod membership;
 pub mod policy_repo;
+pub mod resync;
 
 pub use error::StageError;
 

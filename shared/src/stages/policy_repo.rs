@@ -34,7 +34,36 @@ pub trait EntitlementSource: Send + Sync {
         is_manager: bool,
         catalog: &Catalog,
         at: DateTime<Utc>,
-    ) -> (Vec<Entitlement>, Vec<Denial>);
+    ) -> Result<(Vec<Entitlement>, Vec<Denial>), String>;
+}
+
+impl EntitlementSource for crate::policy::PolicyEngine {
+    fn version(&self) -> String {
+        crate::policy::PolicyEngine::version(self).to_owned()
+    }
+
+    fn desired_for(
+        &self,
+        context: &UserContext,
+        is_manager: bool,
+        catalog: &Catalog,
+        at: DateTime<Utc>,
+    ) -> Result<(Vec<Entitlement>, Vec<Denial>), String> {
+        let desired = crate::policy::PolicyEngine::desired_for(self, context, is_manager, catalog, at)
+            .map_err(|e| e.to_string())?;
+        for fault in &desired.errors {
+            // Cedar treats an erroring policy as not applying; the admin must still hear of it.
+            tracing::warn!(app = %fault.app_id, error = ?fault.error, "a policy failed to evaluate");
+        }
+        Ok((desired.entitlements, desired.denials))
+    }
+}
+
+/// Builds the Cedar engine of a stored policy set (validating it again).
+pub fn engine_from_record(record: &PolicySetRecord) -> Result<Arc<dyn EntitlementSource>, String> {
+    let engine = crate::policy::PolicyEngine::from_sources(&record.schema, &record.policies)
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(engine))
 }
 
 /// Builds an evaluator from a stored record (validating it).

@@ -1,0 +1,140 @@
+//! The glue every Lambda handler shares, so that each `main.rs` stays a few lines: logging, the
+//! ports built once per instance from the environment, SQS events to batches and batch reports
+//! to `batchItemFailures`.
+
+use crate::adapters::aws::{AwsConfigError, AwsContext, DEFAULT_SECRET_TTL};
+use crate::config::{ConfigError, Settings};
+use crate::ports::{Clock, NoSecrets, Secrets, SystemClock};
+use crate::stages::Services;
+use crate::stages::batch::{BatchReport, InboundMessage};
+use crate::uem::{UemApi, UemClient, UemConfig, UemError};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Aws(#[from] AwsConfigError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("UEM: {0}")]
+    Uem(#[from] UemError),
+    #[error("{0} is not set")]
+    Missing(&'static str),
+}
+
+/// JSON logs to stdout, level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default info).
+pub fn init_tracing() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_target(false)
+        .without_time()
+        .with_current_span(true)
+        .try_init();
+}
+
+/// The ports of one Lambda instance. `with_secrets`: whether this function reads the secret.
+pub async fn services_from_env(with_secrets: bool) -> Result<(Services, AwsContext), StartupError> {
+    let aws = AwsContext::from_env().await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let secrets: Arc<dyn Secrets> = if with_secrets {
+        Arc::new(aws.secrets(DEFAULT_SECRET_TTL)?)
+    } else {
+        Arc::new(NoSecrets)
+    };
+    let services = Services {
+        store: Arc::new(aws.state_store(clock.clone())?),
+        audit: Arc::new(aws.audit_log()?),
+        queue: Arc::new(aws.queue()),
+        secrets,
+        clock,
+        settings: Settings::from_env()?,
+    };
+    Ok((services, aws))
+}
+
+/// The UEM client for a function that calls UEM (base URL and credentials from the environment
+/// and the secret).
+pub async fn uem_from_env(services: &Services) -> Result<Arc<dyn UemApi>, StartupError> {
+    let base = std::env::var("LOADOUT_UEM_BASE_URL")
+        .map_err(|_| StartupError::Missing("LOADOUT_UEM_BASE_URL"))?;
+    let config = UemConfig::from_secrets(&base, services.secrets.as_ref())
+        .await?
+        .requests_per_minute(services.settings.uem_requests_per_minute);
+    Ok(Arc::new(UemClient::new(
+        config,
+        services.store.clone(),
+        services.clock.clone(),
+    )?))
+}
+
+/// The messages of an SQS event, with their receive counts.
+pub fn sqs_messages(event: SqsEvent) -> Vec<InboundMessage> {
+    event
+        .records
+        .into_iter()
+        .map(|record| InboundMessage {
+            receive_count: record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1),
+            message_id: record.message_id.unwrap_or_default(),
+            body: record.body.unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// `batchItemFailures` for the messages to redeliver (needs `ReportBatchItemFailures`).
+pub fn batch_response(report: BatchReport) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for id in report.failed {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqs_records_become_messages_with_their_receive_count() {
+        let event: SqsEvent = serde_json::from_value(serde_json::json!({
+            "Records": [{
+                "messageId": "m-1",
+                "receiptHandle": "r",
+                "body": "{\"x\":1}",
+                "attributes": {"ApproximateReceiveCount": "3", "SentTimestamp": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:enrich",
+                "awsRegion": "us-east-1"
+            }]
+        }))
+        .expect("an SQS event");
+        let messages = sqs_messages(event);
+        assert_eq!(messages[0].message_id, "m-1");
+        assert_eq!(messages[0].receive_count, 3);
+    }
+
+    #[test]
+    fn failed_messages_become_batch_item_failures() {
+        let report = BatchReport {
+            failed: vec!["a".into(), "b".into()],
+            ..BatchReport::default()
+        };
+        let json = serde_json::to_value(batch_response(report)).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]})
+        );
+    }
+}
