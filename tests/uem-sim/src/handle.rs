@@ -203,11 +203,7 @@ impl Shared {
         }
         let mut c = lock(&self.control);
         c.token_counter += 1;
-        let token = format!(
-            "sim.{}.{}",
-            c.token_counter,
-            uuid::Uuid::new_v4().simple()
-        );
+        let token = format!("sim.{}.{}", c.token_counter, uuid::Uuid::new_v4().simple());
         let lifetime = c.token_lifetime;
         c.tokens.insert(token.clone(), Instant::now() + lifetime);
         Some((token, lifetime))
@@ -404,7 +400,8 @@ impl SimHandle {
     pub fn counts(&self) -> BTreeMap<String, usize> {
         let mut out = BTreeMap::new();
         for c in lock(&self.shared.calls).iter() {
-            *out.entry(format!("{} {}", c.method, c.template())).or_insert(0) += 1;
+            *out.entry(format!("{} {}", c.method, c.template()))
+                .or_insert(0) += 1;
         }
         out
     }
@@ -498,7 +495,11 @@ impl SimHandle {
                     .filter_map(|(app, a)| {
                         a.rules
                             .iter()
-                            .find(|r| r.smart_groups.iter().any(|u| u.eq_ignore_ascii_case(&g.uuid)))
+                            .find(|r| {
+                                r.smart_groups
+                                    .iter()
+                                    .any(|u| u.eq_ignore_ascii_case(&g.uuid))
+                            })
                             .map(|r| (*app, r.mode))
                     })
                     .collect(),
@@ -520,7 +521,10 @@ impl SimHandle {
             }
         }
         for (i, a) in groups.iter().enumerate() {
-            if groups[..i].iter().any(|b| b.name.eq_ignore_ascii_case(&a.name)) {
+            if groups[..i]
+                .iter()
+                .any(|b| b.name.eq_ignore_ascii_case(&a.name))
+            {
                 out.push(format!("two groups are named {}", a.name));
             }
         }

@@ -67,8 +67,10 @@ async fn handle(
     if let Some(wait) = sim.take_rate_token() {
         return throttled(wait);
     }
-    let mutating = matches!(*method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH)
-        && !(lower.len() == 3 && lower[2] == "devices");
+    let mutating = matches!(
+        *method,
+        Method::POST | Method::PUT | Method::DELETE | Method::PATCH
+    ) && !(lower.len() == 3 && lower[2] == "devices");
     let (latency, fault) = sim.draw_fault(path, mutating);
     if let Some(d) = latency {
         tokio::time::sleep(d).await;
@@ -119,7 +121,13 @@ async fn handle(
     } else {
         match serde_json::from_slice::<Value>(body) {
             Ok(v) => v,
-            Err(e) => return error(400, 400, &format!("The request body is not valid JSON: {e}")),
+            Err(e) => {
+                return error(
+                    400,
+                    400,
+                    &format!("The request body is not valid JSON: {e}"),
+                );
+            }
         }
     };
     let request = Req {
@@ -164,9 +172,10 @@ impl Params {
     fn paging(&self) -> Result<(usize, usize), Response> {
         let num = |k: &str, default: usize| match self.get(k) {
             None => Ok(default),
-            Some(v) => v.trim().parse::<usize>().map_err(|_| {
-                error(400, 400, &format!("The value '{v}' is not valid for {k}."))
-            }),
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| error(400, 400, &format!("The value '{v}' is not valid for {k}."))),
         };
         let page = num("page", 0)?;
         let size = num("pagesize", 500)?;
@@ -203,7 +212,9 @@ fn route(state: &mut TenantState, module: &str, r: &Req) -> Response {
             "LocationGroups": [og_json()], "Page": 0, "PageSize": 500, "Total": 1,
         })),
         ("system", ["groups", id]) if get => {
-            if *id == crate::state::OG_ID.to_string() || id.eq_ignore_ascii_case(crate::state::OG_UUID) {
+            if *id == crate::state::OG_ID.to_string()
+                || id.eq_ignore_ascii_case(crate::state::OG_UUID)
+            {
                 json_ok(og_json())
             } else {
                 not_found("Organization group", r.segs[1])
@@ -219,8 +230,7 @@ fn route(state: &mut TenantState, module: &str, r: &Req) -> Response {
         ("mdm", ["devices", _, "apps", "search"]) if get => device_apps_search(state, r),
         ("mdm", ["devices", _, "smartgroups"]) if get => device_groups(state, r),
         ("mdm", ["smartgroups", "search"]) if get => groups_search(state, r),
-        ("mdm", ["smartgroups"]) if *r.method == Method::POST => match state.create_group(r.body)
-        {
+        ("mdm", ["smartgroups"]) if *r.method == Method::POST => match state.create_group(r.body) {
             Ok(id) => json_status(201, json!({"Value": id})),
             Err(e) => rejection(e),
         },
@@ -290,10 +300,7 @@ fn route(state: &mut TenantState, module: &str, r: &Req) -> Response {
 
 fn typed_app(state: &TenantState, kind: &str, id: &str) -> Option<crate::tenant::SimApp> {
     let kind = crate::tenant::AppType::parse(kind)?;
-    state
-        .app_by_id(id)
-        .filter(|a| a.app_type == kind)
-        .cloned()
+    state.app_by_id(id).filter(|a| a.app_type == kind).cloned()
 }
 
 fn og_json() -> Value {
@@ -333,10 +340,19 @@ fn users_search(state: &TenantState, r: &Req) -> Response {
     let items = state
         .users
         .iter()
-        .filter(|u| p.get("username").is_none_or(|q| contains_ci(&u.username, q)))
+        .filter(|u| {
+            p.get("username")
+                .is_none_or(|q| contains_ci(&u.username, q))
+        })
         .filter(|u| p.get("email").is_none_or(|q| contains_ci(&u.email, q)))
-        .filter(|u| p.get("firstname").is_none_or(|q| contains_ci(&u.first_name, q)))
-        .filter(|u| p.get("lastname").is_none_or(|q| contains_ci(&u.last_name, q)))
+        .filter(|u| {
+            p.get("firstname")
+                .is_none_or(|q| contains_ci(&u.first_name, q))
+        })
+        .filter(|u| {
+            p.get("lastname")
+                .is_none_or(|q| contains_ci(&u.last_name, q))
+        })
         .filter(|_| {
             p.get("status")
                 .is_none_or(|s| s.eq_ignore_ascii_case("active") || s.eq_ignore_ascii_case("true"))
@@ -353,8 +369,10 @@ fn devices_search(state: &TenantState, r: &Req) -> Response {
         .iter()
         .filter(|d| p.get("user").is_none_or(|q| contains_ci(&d.username, q)))
         .filter(|d| {
-            p.get("platform")
-                .is_none_or(|q| d.platform.eq_ignore_ascii_case(&crate::tenant::uem_platform(q)))
+            p.get("platform").is_none_or(|q| {
+                d.platform
+                    .eq_ignore_ascii_case(&crate::tenant::uem_platform(q))
+            })
         })
         .filter(|d| p.get("model").is_none_or(|q| contains_ci(&d.model, q)))
         .filter(|d| {
@@ -370,10 +388,14 @@ fn devices_search(state: &TenantState, r: &Req) -> Response {
                 })
         })
         .collect();
-    if p.get("orderby").is_some_and(|o| o.eq_ignore_ascii_case("lastseen")) {
+    if p.get("orderby")
+        .is_some_and(|o| o.eq_ignore_ascii_case("lastseen"))
+    {
         devices.sort_by(|a, b| a.last_seen.cmp(&b.last_seen));
     }
-    if p.get("sortorder").is_some_and(|o| o.eq_ignore_ascii_case("desc")) {
+    if p.get("sortorder")
+        .is_some_and(|o| o.eq_ignore_ascii_case("desc"))
+    {
         devices.reverse();
     }
     let items = devices.into_iter().map(|d| state.device_json(d)).collect();
@@ -384,13 +406,16 @@ fn device_by_alternate_id(state: &TenantState, r: &Req) -> Response {
     let (Some(by), Some(id)) = (r.params.get("searchby"), r.params.get("id")) else {
         return error(400, 400, "searchby and id are required.");
     };
-    let found = state.devices.iter().find(|d| match by.to_ascii_lowercase().as_str() {
-        "serialnumber" => d.serial_number.eq_ignore_ascii_case(id),
-        "udid" => d.udid.eq_ignore_ascii_case(id),
-        "macaddress" => format!("{:012X}", d.id).eq_ignore_ascii_case(id),
-        "deviceid" => d.id.to_string() == id.trim(),
-        _ => false,
-    });
+    let found = state
+        .devices
+        .iter()
+        .find(|d| match by.to_ascii_lowercase().as_str() {
+            "serialnumber" => d.serial_number.eq_ignore_ascii_case(id),
+            "udid" => d.udid.eq_ignore_ascii_case(id),
+            "macaddress" => format!("{:012X}", d.id).eq_ignore_ascii_case(id),
+            "deviceid" => d.id.to_string() == id.trim(),
+            _ => false,
+        });
     match found {
         Some(d) => json_ok(state.device_json(d)),
         None => not_found("Device", id),
@@ -475,7 +500,11 @@ fn groups_search(state: &TenantState, r: &Req) -> Response {
 }
 
 fn group_devices(state: &TenantState, r: &Req) -> Response {
-    let Some(g) = r.segs[1].parse::<i64>().ok().and_then(|id| state.groups.get(&id)) else {
+    let Some(g) = r.segs[1]
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| state.groups.get(&id))
+    else {
         return not_found("Smart group", r.segs[1]);
     };
     let items = state
@@ -487,17 +516,22 @@ fn group_devices(state: &TenantState, r: &Req) -> Response {
 }
 
 fn group_apps(state: &TenantState, r: &Req) -> Response {
-    let Some(g) = r.segs[1].parse::<i64>().ok().and_then(|id| state.groups.get(&id)) else {
+    let Some(g) = r.segs[1]
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| state.groups.get(&id))
+    else {
         return not_found("Smart group", r.segs[1]);
     };
     let items = state
         .assignments
         .iter()
         .filter_map(|(app_id, a)| {
-            let rule = a
-                .rules
-                .iter()
-                .find(|r| r.smart_groups.iter().any(|u| u.eq_ignore_ascii_case(&g.uuid)))?;
+            let rule = a.rules.iter().find(|r| {
+                r.smart_groups
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case(&g.uuid))
+            })?;
             let app = state.app_by_id(&app_id.to_string())?;
             let mut v = state.app_json(app);
             v["PushMode"] = json!(match rule.mode {
@@ -515,8 +549,14 @@ fn apps_search(state: &TenantState, r: &Req) -> Response {
     let items: Vec<&crate::tenant::SimApp> = state
         .apps
         .iter()
-        .filter(|a| p.get("applicationname").is_none_or(|q| contains_ci(&a.name, q)))
-        .filter(|a| p.get("bundleid").is_none_or(|q| a.bundle_id.eq_ignore_ascii_case(q.trim())))
+        .filter(|a| {
+            p.get("applicationname")
+                .is_none_or(|q| contains_ci(&a.name, q))
+        })
+        .filter(|a| {
+            p.get("bundleid")
+                .is_none_or(|q| a.bundle_id.eq_ignore_ascii_case(q.trim()))
+        })
         .filter(|a| {
             p.get("applicationtype")
                 .is_none_or(|q| a.app_type.as_str().eq_ignore_ascii_case(q.trim()))
@@ -532,7 +572,8 @@ fn apps_search(state: &TenantState, r: &Req) -> Response {
         })
         .filter(|_| {
             p.get("type").is_none_or(|q| q.eq_ignore_ascii_case("app"))
-                && p.get("status").is_none_or(|q| q.eq_ignore_ascii_case("active"))
+                && p.get("status")
+                    .is_none_or(|q| q.eq_ignore_ascii_case("active"))
         })
         .collect();
     if r.version >= 4 {
@@ -562,7 +603,9 @@ fn apps_search(state: &TenantState, r: &Req) -> Response {
         if slice.is_empty() {
             return empty(204);
         }
-        return json_ok(json!({"applications": slice, "total": total, "page": page, "page_size": size}));
+        return json_ok(
+            json!({"applications": slice, "total": total, "page": page, "page_size": size}),
+        );
     }
     let items = items.into_iter().map(|a| state.app_json(a)).collect();
     paged("Application", items, r)
@@ -660,7 +703,11 @@ fn not_found(what: &str, id: &str) -> Response {
 }
 
 fn method_not_allowed() -> Response {
-    error(405, 405, "The requested resource does not support this HTTP method.")
+    error(
+        405,
+        405,
+        "The requested resource does not support this HTTP method.",
+    )
 }
 
 pub(crate) fn unauthorized(message: &str) -> Response {
@@ -668,7 +715,11 @@ pub(crate) fn unauthorized(message: &str) -> Response {
 }
 
 fn server_error(status: u16) -> Response {
-    error(status, CODE_SERVER, "An unexpected error occurred. Please try again later.")
+    error(
+        status,
+        CODE_SERVER,
+        "An unexpected error occurred. Please try again later.",
+    )
 }
 
 pub(crate) fn timed_out() -> Response {

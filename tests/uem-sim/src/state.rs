@@ -146,9 +146,9 @@ impl TenantState {
     }
 
     pub fn user_by_id(&self, id: &str) -> Option<&SimUser> {
-        self.users.iter().find(|u| {
-            u.id.to_string() == id.trim() || u.uuid.eq_ignore_ascii_case(id.trim())
-        })
+        self.users
+            .iter()
+            .find(|u| u.id.to_string() == id.trim() || u.uuid.eq_ignore_ascii_case(id.trim()))
     }
 
     pub fn user_by_name(&self, username: &str) -> Option<&SimUser> {
@@ -158,9 +158,9 @@ impl TenantState {
     }
 
     pub fn device_by_id(&self, id: &str) -> Option<&SimDevice> {
-        self.devices.iter().find(|d| {
-            d.id.to_string() == id.trim() || d.uuid.eq_ignore_ascii_case(id.trim())
-        })
+        self.devices
+            .iter()
+            .find(|d| d.id.to_string() == id.trim() || d.uuid.eq_ignore_ascii_case(id.trim()))
     }
 
     pub fn app_by_id(&self, id: &str) -> Option<&SimApp> {
@@ -247,7 +247,9 @@ impl TenantState {
         for key in ["UserAdditions", "UserExclusions"] {
             let ids = record.member_ids(key);
             if ids.len() != record.lists[key].len() {
-                return Err(Rejection::bad_request(format!("Every {key} entry needs an Id.")));
+                return Err(Rejection::bad_request(format!(
+                    "Every {key} entry needs an Id."
+                )));
             }
             check_unique(key, &ids)?;
             if let Some(bad) = ids.iter().find(|id| self.user_by_id(id).is_none()) {
@@ -259,7 +261,9 @@ impl TenantState {
         for key in ["DeviceAdditions", "DeviceExclusions"] {
             let ids = record.member_ids(key);
             if ids.len() != record.lists[key].len() {
-                return Err(Rejection::bad_request(format!("Every {key} entry needs an Id.")));
+                return Err(Rejection::bad_request(format!(
+                    "Every {key} entry needs an Id."
+                )));
             }
             check_unique(key, &ids)?;
             if let Some(bad) = ids.iter().find(|id| self.device_by_id(id).is_none()) {
@@ -323,9 +327,11 @@ impl TenantState {
             return Err(Rejection::not_found(format!("Smart group {id} not found.")));
         };
         let in_use = self.assignments.values().any(|a| {
-            a.rules
-                .iter()
-                .any(|r| r.smart_groups.iter().any(|g| g.eq_ignore_ascii_case(&group.uuid)))
+            a.rules.iter().any(|r| {
+                r.smart_groups
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(&group.uuid))
+            })
         });
         if in_use {
             return Err(Rejection::bad_request(format!(
@@ -363,16 +369,17 @@ impl TenantState {
                 let user_id = user.map(|u| u.id.to_string()).unwrap_or_default();
                 let by_criteria = all
                     && (platforms.is_empty()
-                        || platforms.iter().any(|p| p.eq_ignore_ascii_case(&d.platform)))
+                        || platforms
+                            .iter()
+                            .any(|p| p.eq_ignore_ascii_case(&d.platform)))
                     && (ownerships.is_empty()
                         || ownerships.iter().any(|o| {
                             o.eq_ignore_ascii_case(&d.ownership)
                                 || o.chars().next().map(|c| c.to_ascii_uppercase().to_string())
                                     == Some(d.ownership.clone())
                         }));
-                let included = by_criteria
-                    || users.contains(&user_id)
-                    || devices.contains(&d.id.to_string());
+                let included =
+                    by_criteria || users.contains(&user_id) || devices.contains(&d.id.to_string());
                 let excluded =
                     ex_users.contains(&user_id) || ex_devices.contains(&d.id.to_string());
                 included && !excluded
@@ -399,7 +406,11 @@ impl TenantState {
             .map(|a| {
                 a.rules
                     .iter()
-                    .filter(|r| r.smart_groups.iter().any(|g| g.eq_ignore_ascii_case(&group.uuid)))
+                    .filter(|r| {
+                        r.smart_groups
+                            .iter()
+                            .any(|g| g.eq_ignore_ascii_case(&group.uuid))
+                    })
                     .count()
             })
             .sum()
@@ -411,7 +422,10 @@ impl TenantState {
         obj.insert("SmartGroupID".into(), json!(group.id));
         obj.insert("SmartGroupUuid".into(), json!(group.uuid));
         obj.insert("CriteriaType".into(), json!(group.criteria_type));
-        obj.insert("ManagedByOrganizationGroupId".into(), json!(OG_ID.to_string()));
+        obj.insert(
+            "ManagedByOrganizationGroupId".into(),
+            json!(OG_ID.to_string()),
+        );
         obj.insert("ManagedByOrganizationGroupUuid".into(), json!(OG_UUID));
         obj.insert("ManagedByOrganizationGroupName".into(), json!(OG_NAME));
         for (k, v) in &group.lists {
@@ -460,13 +474,14 @@ impl TenantState {
                 .as_i64()
                 .or_else(|| id.as_str().and_then(|s| s.trim().parse().ok()))
                 .ok_or_else(|| Rejection::bad_request("SmartGroupIds must be integers."))?;
-            let group = self
-                .groups
-                .get(&id)
-                .ok_or_else(|| Rejection::bad_request(format!("Smart group id : {id} not found")))?;
+            let group = self.groups.get(&id).ok_or_else(|| {
+                Rejection::bad_request(format!("Smart group id : {id} not found"))
+            })?;
             uuids.push(group.uuid.clone());
         }
-        let params = get_ci(body, "DeploymentParameters").cloned().unwrap_or(json!({}));
+        let params = get_ci(body, "DeploymentParameters")
+            .cloned()
+            .unwrap_or(json!({}));
         let mode = match get_ci(&params, "PushMode").and_then(Value::as_str) {
             None => PushMode::OnDemand,
             Some(m) => PushMode::parse(m)
@@ -593,7 +608,8 @@ impl TenantState {
                 let mut dist = r.distribution.as_object().cloned().unwrap_or_default();
                 dist.insert("smart_groups".into(), json!(r.smart_groups));
                 dist.insert("app_delivery_method".into(), json!(r.mode.as_v2()));
-                dist.entry("name").or_insert(json!(format!("Assignment {}", i + 1)));
+                dist.entry("name")
+                    .or_insert(json!(format!("Assignment {}", i + 1)));
                 dist.entry("effective_date")
                     .or_insert(json!("2026-01-01T00:00:00"));
                 json!({
@@ -628,7 +644,11 @@ impl TenantState {
             if entry.excluded.iter().any(in_group) {
                 continue;
             }
-            if let Some(rule) = entry.rules.iter().find(|r| r.smart_groups.iter().any(in_group)) {
+            if let Some(rule) = entry
+                .rules
+                .iter()
+                .find(|r| r.smart_groups.iter().any(in_group))
+            {
                 out.insert(*app_id, rule.mode);
             }
         }
@@ -646,14 +666,17 @@ impl TenantState {
                 continue;
             }
             let targets = |uuid: &String| {
-                self.group_by_uuid(uuid).is_some_and(|g| {
-                    self.group_devices(g).iter().any(|d| d.id == device.id)
-                })
+                self.group_by_uuid(uuid)
+                    .is_some_and(|g| self.group_devices(g).iter().any(|d| d.id == device.id))
             };
             if entry.excluded.iter().any(targets) {
                 continue;
             }
-            if let Some(rule) = entry.rules.iter().find(|r| r.smart_groups.iter().any(targets)) {
+            if let Some(rule) = entry
+                .rules
+                .iter()
+                .find(|r| r.smart_groups.iter().any(targets))
+            {
                 out.push((app, rule.mode));
             }
         }
@@ -778,7 +801,11 @@ impl TenantState {
         let assigned = self
             .devices
             .iter()
-            .filter(|d| self.device_assigned_apps(d).iter().any(|(x, _)| x.id == a.id))
+            .filter(|d| {
+                self.device_assigned_apps(d)
+                    .iter()
+                    .any(|(x, _)| x.id == a.id)
+            })
             .count();
         json!({
             "id": a.id,
@@ -820,7 +847,9 @@ impl TenantState {
 }
 
 fn item_name(item: &Value) -> Option<String> {
-    get_ci(item, "Name").and_then(Value::as_str).map(str::to_owned)
+    get_ci(item, "Name")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn check_unique(key: &str, ids: &[String]) -> Result<(), Rejection> {

@@ -23,7 +23,12 @@ impl PushMode {
 
     /// Accepts the v1 (`Auto`, `OnDemand`) and v2 (`AUTO`, `ON_DEMAND`) spellings.
     pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().replace(['_', '-', ' '], "").as_str() {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['_', '-', ' '], "")
+            .as_str()
+        {
             "auto" => Some(PushMode::Auto),
             "ondemand" => Some(PushMode::OnDemand),
             _ => None,
@@ -464,7 +469,10 @@ impl TenantBuilder {
                 .iter()
                 .any(|x: &SimDevice| x.serial_number == d.serial_number)
             {
-                return Err(TenantError::Duplicate(format!("device {}", d.serial_number)));
+                return Err(TenantError::Duplicate(format!(
+                    "device {}",
+                    d.serial_number
+                )));
             }
             let mut rng = keyed_rng(seed, "lastseen", &d.serial_number);
             let minutes: u32 = rng.next_u32() % (7 * 24 * 60);
@@ -534,7 +542,11 @@ impl TenantBuilder {
 }
 
 fn split_name(username: &str, email: &str) -> (String, String) {
-    let local = email.split('@').next().filter(|s| !s.is_empty()).unwrap_or(username);
+    let local = email
+        .split('@')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(username);
     let mut parts = local.split(['.', '_', '-']).filter(|p| !p.is_empty());
     let cap = |s: &str| {
         let mut c = s.chars();
