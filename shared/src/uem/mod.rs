@@ -1,7 +1,24 @@
 //! Workspace ONE UEM: the port the stages use (`UemApi`) and the REST client that implements it.
+//!
+//! - `port`: the trait and its types (the contract the executor and the enricher use).
+//! - `config`: base URL, token URL, credentials, limits.
+//! - `client`: auth (cached OAuth token or Basic + tenant code), the shared rate limit, retries,
+//!   versioned Accept headers, error mapping, paging.
+//! - `api`: the `UemApi` operations (smart groups read-modify-write, v2 assignment rules).
+//! - `rate_limit`: the per-tenant token bucket in the state store.
+//! - `wire`: defensive parsing of UEM's JSON and conversion to domain devices.
 
+mod api;
+mod client;
+mod config;
 pub mod port;
+mod rate_limit;
+mod wire;
 
+pub use api::CACHE_PK;
+pub use client::{Answer, Call, Replay, UemClient};
+pub use config::{UemAuth, UemConfig};
 pub use port::{
     GroupMember, InstalledApp, SmartGroup, SmartGroupRef, UemApi, UemApp, UemError, UemUser,
 };
+pub use rate_limit::{RATE_PK, RateLimiter};

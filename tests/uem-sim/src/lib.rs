@@ -1,1 +1,37 @@
-//! uem-sim
+//! A Workspace ONE UEM REST API simulator, faithful to `research/uem-api.md`: OAuth client
+//! credentials and Basic + `aw-tenant-code`, `Accept: application/json;version=N`, v1 paging
+//! envelopes and 204 on empty searches, UEM's error objects, smart groups with full-replace PUT,
+//! v1 and v2 app assignments, a per-tenant rate limit and seeded fault injection.
+//!
+//! It stands on the documented API only (it does not use Loadout's client), so contract tests of
+//! the client against it mean something. Tests, local mode, the demo and `loadout uem-sim` start it
+//! in-process:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use uem_sim::{DeviceSeed, AppSeed, SimConfig, Tenant, UemSim};
+//! let tenant = Tenant::builder()
+//!     .user("alice", "alice@example.com")
+//!     .device(DeviceSeed::new("SN-1", "alice", "iOS"))
+//!     .app(AppSeed::new(1201, "Slack", "iOS"))
+//!     .build()
+//!     .expect("valid tenant");
+//! let sim = UemSim::start(SimConfig::new(tenant)).await?;
+//! println!("{} {}", sim.base_url, sim.credentials.client_id);
+//! # Ok(()) }
+//! ```
+
+mod faults;
+mod handle;
+mod server;
+pub mod state;
+mod tenant;
+
+pub use faults::{Fault, FaultConfig};
+pub use handle::{CallRecord, Credentials, GroupView, SimConfig, SimHandle, UemSim};
+pub use server::JSON_TYPE;
+pub use state::{Rejection, SmartGroupRecord, TenantState};
+pub use tenant::{
+    AppSeed, AppType, DeviceSeed, PushMode, SimApp, SimDevice, SimUser, Tenant, TenantBuilder,
+    TenantError, derived_uuid, uem_platform,
+};

@@ -1,0 +1,182 @@
+//! How to reach a tenant: base URL, token URL, credentials and the limits the client keeps.
+
+use super::port::UemError;
+use crate::ports::{SecretString, Secrets, secrets::keys};
+use std::time::Duration;
+
+/// How the client signs in (uem-api.md §1.3, §1.4).
+#[derive(Debug, Clone)]
+pub enum UemAuth {
+    /// OAuth 2.0 client credentials against the regional token URL (recommended for SaaS).
+    OAuth {
+        token_url: String,
+        client_id: String,
+        client_secret: SecretString,
+    },
+    /// An admin account; needs the tenant code.
+    Basic {
+        username: String,
+        password: SecretString,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct UemConfig {
+    /// The API host, e.g. `https://as1234.awmdm.com` (paths start with `/api/`).
+    pub base_url: String,
+    pub auth: UemAuth,
+    /// `aw-tenant-code`: required with Basic, sent with OAuth when known.
+    pub tenant_code: Option<String>,
+    /// Sent as `ManagedByOrganizationGroupId` when creating smart groups; without it UEM uses
+    /// the admin's organization group.
+    pub organization_group_id: Option<String>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// The tenant's shared budget (one token bucket in the state store for every caller).
+    pub requests_per_minute: u32,
+    /// Attempts per call for retryable failures (429, 5xx, timeouts, transport).
+    pub max_attempts: u32,
+    /// First backoff step; doubles per attempt, with jitter, capped at `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// `pagesize` for searches (UEM's default and safe maximum is 500).
+    pub page_size: u32,
+    /// How long `find_user`/`find_app` answers are cached in the state store.
+    pub cache_ttl: Duration,
+}
+
+impl UemConfig {
+    fn with_auth(base_url: &str, auth: UemAuth, tenant_code: Option<String>) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            auth,
+            tenant_code,
+            organization_group_id: None,
+            timeout: Duration::from_secs(30),
+            requests_per_minute: 120,
+            max_attempts: 5,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            page_size: 500,
+            cache_ttl: Duration::from_secs(600),
+        }
+    }
+
+    pub fn oauth(
+        base_url: &str,
+        token_url: &str,
+        client_id: &str,
+        client_secret: SecretString,
+    ) -> Self {
+        Self::with_auth(
+            base_url,
+            UemAuth::OAuth {
+                token_url: token_url.to_owned(),
+                client_id: client_id.to_owned(),
+                client_secret,
+            },
+            None,
+        )
+    }
+
+    pub fn basic(
+        base_url: &str,
+        username: &str,
+        password: SecretString,
+        tenant_code: &str,
+    ) -> Self {
+        Self::with_auth(
+            base_url,
+            UemAuth::Basic {
+                username: username.to_owned(),
+                password,
+            },
+            Some(tenant_code.to_owned()),
+        )
+    }
+
+    pub fn tenant_code(mut self, code: &str) -> Self {
+        self.tenant_code = Some(code.to_owned());
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn requests_per_minute(mut self, rpm: u32) -> Self {
+        self.requests_per_minute = rpm;
+        self
+    }
+
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = size.max(1);
+        self
+    }
+
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.base_backoff = base;
+        self.max_backoff = max;
+        self
+    }
+
+    /// From the secrets (`LOADOUT_UEM_CLIENT_ID`/`_SECRET`, else `LOADOUT_UEM_USERNAME`/
+    /// `_PASSWORD`, and `LOADOUT_UEM_TENANT_CODE`) and the plain settings. `token_url` is needed
+    /// only for OAuth.
+    pub async fn from_secrets(
+        secrets: &dyn Secrets,
+        base_url: &str,
+        token_url: Option<&str>,
+    ) -> Result<Self, UemError> {
+        let get = |key: &'static str| async move {
+            secrets
+                .get(key)
+                .await
+                .map_err(|e| UemError::Config(format!("{key}: {e}")))
+        };
+        let tenant_code = get(keys::UEM_TENANT_CODE)
+            .await?
+            .map(|s| s.expose().to_owned());
+        if let (Some(id), Some(secret)) = (
+            get(keys::UEM_CLIENT_ID).await?,
+            get(keys::UEM_CLIENT_SECRET).await?,
+        ) {
+            let token_url = token_url.ok_or_else(|| {
+                UemError::Config("OAuth credentials need LOADOUT_UEM_TOKEN_URL".into())
+            })?;
+            let mut config = Self::oauth(base_url, token_url, id.expose(), secret);
+            config.tenant_code = tenant_code;
+            return Ok(config);
+        }
+        match (
+            get(keys::UEM_USERNAME).await?,
+            get(keys::UEM_PASSWORD).await?,
+            tenant_code,
+        ) {
+            (Some(user), Some(password), Some(code)) => {
+                Ok(Self::basic(base_url, user.expose(), password, &code))
+            }
+            (Some(_), Some(_), None) => Err(UemError::Config(
+                "Basic authentication needs LOADOUT_UEM_TENANT_CODE".into(),
+            )),
+            _ => Err(UemError::Config(
+                "no UEM credentials: set LOADOUT_UEM_CLIENT_ID/_SECRET or LOADOUT_UEM_USERNAME/_PASSWORD"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The key of this tenant's shared token bucket and caches.
+    pub fn tenant_key(&self) -> String {
+        match &self.tenant_code {
+            Some(code) if !code.is_empty() => code.clone(),
+            _ => self.base_url.clone(),
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! One token bucket per tenant, kept in the state store so that every concurrent Lambda draws
+//! from the same budget. Updates are compare-and-swap on the item's version; waiting goes
+//! through the `Clock`, so benchmarks on simulated time do not wait for real.
+
+use super::port::UemError;
+use crate::ports::{Clock, Condition, StateStore};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const RATE_PK: &str = "uem#rate";
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct BucketState {
+    tokens: f64,
+    /// Unix milliseconds of the last refill.
+    at_ms: i64,
+}
+
+pub struct RateLimiter {
+    store: Arc<dyn StateStore>,
+    clock: Arc<dyn Clock>,
+    tenant: String,
+    per_minute: u32,
+}
+
+impl RateLimiter {
+    pub fn new(
+        store: Arc<dyn StateStore>,
+        clock: Arc<dyn Clock>,
+        tenant: String,
+        per_minute: u32,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            tenant,
+            per_minute,
+        }
+    }
+
+    /// Waits until one request may be made, and takes it. A `per_minute` of 0 means unlimited.
+    pub async fn acquire(&self) -> Result<(), UemError> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let capacity = f64::from(self.per_minute);
+        let per_ms = capacity / 60_000.0;
+        let store_err = |e: crate::ports::StoreError| {
+            UemError::Transport(format!("state store (UEM rate limiter): {e}"))
+        };
+        loop {
+            let now = self.clock.now().timestamp_millis();
+            let current = self
+                .store
+                .get(RATE_PK, &self.tenant)
+                .await
+                .map_err(store_err)?;
+            let (state, condition) = match &current {
+                Some(item) => match serde_json::from_value::<BucketState>(item.data.clone()) {
+                    Ok(s) => (s, Condition::Version(item.version)),
+                    Err(_) => (
+                        BucketState {
+                            tokens: capacity,
+                            at_ms: now,
+                        },
+                        Condition::Version(item.version),
+                    ),
+                },
+                None => (
+                    BucketState {
+                        tokens: capacity,
+                        at_ms: now,
+                    },
+                    Condition::NotExists,
+                ),
+            };
+            let elapsed = (now - state.at_ms).max(0) as f64;
+            let tokens = (state.tokens + elapsed * per_ms).min(capacity);
+            if tokens >= 1.0 {
+                let next = BucketState {
+                    tokens: tokens - 1.0,
+                    at_ms: now.max(state.at_ms),
+                };
+                let data = serde_json::to_value(next)
+                    .map_err(|e| UemError::Transport(format!("rate limiter state: {e}")))?;
+                match self
+                    .store
+                    .put(RATE_PK, &self.tenant, data, None, condition)
+                    .await
+                {
+                    Ok(_) => return Ok(()),
+                    // Someone else took a token in between: read again.
+                    Err(e) if e.is_condition_failed() => continue,
+                    Err(e) => return Err(store_err(e)),
+                }
+            }
+            let wait_ms = ((1.0 - tokens) / per_ms).ceil().max(1.0) as u64;
+            self.clock.sleep(Duration::from_millis(wait_ms)).await;
+        }
+    }
+}

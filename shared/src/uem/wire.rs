@@ -1,0 +1,217 @@
+//! Reading UEM's JSON defensively: keys in any case, ids as numbers, strings or `{"Value": n}`,
+//! `Uuid` or `uuid` (uem-api.md §6.3). And turning UEM devices into domain devices.
+
+use super::port::{GroupMember, InstalledApp, SmartGroupRef, UemApp, UemError, UemUser};
+use crate::domain::{Device, Ownership, Platform, UserId};
+use serde_json::Value;
+use std::str::FromStr;
+
+/// The first of these keys present on the object, compared case-insensitively.
+pub fn field<'a>(value: &'a Value, keys: &[&str]) -> Option<&'a Value> {
+    let map = value.as_object()?;
+    for key in keys {
+        if let Some(v) = map.get(*key) {
+            return Some(v);
+        }
+        if let Some((_, v)) = map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+pub fn text(value: &Value, keys: &[&str]) -> Option<String> {
+    match field(value, keys)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// An integer id written as `123`, `"123"`, `{"Value": 123}` or `{"Id": {"Value": 123}}`.
+pub fn id_of(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Object(_) => field(value, &["Value", "Id"]).and_then(id_of),
+        _ => None,
+    }
+}
+
+pub fn id(value: &Value, keys: &[&str]) -> Option<i64> {
+    field(value, keys).and_then(id_of)
+}
+
+/// The item list of a search answer under `key` (any case), or empty.
+pub fn list<'a>(value: &'a Value, keys: &[&str]) -> &'a [Value] {
+    field(value, keys)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// `Total` (v1), `TotalResults` (newer) or `total` (v4).
+pub fn total(value: &Value) -> Option<u64> {
+    field(value, &["Total", "TotalResults"]).and_then(|v| id_of(v).map(|n| n.max(0) as u64))
+}
+
+fn decode(what: &str) -> UemError {
+    UemError::Decode(format!("{what} without the expected fields"))
+}
+
+pub fn user(value: &Value) -> Result<UemUser, UemError> {
+    Ok(UemUser {
+        id: id(value, &["Id"]).ok_or_else(|| decode("user"))?,
+        uuid: text(value, &["Uuid"]).filter(|u| !u.is_empty()),
+        username: text(value, &["UserName"]).ok_or_else(|| decode("user"))?,
+        email: text(value, &["Email", "EmailAddress"]).unwrap_or_default(),
+    })
+}
+
+pub fn app(value: &Value, app_type: Option<&str>) -> Result<UemApp, UemError> {
+    Ok(UemApp {
+        id: id(value, &["Id", "ApplicationId"]).ok_or_else(|| decode("app"))?,
+        uuid: text(value, &["Uuid", "ApplicationUuid"]).unwrap_or_default(),
+        name: text(value, &["ApplicationName", "Name"]).unwrap_or_default(),
+        app_type: app_type
+            .map(str::to_owned)
+            .or_else(|| text(value, &["AppType", "ApplicationType", "app_type"]))
+            .unwrap_or_else(|| "Internal".into()),
+    })
+}
+
+pub fn smart_group_ref(value: &Value) -> Result<SmartGroupRef, UemError> {
+    Ok(SmartGroupRef {
+        id: id(value, &["SmartGroupID", "SmartGroupId", "Id"])
+            .ok_or_else(|| decode("smart group"))?,
+        uuid: text(value, &["SmartGroupUuid", "Uuid", "smart_group_uuid"]).unwrap_or_default(),
+        name: text(value, &["Name", "SmartGroupName"]).unwrap_or_default(),
+    })
+}
+
+/// Members of a membership list such as `UserAdditions` (`{"Id": "123", "Name": "..."}`).
+pub fn members(value: &Value, key: &str) -> Vec<GroupMember> {
+    list(value, &[key])
+        .iter()
+        .filter_map(|m| {
+            Some(GroupMember {
+                id: field(m, &["Id"])
+                    .and_then(id_of)
+                    .map(|n| n.to_string())
+                    .or_else(|| text(m, &["Id"]).filter(|s| !s.is_empty()))?,
+                name: text(m, &["Name", "UserName"]).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// A v1 `DeviceApps` item or a newer `app_items` item.
+pub fn installed_app(value: &Value) -> InstalledApp {
+    let status =
+        text(value, &["installed_status", "Status", "InstalledStatus"]).unwrap_or_default();
+    InstalledApp {
+        name: text(value, &["ApplicationName", "name"]).unwrap_or_default(),
+        bundle_id: text(value, &["ApplicationIdentifier", "bundle_id", "BundleId"])
+            .unwrap_or_default(),
+        // v1 may report the status as a number; 2 is "Installed" there (not confirmed).
+        installed: status.eq_ignore_ascii_case("installed") || status == "2",
+    }
+}
+
+/// A UEM device as a domain device; `device_id` is UEM's numeric id. `None` (with the reason)
+/// for devices Loadout cannot reason about, e.g. an unknown platform.
+pub fn device(value: &Value, fallback_user: &str) -> Result<Device, String> {
+    let device_id = id(value, &["Id", "DeviceId"]).ok_or("device without an Id")?;
+    let platform_name = text(value, &["Platform"])
+        .or_else(|| field(value, &["PlatformId"]).and_then(|p| text(p, &["Name"])))
+        .unwrap_or_default();
+    let platform = Platform::from_str(&platform_name)
+        .map_err(|_| format!("device {device_id}: platform {platform_name:?} is not managed"))?;
+    let username = text(value, &["UserName"])
+        .or_else(|| field(value, &["UserId"]).and_then(|u| text(u, &["Name"])))
+        .unwrap_or_else(|| fallback_user.to_owned());
+    let ownership = text(value, &["Ownership"])
+        .and_then(|o| Ownership::parse(&o))
+        .unwrap_or(Ownership::Corporate);
+    let compliant = match field(value, &["ComplianceStatus", "CompliantStatus"]) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => {
+            let s = s.to_ascii_lowercase();
+            s == "compliant" || s == "true"
+        }
+        _ => false,
+    };
+    Ok(Device {
+        device_id: device_id.to_string(),
+        user_id: UserId::new(username),
+        platform,
+        os_version: text(value, &["OperatingSystem", "OSVersion", "OsVersion"]).unwrap_or_default(),
+        model: text(value, &["Model"])
+            .or_else(|| field(value, &["ModelId"]).and_then(|m| text(m, &["Name"])))
+            .unwrap_or_default(),
+        ownership,
+        compliant,
+        free_storage_mb: None,
+    })
+}
+
+/// The body's `errorCode`, `message` and `activityId` when it is a UEM error object.
+pub fn error_parts(body: &Value) -> (Option<i64>, Option<String>, Option<String>) {
+    (
+        id(body, &["errorCode"]),
+        text(body, &["message", "Message"]),
+        text(body, &["activityId", "ActivityId"]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_come_in_three_shapes() {
+        assert_eq!(id_of(&json!(7)), Some(7));
+        assert_eq!(id_of(&json!("7")), Some(7));
+        assert_eq!(id_of(&json!({"Value": 7})), Some(7));
+        assert_eq!(id_of(&json!({"Id": {"Value": 7}})), Some(7));
+    }
+
+    #[test]
+    fn keys_match_in_any_case() {
+        let details = json!({"uuid": "abc", "ApplicationName": "Slack", "id": 5});
+        let app = app(&details, Some("Internal")).unwrap();
+        assert_eq!((app.id, app.uuid.as_str()), (5, "abc"));
+        let group =
+            smart_group_ref(&json!({"SmartGroupId": 3, "SmartGroupUuid": "u", "Name": "g"}));
+        assert_eq!(group.unwrap().id, 3);
+    }
+
+    #[test]
+    fn uem_device_becomes_domain_device() {
+        let d = device(
+            &json!({"Id": {"Value": 20001}, "Platform": "AppleOsX", "UserName": "alice",
+                    "Ownership": "E", "ComplianceStatus": "NonCompliant",
+                    "OperatingSystem": "14.4.1", "Model": "MacBook Pro"}),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(d.device_id, "20001");
+        assert_eq!(d.platform, Platform::MacOs);
+        assert_eq!(d.ownership, Ownership::Employee);
+        assert!(!d.compliant);
+        assert_eq!(d.os_major(), 14);
+        assert!(device(&json!({"Id": 1, "Platform": "BlackBerry"}), "x").is_err());
+    }
+
+    #[test]
+    fn members_accept_string_and_number_ids() {
+        let g = json!({"UserAdditions": [{"Id": "1001", "Name": "a"}, {"Id": 1002, "Name": "b"}]});
+        let ids: Vec<String> = members(&g, "UserAdditions")
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, ["1001", "1002"]);
+    }
+}
