@@ -121,6 +121,13 @@ impl SqsQueue {
                 .map(|f| f.code().to_owned())
                 .collect::<Vec<_>>()
                 .join(", ");
+            tracing::warn!(
+                queue,
+                failed = pending.len(),
+                codes = %last_failure,
+                attempt = attempt + 1,
+                "SQS failed part of a batch; retrying those entries"
+            );
         }
         Err(QueueError::Unavailable(format!(
             "SendMessageBatch to {queue}: {} entries still failing after {SEND_ATTEMPTS} attempts ({last_failure})",
