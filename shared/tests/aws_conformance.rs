@@ -78,17 +78,82 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Runs moto's server main with werkzeug's `threaded` switched off. moto's DynamoDB checks a
+/// condition and then writes, with no lock between the two, while its server runs each request
+/// on its own thread: concurrent conditional writes can then both pass, which DynamoDB never
+/// allows (the suite's compare-and-swap check saw 39 of 40 increments). One request at a time
+/// restores the atomicity the adapters rely on.
+const SERIAL_MOTO: &str = r#"
+import sys
+import werkzeug.serving as serving
+run_simple = serving.run_simple
+def serial(*args, **kwargs):
+    kwargs["threaded"] = False
+    return run_simple(*args, **kwargs)
+serving.run_simple = serial
+import moto.server
+moto.server.run_simple = serial
+sys.argv = ["moto_server"] + sys.argv[1:]
+moto.server.main()
+"#;
+
+/// The command line that runs `binary` serially: under the Python interpreter of its shebang (a
+/// pip-installed console script), else `python3` if that has moto; else the binary as it is.
+fn serial_command(binary: &Path) -> Vec<String> {
+    let mut first_line = String::new();
+    if let Ok(text) = std::fs::read(binary) {
+        first_line = String::from_utf8_lossy(&text[..text.len().min(256)])
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+    }
+    let interpreter: Option<Vec<String>> = first_line
+        .strip_prefix("#!")
+        .filter(|shebang| shebang.contains("python"))
+        .map(|shebang| shebang.split_whitespace().map(str::to_owned).collect());
+    let interpreter = interpreter.or_else(|| {
+        let has_moto = Command::new("python3")
+            .args(["-c", "import moto.server"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        has_moto.then(|| vec!["python3".to_owned()])
+    });
+    match interpreter {
+        Some(mut cmd) => {
+            cmd.extend(["-c".to_owned(), SERIAL_MOTO.to_owned()]);
+            cmd
+        }
+        None => {
+            eprintln!(
+                "warning: cannot find the Python of {}; running it threaded, so concurrent \
+                 conditional writes may race inside moto",
+                binary.display()
+            );
+            vec![binary.display().to_string()]
+        }
+    }
+}
+
 impl MotoServer {
     fn start() -> Self {
         let binary = moto_binary();
         let port = free_port();
         let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{port}.log"));
+        let mut command = serial_command(&binary);
+        command.extend([
+            "-H".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ]);
         let mut shell = Command::new("sh")
             .arg("-c")
-            .arg(r#""$0" -H 127.0.0.1 -p "$1" >"$2" 2>&1 & server=$!; read _ || true; kill "$server" 2>/dev/null; wait "$server""#)
-            .arg(&binary)
-            .arg(port.to_string())
-            .arg(&log)
+            .arg(r#""$@" >"$MOTO_LOG" 2>&1 & server=$!; read _ || true; kill "$server" 2>/dev/null; wait "$server""#)
+            .arg("moto-lifeline")
+            .args(&command)
+            .env("MOTO_LOG", &log)
             .stdin(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));

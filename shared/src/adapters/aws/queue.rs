@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// SQS takes at most 10 entries per SendMessageBatch and returns at most 10 per ReceiveMessage.
 const SQS_BATCH: usize = 10;
+/// SQS's limit on the summed bodies of one SendMessageBatch (256 KiB).
+const SQS_BATCH_BYTES: usize = 262_144;
 /// SendMessageBatch attempts for entries that failed through no fault of ours.
 const SEND_ATTEMPTS: u32 = 4;
 /// SQS's ceiling for a visibility timeout (12 hours).
@@ -119,12 +121,38 @@ impl SqsQueue {
                 .map(|f| f.code().to_owned())
                 .collect::<Vec<_>>()
                 .join(", ");
+            tracing::warn!(
+                queue,
+                failed = pending.len(),
+                codes = %last_failure,
+                attempt = attempt + 1,
+                "SQS failed part of a batch; retrying those entries"
+            );
         }
         Err(QueueError::Unavailable(format!(
             "SendMessageBatch to {queue}: {} entries still failing after {SEND_ATTEMPTS} attempts ({last_failure})",
             pending.len()
         )))
     }
+}
+
+/// Consecutive runs of at most 10 messages whose bodies sum to at most 256 KiB (a larger single
+/// message goes alone, and SQS judges it). Order is kept, which FIFO groups need.
+fn batches(messages: &[OutgoingMessage]) -> Vec<&[OutgoingMessage]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, m) in messages.iter().enumerate() {
+        let size = m.body.len();
+        if i > start && (i - start == SQS_BATCH || bytes + size > SQS_BATCH_BYTES) {
+            out.push(&messages[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < messages.len() {
+        out.push(&messages[start..]);
+    }
+    out
 }
 
 fn whole_seconds(d: Duration) -> i32 {
@@ -137,7 +165,7 @@ fn whole_seconds(d: Duration) -> i32 {
 impl Queue for SqsQueue {
     async fn send(&self, queue: &str, messages: Vec<OutgoingMessage>) -> Result<(), QueueError> {
         let url = self.url(queue)?;
-        for batch in messages.chunks(SQS_BATCH) {
+        for batch in batches(&messages) {
             self.send_batch(queue, url, batch).await?;
         }
         Ok(())
@@ -259,6 +287,25 @@ impl Queue for SqsQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_hold_at_most_ten_messages_and_256_kib() {
+        let small: Vec<OutgoingMessage> = (0..25)
+            .map(|i| OutgoingMessage::standard(format!("m{i}")))
+            .collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [10, 10, 5]);
+        let big: Vec<OutgoingMessage> = (0..5)
+            .map(|_| OutgoingMessage::standard("x".repeat(100_000)))
+            .collect();
+        let sizes: Vec<usize> = batches(&big).iter().map(|b| b.len()).collect();
+        assert_eq!(
+            sizes,
+            [2, 2, 1],
+            "two 100 kB bodies fit in 256 KiB, three do not"
+        );
+        assert!(batches(&[]).is_empty());
+    }
 
     #[test]
     fn visibility_rounds_up_to_whole_seconds_within_the_sqs_limit() {

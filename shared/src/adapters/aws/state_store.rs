@@ -98,8 +98,8 @@ impl DynamoStateStore {
         self.clock.now().timestamp()
     }
 
-    /// Adds the condition (if any) to `expr` and returns its text. `#pk`, `#ttl` and `:now` are
-    /// the placeholders used.
+    /// Adds the condition's placeholders to `expr` and returns its text (`None`: unconditional).
+    /// An item whose `ttl` has passed counts as absent, whether or not DynamoDB has deleted it.
     fn condition(&self, condition: Condition, expr: &mut Expression) -> Option<String> {
         match condition {
             Condition::None => None,
