@@ -151,9 +151,13 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
     );
     let _ = writeln!(
         out,
-        "(One membership change per user and app would take at least {} calls.)\n",
+        "(One membership change per user and app would take at least {} calls.)",
         2 * assignments
     );
+    let mut by_kind: Vec<(String, usize)> = sim.counts().into_iter().collect();
+    by_kind.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let breakdown: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = writeln!(out, "UEM calls by kind: {}\n", breakdown.join(", "));
     let mut step = 0;
     let mut users = Vec::new();
     for (i, event) in events.iter().enumerate() {

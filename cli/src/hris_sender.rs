@@ -86,9 +86,7 @@ impl HrisSender {
 
 /// A fresh `whsec_` secret (for tests and tools).
 pub fn random_whsec() -> String {
-    use rand::RngCore;
-    let mut key = [0u8; 32];
-    rand::rng().fill_bytes(&mut key);
+    let key: [u8; 32] = rand::random();
     format!(
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(key)

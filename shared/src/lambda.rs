@@ -62,7 +62,8 @@ pub async fn services_from_env(with_secrets: bool) -> Result<(Services, AwsConte
 pub async fn uem_from_env(services: &Services) -> Result<Arc<dyn UemApi>, StartupError> {
     let base = std::env::var("LOADOUT_UEM_BASE_URL")
         .map_err(|_| StartupError::Missing("LOADOUT_UEM_BASE_URL"))?;
-    let config = UemConfig::from_secrets(&base, services.secrets.as_ref())
+    let token_url = std::env::var("LOADOUT_UEM_TOKEN_URL").ok();
+    let config = UemConfig::from_secrets(services.secrets.as_ref(), &base, token_url.as_deref())
         .await?
         .requests_per_minute(services.settings.uem_requests_per_minute);
     Ok(Arc::new(UemClient::new(

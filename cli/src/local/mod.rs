@@ -14,7 +14,7 @@ use loadout::adapters::local::{
 use loadout::config::{ConfigError, Settings};
 use loadout::governance::Mode;
 use loadout::ports::queue::names;
-use loadout::ports::{Clock, Queue, SystemClock};
+use loadout::ports::{Clock, SystemClock};
 use loadout::stages::decide::Decider;
 use loadout::stages::enrich::Enricher;
 use loadout::stages::execute::Executor;
@@ -142,8 +142,12 @@ impl LocalMode {
         let (uem_config, sim) = match &options.uem {
             UemTarget::Config(config) => (config.clone(), None),
             UemTarget::Url(url) => (
-                UemConfig::from_secrets(url, secrets.as_ref())
-                    .await?
+                UemConfig::from_secrets(
+                    secrets.as_ref(),
+                    url,
+                    std::env::var("LOADOUT_UEM_TOKEN_URL").ok().as_deref(),
+                )
+                .await?
                     .requests_per_minute(settings.uem_requests_per_minute),
                 None,
             ),
@@ -159,7 +163,7 @@ impl LocalMode {
                     &sim.base_url,
                     &sim.token_url,
                     &sim.credentials.client_id,
-                    &sim.credentials.client_secret,
+                    loadout::ports::SecretString::new(&sim.credentials.client_secret),
                 )
                 .requests_per_minute(settings.uem_requests_per_minute);
                 (config, Some(sim))

@@ -5,7 +5,6 @@ use super::LocalError;
 use base64::Engine;
 use loadout::adapters::local::LocalSecrets;
 use loadout::ports::secrets::keys;
-use rand::RngCore;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -20,14 +19,12 @@ const GENERATED: [&str; 6] = [
 ];
 
 fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
+    let buf: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
 fn generate(key: &str) -> String {
-    let mut key_bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut key_bytes);
+    let key_bytes: [u8; 32] = rand::random();
     match key {
         keys::HRIS_HMAC_SECRET => format!(
             "whsec_{}",

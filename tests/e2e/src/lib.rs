@@ -111,7 +111,8 @@ impl Examples {
             is_manager,
             &self.catalog,
             Utc::now(),
-        );
+        )
+        .expect("the sample policies evaluate");
         desired
             .into_iter()
             .map(|e| {

@@ -233,7 +233,7 @@ async fn stopping_local_mode_mid_run_loses_no_accepted_event() {
         &sim.base_url,
         &sim.token_url,
         &sim.credentials.client_id,
-        &sim.credentials.client_secret,
+        loadout::ports::SecretString::new(&sim.credentials.client_secret),
     );
     let data = TempDir::new("restart");
     let data_path = data.0.clone();
