@@ -210,13 +210,14 @@ impl Shared {
     }
 
     /// Bearer (tenant code optional, checked when sent) or Basic + tenant code.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<(), Response> {
+    /// The error is the message of the 401.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<(), &'static str> {
         let tenant_code = headers
             .get("aw-tenant-code")
             .and_then(|v| v.to_str().ok())
             .map(str::trim);
         if tenant_code.is_some_and(|t| t != self.credentials.tenant_code) {
-            return Err(server::unauthorized("The aw-tenant-code is not valid."));
+            return Err("The aw-tenant-code is not valid.");
         }
         let auth = headers
             .get(header::AUTHORIZATION)
@@ -228,22 +229,20 @@ impl Shared {
             let c = lock(&self.control);
             return match c.tokens.get(token.trim()) {
                 Some(exp) if *exp > Instant::now() => Ok(()),
-                Some(_) => Err(server::unauthorized("The access token has expired.")),
-                None => Err(server::unauthorized("The access token is not valid.")),
+                Some(_) => Err("The access token has expired."),
+                None => Err("The access token is not valid."),
             };
         }
         if let Some((user, pass)) = basic_credentials(headers) {
             if tenant_code.is_none() {
-                return Err(server::unauthorized(
-                    "The aw-tenant-code header is required with Basic authentication.",
-                ));
+                return Err("The aw-tenant-code header is required with Basic authentication.");
             }
             if user == self.credentials.username && pass == self.credentials.password {
                 return Ok(());
             }
-            return Err(server::unauthorized("User credentials are invalid."));
+            return Err("User credentials are invalid.");
         }
-        Err(server::unauthorized("Authorization is required."))
+        Err("Authorization is required.")
     }
 }
 

@@ -96,8 +96,8 @@ async fn handle(
         }
         None => None,
     };
-    if let Err(r) = sim.authenticate(headers) {
-        return r;
+    if let Err(message) = sim.authenticate(headers) {
+        return unauthorized(message);
     }
     if mutating && sim.read_only() {
         return error(
@@ -169,13 +169,12 @@ impl Params {
     }
 
     /// `page` (0-based) and `pagesize` (default 500).
-    fn paging(&self) -> Result<(usize, usize), Response> {
+    fn paging(&self) -> Result<(usize, usize), Rejection> {
         let num = |k: &str, default: usize| match self.get(k) {
             None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| error(400, 400, &format!("The value '{v}' is not valid for {k}."))),
+            Some(v) => v.trim().parse::<usize>().map_err(|_| {
+                Rejection::bad_request(format!("The value '{v}' is not valid for {k}."))
+            }),
         };
         let page = num("page", 0)?;
         let size = num("pagesize", 500)?;
@@ -325,7 +324,7 @@ fn contains_ci(haystack: &str, needle: &str) -> bool {
 fn paged(key: &str, items: Vec<Value>, r: &Req) -> Response {
     let (page, size) = match r.params.paging() {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(e) => return rejection(e),
     };
     let total = items.len();
     let slice: Vec<Value> = items.into_iter().skip(page * size).take(size).collect();
@@ -452,7 +451,7 @@ fn device_apps_search(state: &TenantState, r: &Req) -> Response {
     };
     let (page, size) = match r.params.paging() {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(e) => return rejection(e),
     };
     let all = state.device_apps(d);
     let total = all.len();
@@ -580,7 +579,7 @@ fn apps_search(state: &TenantState, r: &Req) -> Response {
         // Zentral reads lowercase `applications` and `total` from version 4 (uem-api.md §2).
         let (page, size) = match p.paging() {
             Ok(x) => x,
-            Err(resp) => return resp,
+            Err(e) => return rejection(e),
         };
         let total = items.len();
         let slice: Vec<Value> = items
