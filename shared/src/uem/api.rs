@@ -434,6 +434,14 @@ impl UemApi for UemClient {
                         }),
                     };
                 }
+                // Another caller may have created it in between (UEM refuses a second group of
+                // the same name): theirs is ours.
+                Err(e @ UemError::Validation { .. }) => {
+                    return match self.find_smart_group(name).await? {
+                        Some(existing) => Ok(existing),
+                        None => Err(e),
+                    };
+                }
                 Err(e) if e.is_retryable() && attempt < self.config.max_attempts => {
                     tracing::warn!(%name, attempt, error = %e, "smart group create unsure; checking");
                     self.clock.sleep(self.config.base_backoff).await;
@@ -571,5 +579,41 @@ impl UemApi for UemClient {
             return Ok(());
         }
         self.put_rules(&uuid, body, rules).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(groups: &[&str], method: &str) -> Value {
+        json!({"priority": 0, "distribution": {"smart_groups": groups, "app_delivery_method": method}})
+    }
+
+    #[test]
+    fn taking_a_group_out_keeps_the_rest_of_its_rule() {
+        let rules = vec![rule(&["A", "b"], "AUTO"), rule(&["c"], "ON_DEMAND")];
+        let (out, changed) = without_group(&rules, "a");
+        assert!(changed);
+        assert_eq!(rule_groups(&out[0]), ["b"]);
+        assert_eq!(rule_mode(&out[1]), Some(PushMode::OnDemand));
+        let (out, changed) = without_group(&out, "c");
+        assert!(changed);
+        assert_eq!(out.len(), 1, "a rule left with no group is dropped");
+        let (_, changed) = without_group(&out, "zzz");
+        assert!(!changed);
+    }
+
+    #[test]
+    fn members_are_sent_once_with_string_ids() {
+        let m = |id: &str| GroupMember {
+            id: id.into(),
+            name: format!("user{id}"),
+        };
+        let body = member_json(&[m("1"), m(" 1"), m("2")]);
+        assert_eq!(
+            body,
+            json!([{"Id": "1", "Name": "user1"}, {"Id": "2", "Name": "user2"}])
+        );
     }
 }

@@ -39,6 +39,9 @@ pub struct UemConfig {
     /// First backoff step; doubles per attempt, with jitter, capped at `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// A `Retry-After` longer than this is not waited for in-process: the call fails with
+    /// `Throttled` so the caller can put the work back on its queue.
+    pub max_retry_after: Duration,
     /// `pagesize` for searches (UEM's default and safe maximum is 500).
     pub page_size: u32,
     /// How long `find_user`/`find_app` answers are cached in the state store.
@@ -57,6 +60,7 @@ impl UemConfig {
             max_attempts: 5,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
             page_size: 500,
             cache_ttl: Duration::from_secs(600),
         }

@@ -13,6 +13,8 @@ mod client;
 mod config;
 pub mod port;
 mod rate_limit;
+#[cfg(test)]
+mod test_store;
 mod wire;
 
 pub use api::CACHE_PK;
