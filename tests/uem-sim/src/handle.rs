@@ -339,6 +339,21 @@ impl std::fmt::Debug for SimHandle {
 }
 
 impl SimHandle {
+    /// A few lines for a person: where the simulator listens and how to sign in.
+    pub fn describe(&self) -> String {
+        let c = &self.credentials;
+        format!(
+            "UEM simulator at {base}\n  token URL:     {token}\n  OAuth client:  {id} / {secret}\n  Basic admin:   {user} / {pass}\n  tenant code:   {code} (header aw-tenant-code)\n  try: curl -u '{user}:{pass}' -H 'aw-tenant-code: {code}' {base}/api/system/users/search",
+            base = self.base_url,
+            token = self.token_url,
+            id = c.client_id,
+            secret = c.client_secret,
+            user = c.username,
+            pass = c.password,
+            code = c.tenant_code,
+        )
+    }
+
     // ---- control -------------------------------------------------------------------------
 
     /// Replaces the fault probabilities (and reseeds their RNG); scripted faults stay queued.

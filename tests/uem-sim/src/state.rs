@@ -743,8 +743,10 @@ impl TenantState {
             "ComplianceStatus": if d.compliant { "Compliant" } else { "NonCompliant" },
             "CompromisedStatus": false,
             "LastEnrolledOn": "2026-01-05T09:00:00",
+            "LastEnrollmentCheckOn": d.last_seen,
             "LastComplianceCheckOn": d.last_seen,
             "LastCompromisedCheckOn": d.last_seen,
+            "DataEncryptionYN": "Y",
             "IsSupervised": d.ownership == "C",
         })
     }
