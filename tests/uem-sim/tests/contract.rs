@@ -711,3 +711,32 @@ async fn found_smart_groups_parse_uem_ids() {
     assert_eq!(view.criteria_type, "UserDevice");
     let _: &dyn Clock = &SystemClock;
 }
+
+// ---- simulated time ------------------------------------------------------------------------
+
+/// What the `uem` benchmark does: run a backlog on tokio's paused clock, so a rate-limited
+/// minute costs no real minute; client and simulator both keep time on it.
+#[tokio::test(start_paused = true)]
+async fn a_backlog_on_simulated_time_keeps_to_the_tenants_limit() {
+    let sim = sim_with(SimConfig::new(tenant()).requests_per_minute(120)).await;
+    let clock = loadout::ports::TokioClock::starting_at(chrono::Utc::now());
+    let c = client_with(
+        oauth_config(&sim)
+            .requests_per_minute(120)
+            // Paused time jumps when every task waits; a long timeout keeps a jump from
+            // ending a request that loopback I/O is about to answer.
+            .timeout(Duration::from_secs(3600)),
+        Arc::new(MemoryStore::default()),
+        Arc::new(clock),
+    );
+    let started = tokio::time::Instant::now();
+    for i in 0..300 {
+        c.find_smart_group(&format!("loadout:{i}")).await.unwrap();
+    }
+    let simulated = started.elapsed().as_secs();
+    assert!(
+        (89..=92).contains(&simulated),
+        "300 calls at 120/min after a burst of 120 take 90 s, took {simulated}s"
+    );
+    assert!(sim.calls().iter().all(|r| r.status != 429));
+}
