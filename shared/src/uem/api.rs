@@ -5,6 +5,7 @@
 use super::client::{Call, UemClient};
 use super::port::{
     GroupMember, InstalledApp, SmartGroup, SmartGroupRef, UemApi, UemApp, UemError, UemUser,
+    apply_member_change,
 };
 use super::wire;
 use crate::domain::{Device, PushMode};
@@ -415,40 +416,11 @@ impl UemApi for UemClient {
         if let Some(og) = &self.config.organization_group_id {
             body["ManagedByOrganizationGroupId"] = json!(og);
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Look first (and again after an unknown outcome): a create is not safe to resend.
-            if let Some(existing) = self.find_smart_group(name).await? {
-                return Ok(existing);
-            }
-            let call =
-                Call::new(Method::POST, "/api/mdm/smartgroups", "smart group").body(body.clone());
-            match self.call(&call).await {
-                Ok(answer) => {
-                    let id = wire::id_of(&answer.body).or_else(|| wire::id(&answer.body, &["Id"]));
-                    return match id {
-                        Some(id) => Ok(self.get_smart_group(id).await?.group),
-                        None => self.find_smart_group(name).await?.ok_or_else(|| {
-                            UemError::Decode("smart group created but not found".into())
-                        }),
-                    };
-                }
-                // Another caller may have created it in between (UEM refuses a second group of
-                // the same name): theirs is ours.
-                Err(e @ UemError::Validation { .. }) => {
-                    return match self.find_smart_group(name).await? {
-                        Some(existing) => Ok(existing),
-                        None => Err(e),
-                    };
-                }
-                Err(e) if e.is_retryable() && attempt < self.config.max_attempts => {
-                    tracing::warn!(%name, attempt, error = %e, "smart group create unsure; checking");
-                    self.clock.sleep(self.config.base_backoff).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        // Two callers creating the same name at once would make two groups.
+        let lease = self.lease(&format!("smartgroup-name#{name}")).await?;
+        let result = self.create_smart_group_leased(name, body).await;
+        self.release(lease).await;
+        result
     }
 
     async fn get_smart_group(&self, id: i64) -> Result<SmartGroup, UemError> {
@@ -534,6 +506,87 @@ impl UemApi for UemClient {
         group: &SmartGroupRef,
         push_mode: PushMode,
     ) -> Result<(), UemError> {
+        let lease = self.lease(&format!("app#{}", app.id)).await?;
+        let result = self.assign_app_leased(app, group, push_mode).await;
+        self.release(lease).await;
+        result
+    }
+
+    async fn unassign_app(&self, app: &UemApp, group: &SmartGroupRef) -> Result<(), UemError> {
+        let lease = self.lease(&format!("app#{}", app.id)).await?;
+        let result = self.unassign_app_leased(app, group).await;
+        self.release(lease).await;
+        result
+    }
+
+    async fn change_members(
+        &self,
+        id: i64,
+        add: &[GroupMember],
+        remove: &[String],
+    ) -> Result<SmartGroup, UemError> {
+        let lease = self.lease(&format!("smartgroup#{id}")).await?;
+        let result = async {
+            let mut group = self.get_smart_group(id).await?;
+            if apply_member_change(&mut group.users, add, remove) && !group.users.is_empty() {
+                self.update_smart_group(&group).await?;
+            }
+            Ok(group)
+        }
+        .await;
+        self.release(lease).await;
+        result
+    }
+}
+
+impl UemClient {
+    async fn create_smart_group_leased(
+        &self,
+        name: &str,
+        body: Value,
+    ) -> Result<SmartGroupRef, UemError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // Look first (and again after an unknown outcome): a create is not safe to resend.
+            if let Some(existing) = self.find_smart_group(name).await? {
+                return Ok(existing);
+            }
+            let call =
+                Call::new(Method::POST, "/api/mdm/smartgroups", "smart group").body(body.clone());
+            match self.call(&call).await {
+                Ok(answer) => {
+                    let id = wire::id_of(&answer.body).or_else(|| wire::id(&answer.body, &["Id"]));
+                    return match id {
+                        Some(id) => Ok(self.get_smart_group(id).await?.group),
+                        None => self.find_smart_group(name).await?.ok_or_else(|| {
+                            UemError::Decode("smart group created but not found".into())
+                        }),
+                    };
+                }
+                // Another caller may have created it in between (UEM refuses a second group of
+                // the same name): theirs is ours.
+                Err(e @ UemError::Validation { .. }) => {
+                    return match self.find_smart_group(name).await? {
+                        Some(existing) => Ok(existing),
+                        None => Err(e),
+                    };
+                }
+                Err(e) if e.is_retryable() && attempt < self.config.max_attempts => {
+                    tracing::warn!(%name, attempt, error = %e, "smart group create unsure; checking");
+                    self.clock.sleep(self.config.base_backoff).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn assign_app_leased(
+        &self,
+        app: &UemApp,
+        group: &SmartGroupRef,
+        push_mode: PushMode,
+    ) -> Result<(), UemError> {
         let (uuid, body) = self.rules(app).await?;
         let rules = wire::list(&body, &["assignments"]).to_vec();
         let current = rules
@@ -567,7 +620,11 @@ impl UemApi for UemClient {
         self.put_rules(&uuid, body, rules).await
     }
 
-    async fn unassign_app(&self, app: &UemApp, group: &SmartGroupRef) -> Result<(), UemError> {
+    async fn unassign_app_leased(
+        &self,
+        app: &UemApp,
+        group: &SmartGroupRef,
+    ) -> Result<(), UemError> {
         let (uuid, body) = match self.rules(app).await {
             Ok(x) => x,
             Err(UemError::NotFound { .. }) => return Ok(()),
@@ -602,6 +659,22 @@ mod tests {
         assert_eq!(out.len(), 1, "a rule left with no group is dropped");
         let (_, changed) = without_group(&out, "zzz");
         assert!(!changed);
+    }
+
+    #[test]
+    fn a_member_change_adds_once_and_removal_wins() {
+        let m = |id: &str| GroupMember {
+            id: id.into(),
+            name: id.into(),
+        };
+        let mut users = vec![m("1"), m("2")];
+        assert!(apply_member_change(
+            &mut users,
+            &[m("2"), m("3"), m("4")],
+            &["1".into(), "4".into()]
+        ));
+        assert_eq!(users, vec![m("2"), m("3")]);
+        assert!(!apply_member_change(&mut users, &[m(" 3")], &[]));
     }
 
     #[test]

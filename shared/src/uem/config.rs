@@ -46,6 +46,9 @@ pub struct UemConfig {
     pub page_size: u32,
     /// How long `find_user`/`find_app` answers are cached in the state store.
     pub cache_ttl: Duration,
+    /// Lifetime of the lease held around a read-modify-write of one smart group or one app's
+    /// assignment rules (a crashed holder's lease lapses after it).
+    pub lease_ttl: Duration,
 }
 
 impl UemConfig {
@@ -63,6 +66,7 @@ impl UemConfig {
             max_retry_after: Duration::from_secs(60),
             page_size: 500,
             cache_ttl: Duration::from_secs(600),
+            lease_ttl: Duration::from_secs(120),
         }
     }
 

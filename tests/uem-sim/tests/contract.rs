@@ -740,3 +740,121 @@ async fn a_backlog_on_simulated_time_keeps_to_the_tenants_limit() {
     );
     assert!(sim.calls().iter().all(|r| r.status != 429));
 }
+
+// ---- concurrent read-modify-writes ---------------------------------------------------------
+
+#[tokio::test]
+async fn change_members_adds_and_removes_in_one_write() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let alice = user_member(&c, "alice").await;
+    let bob = user_member(&c, "bob").await;
+    let carol = user_member(&c, "carol").await;
+    let g = c
+        .create_smart_group("loadout:cm", &[alice.clone(), bob.clone()])
+        .await
+        .unwrap();
+    let puts = sim.count("PUT", "/api/mdm/smartgroups/{id}");
+    let after = c
+        .change_members(
+            g.id,
+            std::slice::from_ref(&carol),
+            std::slice::from_ref(&alice.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.users, vec![bob.clone(), carol]);
+    assert_eq!(sim.count("PUT", "/api/mdm/smartgroups/{id}"), puts + 1);
+    assert_eq!(
+        sim.smart_group_members("loadout:cm").unwrap(),
+        ["bob", "carol"]
+    );
+    // Nothing to change: nothing written.
+    c.change_members(g.id, &[bob], &[alice.id]).await.unwrap();
+    assert_eq!(sim.count("PUT", "/api/mdm/smartgroups/{id}"), puts + 1);
+}
+
+#[tokio::test]
+async fn removing_the_last_member_writes_nothing_and_says_so() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let alice = user_member(&c, "alice").await;
+    let g = c
+        .create_smart_group("loadout:last", std::slice::from_ref(&alice))
+        .await
+        .unwrap();
+    let after = c.change_members(g.id, &[], &[alice.id]).await.unwrap();
+    assert!(after.users.is_empty());
+    assert_eq!(sim.count("PUT", "/api/mdm/smartgroups/{id}"), 0);
+    assert_eq!(sim.smart_group_members("loadout:last").unwrap(), ["alice"]);
+}
+
+#[tokio::test]
+async fn concurrent_callers_lose_no_member_and_no_assignment() {
+    let sim = sim().await;
+    let store = Arc::new(MemoryStore::default());
+    let first = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
+    let alice = user_member(&first, "alice").await;
+    let g = first
+        .create_smart_group("loadout:race", &[alice])
+        .await
+        .unwrap();
+    let slack = first.find_app("1201").await.unwrap().unwrap();
+    let mut tasks = Vec::new();
+    for name in ["bob", "carol", "alice2"] {
+        // Separate clients (as separate Lambdas would be) sharing one state store.
+        let c = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
+        let (g, slack) = (g.clone(), slack.clone());
+        tasks.push(tokio::spawn(async move {
+            let m = user_member(&c, name).await;
+            c.change_members(g.id, std::slice::from_ref(&m), &[])
+                .await
+                .unwrap();
+            let own = c
+                .create_smart_group(&format!("loadout:{name}"), &[m])
+                .await
+                .unwrap();
+            c.assign_app(&slack, &own, PushMode::OnDemand)
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut members = sim.smart_group_members("loadout:race").unwrap();
+    members.sort();
+    assert_eq!(members, ["alice", "alice2", "bob", "carol"]);
+    for name in ["bob", "carol", "alice2"] {
+        assert_eq!(
+            sim.effective_apps(name).get("1201"),
+            Some(&SimMode::OnDemand),
+            "{name}'s assignment survived the others'"
+        );
+    }
+    assert!(
+        store.keys().iter().all(|(pk, _)| pk != "uem#lease"),
+        "every lease is released"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_make_one_group() {
+    let sim = sim().await;
+    let store = Arc::new(MemoryStore::default());
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let c = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
+        tasks.push(tokio::spawn(async move {
+            let m = user_member(&c, "alice").await;
+            c.create_smart_group("loadout:once", &[m]).await.unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap().id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(sim.count("POST", "/api/mdm/smartgroups"), 1);
+}
