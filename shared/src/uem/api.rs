@@ -648,6 +648,22 @@ mod tests {
     }
 
     #[test]
+    fn the_v2_sample_reads_as_an_auto_assignment() {
+        let body: Value =
+            serde_json::from_str(include_str!("samples/assignment_rules_v2.json")).unwrap();
+        let rules = wire::list(&body, &["assignments"]);
+        assert_eq!(
+            rules_groups_of(rules),
+            ["5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"]
+        );
+        assert_eq!(rule_mode(&rules[0]), Some(PushMode::Auto));
+    }
+
+    fn rules_groups_of(rules: &[Value]) -> Vec<String> {
+        rules.iter().flat_map(rule_groups).collect()
+    }
+
+    #[test]
     fn taking_a_group_out_keeps_the_rest_of_its_rule() {
         let rules = vec![rule(&["A", "b"], "AUTO"), rule(&["c"], "ON_DEMAND")];
         let (out, changed) = without_group(&rules, "a");

@@ -610,12 +610,30 @@ impl TenantState {
                 dist.insert("app_delivery_method".into(), json!(r.mode.as_v2()));
                 dist.entry("name")
                     .or_insert(json!(format!("Assignment {}", i + 1)));
-                dist.entry("effective_date")
-                    .or_insert(json!("2026-01-01T00:00:00"));
+                // What UEM fills in when a rule leaves it out.
+                for (k, v) in [
+                    ("description", json!("")),
+                    ("effective_date", json!("2026-01-01T00:00:00")),
+                    ("auto_update_devices_with_previous_versions", json!(false)),
+                    ("display_in_app_catalog", json!(true)),
+                    ("requires_approval", json!(false)),
+                    ("keep_app_updated_automatically", json!(true)),
+                ] {
+                    dist.entry(k).or_insert(v);
+                }
+                let mut restriction = r.restriction.as_object().cloned().unwrap_or_default();
+                for k in [
+                    "remove_on_unenroll",
+                    "desired_state_management",
+                    "prevent_removal",
+                    "make_app_mdm_managed",
+                ] {
+                    restriction.entry(k).or_insert(json!(false));
+                }
                 json!({
                     "priority": i,
                     "distribution": dist,
-                    "restriction": r.restriction,
+                    "restriction": restriction,
                     "tunnel": {},
                     "application_configuration": [],
                 })
