@@ -2,7 +2,7 @@
 //! expire tokens, read the call log and ask what UEM now holds.
 
 use crate::faults::{Fault, FaultConfig, FaultState};
-use crate::server::{self, basic_credentials};
+use crate::server::basic_credentials;
 use crate::state::TenantState;
 use crate::tenant::{PushMode, Tenant};
 use axum::http::{HeaderMap, header};
@@ -194,7 +194,7 @@ impl Shared {
             _ = tokio::time::sleep(d) => {}
             _ = rx.wait_for(|stop| *stop) => {}
         }
-        server::timed_out()
+        crate::respond::timed_out()
     }
 
     pub fn issue_token(&self, id: &str, secret: &str) -> Option<(String, Duration)> {
@@ -279,7 +279,7 @@ impl UemSim {
             shutdown: rx.clone(),
         });
         let app = axum::Router::new()
-            .fallback(server::dispatch)
+            .fallback(crate::server::dispatch)
             .with_state(shared.clone());
         let mut stop = rx;
         let task = tokio::spawn(async move {

@@ -32,16 +32,23 @@
 //!   to, refusing a second group of the same name, numeric app platform codes other than 10, and
 //!   `Auto` assignments showing as installed at once (a real device installs at check-in).
 
+pub mod assignments;
 mod faults;
+pub mod groups;
 mod handle;
+mod render;
+mod respond;
+mod routes;
 mod server;
 pub mod state;
 mod tenant;
 
+pub use assignments::{AppAssignments, Rule};
 pub use faults::{Fault, FaultConfig};
+pub use groups::SmartGroupRecord;
 pub use handle::{CallRecord, Credentials, GroupView, SimConfig, SimHandle, UemSim};
-pub use server::JSON_TYPE;
-pub use state::{Rejection, SmartGroupRecord, TenantState};
+pub use respond::JSON_TYPE;
+pub use state::{Rejection, TenantState};
 pub use tenant::{
     AppSeed, AppType, DeviceSeed, PushMode, SimApp, SimDevice, SimUser, Tenant, TenantBuilder,
     TenantError, derived_uuid, uem_platform,
