@@ -1,10 +1,14 @@
 //! The `UemApi` operations over REST. Every mutation is idempotent by construction: smart groups
-//! and assignment rules are read, changed and written back whole; a create looks the name up
-//! first (and again before retrying); a delete of something already gone succeeds.
+//! and assignment rules are read, changed and written back whole (`groups.rs`,
+//! `assignments.rs`); a create looks the name up first (and again before retrying); a delete of
+//! something already gone succeeds. Reads of users and apps are cached in the state store.
 
+use super::assignments::{rule_groups, rule_mode, same_uuid};
 use super::client::{Call, UemClient};
+use super::groups::member_json;
 use super::port::{
     GroupMember, InstalledApp, SmartGroup, SmartGroupRef, UemApi, UemApp, UemError, UemUser,
+    apply_member_change,
 };
 use super::wire;
 use crate::domain::{Device, PushMode};
@@ -131,139 +135,6 @@ impl UemClient {
             .map(|id| id.to_string())
             .ok_or_else(|| UemError::Decode("device look-up without an Id".into()))
     }
-
-    /// The app's assignment rules (v2), as read.
-    async fn rules(&self, app: &UemApp) -> Result<(String, Value), UemError> {
-        let uuid = if app.uuid.is_empty() {
-            self.find_app(&app.id.to_string())
-                .await?
-                .map(|a| a.uuid)
-                .filter(|u| !u.is_empty())
-                .ok_or_else(|| UemError::NotFound {
-                    what: format!("app {}", app.id),
-                    activity_id: None,
-                })?
-        } else {
-            app.uuid.clone()
-        };
-        let path = format!("/api/mam/apps/{uuid}/assignment-rules");
-        let answer = self
-            .call(&Call::get(path, "app assignment rules").version(2))
-            .await?;
-        let body = if answer.body.is_object() {
-            answer.body
-        } else {
-            json!({ "assignments": [] })
-        };
-        Ok((uuid, body))
-    }
-
-    async fn put_rules(
-        &self,
-        uuid: &str,
-        mut body: Value,
-        rules: Vec<Value>,
-    ) -> Result<(), UemError> {
-        // PUT replaces the whole set: resend every rule, priority = position (uem-api.md §6.2).
-        let rules: Vec<Value> = rules
-            .into_iter()
-            .enumerate()
-            .map(|(i, mut r)| {
-                if let Some(obj) = r.as_object_mut() {
-                    obj.retain(|k, _| !k.eq_ignore_ascii_case("priority"));
-                    obj.insert("priority".into(), json!(i));
-                }
-                r
-            })
-            .collect();
-        if let Some(obj) = body.as_object_mut() {
-            obj.retain(|k, _| !k.eq_ignore_ascii_case("assignments"));
-            obj.insert("assignments".into(), Value::Array(rules));
-        }
-        let call = Call::new(
-            Method::PUT,
-            format!("/api/mam/apps/{uuid}/assignment-rules"),
-            "app assignment rules",
-        )
-        .version(2)
-        .body(body);
-        self.call(&call).await.map(|_| ())
-    }
-}
-
-fn rule_groups(rule: &Value) -> Vec<String> {
-    wire::field(rule, &["distribution"])
-        .map(|d| wire::list(d, &["smart_groups"]))
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|g| match g {
-            Value::String(s) => Some(s.clone()),
-            other => wire::text(other, &["uuid", "smart_group_uuid", "Uuid"]),
-        })
-        .collect()
-}
-
-fn rule_mode(rule: &Value) -> Option<PushMode> {
-    let method = wire::field(rule, &["distribution"])
-        .and_then(|d| wire::text(d, &["app_delivery_method"]))?;
-    PushMode::parse(&method)
-}
-
-fn same_uuid(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-}
-
-/// The rules with `group` taken out of every rule; rules left with no group are dropped.
-fn without_group(rules: &[Value], group: &str) -> (Vec<Value>, bool) {
-    let mut changed = false;
-    let mut out = Vec::new();
-    for rule in rules {
-        let groups = rule_groups(rule);
-        if !groups.iter().any(|g| same_uuid(g, group)) {
-            out.push(rule.clone());
-            continue;
-        }
-        changed = true;
-        let kept: Vec<String> = groups
-            .into_iter()
-            .filter(|g| !same_uuid(g, group))
-            .collect();
-        if kept.is_empty() {
-            continue;
-        }
-        let mut rule = rule.clone();
-        if let Some(dist) = rule
-            .as_object_mut()
-            .and_then(|o| {
-                o.iter_mut()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("distribution"))
-            })
-            .and_then(|(_, d)| d.as_object_mut())
-        {
-            dist.retain(|k, _| !k.eq_ignore_ascii_case("smart_groups"));
-            dist.insert("smart_groups".into(), json!(kept));
-        }
-        out.push(rule);
-    }
-    (out, changed)
-}
-
-fn dedup_members(members: &[GroupMember]) -> Vec<GroupMember> {
-    let mut seen = std::collections::BTreeSet::new();
-    members
-        .iter()
-        .filter(|m| seen.insert(m.id.trim().to_owned()))
-        .cloned()
-        .collect()
-}
-
-fn member_json(members: &[GroupMember]) -> Value {
-    Value::Array(
-        dedup_members(members)
-            .iter()
-            .map(|m| json!({"Id": m.id.trim(), "Name": m.name}))
-            .collect(),
-    )
 }
 
 #[async_trait]
@@ -415,32 +286,11 @@ impl UemApi for UemClient {
         if let Some(og) = &self.config.organization_group_id {
             body["ManagedByOrganizationGroupId"] = json!(og);
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Look first (and again after an unknown outcome): a create is not safe to resend.
-            if let Some(existing) = self.find_smart_group(name).await? {
-                return Ok(existing);
-            }
-            let call =
-                Call::new(Method::POST, "/api/mdm/smartgroups", "smart group").body(body.clone());
-            match self.call(&call).await {
-                Ok(answer) => {
-                    let id = wire::id_of(&answer.body).or_else(|| wire::id(&answer.body, &["Id"]));
-                    return match id {
-                        Some(id) => Ok(self.get_smart_group(id).await?.group),
-                        None => self.find_smart_group(name).await?.ok_or_else(|| {
-                            UemError::Decode("smart group created but not found".into())
-                        }),
-                    };
-                }
-                Err(e) if e.is_retryable() && attempt < self.config.max_attempts => {
-                    tracing::warn!(%name, attempt, error = %e, "smart group create unsure; checking");
-                    self.clock.sleep(self.config.base_backoff).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        // Two callers creating the same name at once would make two groups.
+        let lease = self.lease(&format!("smartgroup-name#{name}")).await?;
+        let result = self.create_smart_group_leased(name, body).await;
+        self.release(lease).await;
+        result
     }
 
     async fn get_smart_group(&self, id: i64) -> Result<SmartGroup, UemError> {
@@ -526,50 +376,35 @@ impl UemApi for UemClient {
         group: &SmartGroupRef,
         push_mode: PushMode,
     ) -> Result<(), UemError> {
-        let (uuid, body) = self.rules(app).await?;
-        let rules = wire::list(&body, &["assignments"]).to_vec();
-        let current = rules
-            .iter()
-            .find(|r| rule_groups(r).iter().any(|g| same_uuid(g, &group.uuid)));
-        if current.and_then(rule_mode) == Some(push_mode) {
-            return Ok(());
-        }
-        let (mut rules, _) = without_group(&rules, &group.uuid);
-        let method = match push_mode {
-            PushMode::Auto => "AUTO",
-            PushMode::OnDemand => "ON_DEMAND",
-        };
-        rules.push(json!({
-            "distribution": {
-                "name": group.name,
-                "description": "Managed by Loadout",
-                "smart_groups": [group.uuid],
-                "app_delivery_method": method,
-                "display_in_app_catalog": true,
-                "requires_approval": false,
-                "auto_update_devices_with_previous_versions": false,
-                "keep_app_updated_automatically": true,
-            },
-            "restriction": {
-                "remove_on_unenroll": true,
-                "prevent_removal": false,
-                "make_app_mdm_managed": true,
-            },
-        }));
-        self.put_rules(&uuid, body, rules).await
+        let lease = self.lease(&format!("app#{}", app.id)).await?;
+        let result = self.assign_app_leased(app, group, push_mode).await;
+        self.release(lease).await;
+        result
     }
 
     async fn unassign_app(&self, app: &UemApp, group: &SmartGroupRef) -> Result<(), UemError> {
-        let (uuid, body) = match self.rules(app).await {
-            Ok(x) => x,
-            Err(UemError::NotFound { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let rules = wire::list(&body, &["assignments"]).to_vec();
-        let (rules, changed) = without_group(&rules, &group.uuid);
-        if !changed {
-            return Ok(());
+        let lease = self.lease(&format!("app#{}", app.id)).await?;
+        let result = self.unassign_app_leased(app, group).await;
+        self.release(lease).await;
+        result
+    }
+
+    async fn change_members(
+        &self,
+        id: i64,
+        add: &[GroupMember],
+        remove: &[String],
+    ) -> Result<SmartGroup, UemError> {
+        let lease = self.lease(&format!("smartgroup#{id}")).await?;
+        let result = async {
+            let mut group = self.get_smart_group(id).await?;
+            if apply_member_change(&mut group.users, add, remove) && !group.users.is_empty() {
+                self.update_smart_group(&group).await?;
+            }
+            Ok(group)
         }
-        self.put_rules(&uuid, body, rules).await
+        .await;
+        self.release(lease).await;
+        result
     }
 }

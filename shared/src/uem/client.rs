@@ -15,6 +15,9 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A guard against a server that never stops paging.
+const MAX_PAGES: usize = 10_000;
+
 /// Whether a request may be sent again after an answer that leaves its effect unknown (5xx,
 /// timeout, dropped connection). GETs, full PUTs and DELETEs may; a create may not (its caller
 /// looks the object up before trying again).
@@ -371,7 +374,10 @@ impl UemClient {
                     continue;
                 }
                 // Throttled calls were not applied, whatever the method.
-                UemError::Throttled { retry_after } if may_retry => {
+                UemError::Throttled { retry_after }
+                    if may_retry
+                        && retry_after.is_none_or(|d| d <= self.config.max_retry_after) =>
+                {
                     tracing::warn!(%path, attempt, ?retry_after, "UEM throttled; waiting");
                     self.backoff(attempt, *retry_after).await;
                     continue;
@@ -417,8 +423,13 @@ impl UemClient {
             let found = batch.iter().any(&mut stop);
             let count = batch.len();
             items.extend(batch.iter().cloned());
-            let reached = wire::total(&answer.body).is_some_and(|t| items.len() as u64 >= t);
-            if found || reached || count < size {
+            // Trust `Total` when UEM sends it (a server may cap the page size below ours);
+            // otherwise a short page is the last one.
+            let last = match wire::total(&answer.body) {
+                Some(total) => items.len() as u64 >= total,
+                None => count < size,
+            };
+            if found || last || page >= MAX_PAGES {
                 break;
             }
         }
@@ -441,4 +452,22 @@ fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     }
     let at = DateTime::parse_from_rfc2822(value).ok()?;
     (at.with_timezone(&Utc) - Utc::now()).to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        let mut h = header::HeaderMap::new();
+        h.insert(header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = (Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        h.insert(header::RETRY_AFTER, later.parse().unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28));
+        h.insert(header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
 }

@@ -39,10 +39,16 @@ pub struct UemConfig {
     /// First backoff step; doubles per attempt, with jitter, capped at `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// A `Retry-After` longer than this is not waited for in-process: the call fails with
+    /// `Throttled` so the caller can put the work back on its queue.
+    pub max_retry_after: Duration,
     /// `pagesize` for searches (UEM's default and safe maximum is 500).
     pub page_size: u32,
     /// How long `find_user`/`find_app` answers are cached in the state store.
     pub cache_ttl: Duration,
+    /// Lifetime of the lease held around a read-modify-write of one smart group or one app's
+    /// assignment rules (a crashed holder's lease lapses after it).
+    pub lease_ttl: Duration,
 }
 
 impl UemConfig {
@@ -57,8 +63,10 @@ impl UemConfig {
             max_attempts: 5,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
             page_size: 500,
             cache_ttl: Duration::from_secs(600),
+            lease_ttl: Duration::from_secs(120),
         }
     }
 

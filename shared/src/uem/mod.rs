@@ -4,21 +4,30 @@
 //! - `config`: base URL, token URL, credentials, limits.
 //! - `client`: auth (cached OAuth token or Basic + tenant code), the shared rate limit, retries,
 //!   versioned Accept headers, error mapping, paging.
-//! - `api`: the `UemApi` operations (smart groups read-modify-write, v2 assignment rules).
+//! - `api`: the `UemApi` operations; `groups` (creating Loadout's smart groups) and
+//!   `assignments` (v2 assignment rules, read-modify-write) hold the parts that change UEM.
+//! - `lease`: a lease per smart group / app around read-modify-writes, across callers.
 //! - `rate_limit`: the per-tenant token bucket in the state store.
 //! - `wire`: defensive parsing of UEM's JSON and conversion to domain devices.
 
 mod api;
+mod assignments;
 mod client;
 mod config;
+mod groups;
+mod lease;
 pub mod port;
 mod rate_limit;
+#[cfg(test)]
+mod test_store;
 mod wire;
 
 pub use api::CACHE_PK;
 pub use client::{Answer, Call, Replay, UemClient};
 pub use config::{UemAuth, UemConfig};
+pub use lease::LEASE_PK;
 pub use port::{
     GroupMember, InstalledApp, SmartGroup, SmartGroupRef, UemApi, UemApp, UemError, UemUser,
+    apply_member_change,
 };
 pub use rate_limit::{RATE_PK, RateLimiter};

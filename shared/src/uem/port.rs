@@ -161,4 +161,45 @@ pub trait UemApi: Send + Sync {
 
     /// Removes the app's assignment to this group only; absent is success.
     async fn unassign_app(&self, app: &UemApp, group: &SmartGroupRef) -> Result<(), UemError>;
+
+    /// Adds `add` and removes the users with ids in `remove` in one read-modify-write of the
+    /// group, and returns the group as it now is. Prefer it to `get` + `update`: the REST client
+    /// holds a lease per group while doing it, so concurrent callers cannot overwrite each
+    /// other's changes (PUT replaces the whole group).
+    ///
+    /// When the change would leave the group with no users nothing is written (UEM rejects an
+    /// empty user group) and the returned group has no `users`: the caller then removes the
+    /// app's assignment and deletes the group.
+    async fn change_members(
+        &self,
+        id: i64,
+        add: &[GroupMember],
+        remove: &[String],
+    ) -> Result<SmartGroup, UemError> {
+        let mut group = self.get_smart_group(id).await?;
+        if apply_member_change(&mut group.users, add, remove) {
+            if group.users.is_empty() {
+                return Ok(group);
+            }
+            self.update_smart_group(&group).await?;
+        }
+        Ok(group)
+    }
+}
+
+/// Applies a membership change to a list of users (ids compared trimmed); true when it changed.
+pub fn apply_member_change(
+    users: &mut Vec<GroupMember>,
+    add: &[GroupMember],
+    remove: &[String],
+) -> bool {
+    let before = users.clone();
+    users.retain(|u| !remove.iter().any(|r| r.trim() == u.id.trim()));
+    for member in add {
+        let removed = remove.iter().any(|r| r.trim() == member.id.trim());
+        if !removed && !users.iter().any(|u| u.id.trim() == member.id.trim()) {
+            users.push(member.clone());
+        }
+    }
+    *users != before
 }

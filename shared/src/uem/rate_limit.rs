@@ -100,3 +100,72 @@ impl RateLimiter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{ManualClock, TokioClock};
+    use crate::uem::test_store::MemoryStore;
+
+    fn limiter(store: &Arc<MemoryStore>, clock: Arc<dyn Clock>, rpm: u32) -> RateLimiter {
+        RateLimiter::new(store.clone(), clock, "tenant-a".into(), rpm)
+    }
+
+    #[tokio::test]
+    async fn a_full_bucket_is_spent_at_once_then_calls_are_spaced() {
+        let start = chrono::Utc::now();
+        let clock = ManualClock::at(start);
+        let store = Arc::new(MemoryStore::default());
+        let l = limiter(&store, Arc::new(clock.clone()), 6);
+        for _ in 0..6 {
+            l.acquire().await.unwrap();
+        }
+        assert_eq!(
+            clock.now(),
+            start,
+            "the first minute's budget needs no wait"
+        );
+        l.acquire().await.unwrap();
+        assert_eq!(
+            (clock.now() - start).num_seconds(),
+            10,
+            "then one every 10 s"
+        );
+        let item = store.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
+        assert_eq!(item.version, 7, "one compare-and-swap write per call");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_share_one_budget() {
+        let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(chrono::Utc::now()));
+        let store = Arc::new(MemoryStore::default());
+        let started = tokio::time::Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let l = limiter(&store, clock.clone(), 6);
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..6 {
+                    l.acquire().await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let waited = started.elapsed().as_secs();
+        assert!(
+            (60..62).contains(&waited),
+            "12 calls at 6/min with a burst of 6 take a minute, took {waited}s"
+        );
+    }
+
+    #[tokio::test]
+    async fn zero_means_unlimited_and_touches_no_state() {
+        let store = Arc::new(MemoryStore::default());
+        let l = limiter(&store, Arc::new(ManualClock::at(chrono::Utc::now())), 0);
+        for _ in 0..100 {
+            l.acquire().await.unwrap();
+        }
+        assert!(store.get(RATE_PK, "tenant-a").await.unwrap().is_none());
+    }
+}

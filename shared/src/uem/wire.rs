@@ -170,6 +170,77 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn sample(name: &str) -> Value {
+        let text = match name {
+            "device_v1" => include_str!("samples/device_v1.json"),
+            "user_v1" => include_str!("samples/user_v1.json"),
+            "app_search_item_v1" => include_str!("samples/app_search_item_v1.json"),
+            "app_details_internal" => include_str!("samples/app_details_internal.json"),
+            "smartgroup_get" => include_str!("samples/smartgroup_get.json"),
+            "smartgroup_search_item" => include_str!("samples/smartgroup_search_item.json"),
+            "device_apps_v1" => include_str!("samples/device_apps_v1.json"),
+            "device_apps_search" => include_str!("samples/device_apps_search.json"),
+            "error" => include_str!("samples/error.json"),
+            other => panic!("no sample {other}"),
+        };
+        serde_json::from_str(text).expect("sample is JSON")
+    }
+
+    #[test]
+    fn samples_parse_into_the_ports_types() {
+        let d = device(&sample("device_v1"), "fallback").unwrap();
+        assert_eq!(
+            (d.device_id.as_str(), d.user_id.as_str(), d.platform),
+            ("20001", "jdoe", Platform::MacOs)
+        );
+        assert_eq!((d.ownership, d.compliant), (Ownership::Corporate, false));
+        assert_eq!(d.model, "MacBook Pro");
+
+        let u = user(&sample("user_v1")).unwrap();
+        assert_eq!((u.id, u.username.as_str()), (1000, "jdoe"));
+        assert_eq!(u.email, "jane.doe@example.com");
+
+        let from_search = app(&sample("app_search_item_v1"), None).unwrap();
+        let from_details = app(&sample("app_details_internal"), Some("Internal")).unwrap();
+        assert_eq!(
+            from_search.uuid, from_details.uuid,
+            "Uuid and uuid are one field"
+        );
+        assert_eq!(
+            (from_details.id, from_details.name.as_str()),
+            (1201, "Slack")
+        );
+
+        let g = sample("smartgroup_get");
+        let r = smart_group_ref(&g).unwrap();
+        assert_eq!((r.id, r.name.as_str()), (30001, "loadout:slack"));
+        assert_eq!(
+            smart_group_ref(&sample("smartgroup_search_item")).unwrap(),
+            r
+        );
+        let ids: Vec<String> = members(&g, "UserAdditions")
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, ["1000", "1002"]);
+
+        let v1 = sample("device_apps_v1");
+        let a = installed_app(&list(&v1, &["DeviceApps"])[0]);
+        let s = sample("device_apps_search");
+        let b = installed_app(&list(&s, &["app_items"])[0]);
+        assert_eq!(a, b, "both device-app shapes give the same answer");
+        assert!(a.installed);
+        assert_eq!((total(&v1), total(&s)), (Some(1), Some(1)));
+
+        let (code, message, activity) = error_parts(&sample("error"));
+        assert_eq!(code, Some(400));
+        assert!(message.unwrap().contains("more than once"));
+        assert_eq!(
+            activity.as_deref(),
+            Some("3f2e1d0c-b9a8-4765-8432-10fedcba9876")
+        );
+    }
+
     #[test]
     fn ids_come_in_three_shapes() {
         assert_eq!(id_of(&json!(7)), Some(7));

@@ -2,7 +2,7 @@
 //! expire tokens, read the call log and ask what UEM now holds.
 
 use crate::faults::{Fault, FaultConfig, FaultState};
-use crate::server::{self, basic_credentials};
+use crate::server::basic_credentials;
 use crate::state::TenantState;
 use crate::tenant::{PushMode, Tenant};
 use axum::http::{HeaderMap, header};
@@ -194,7 +194,7 @@ impl Shared {
             _ = tokio::time::sleep(d) => {}
             _ = rx.wait_for(|stop| *stop) => {}
         }
-        server::timed_out()
+        crate::respond::timed_out()
     }
 
     pub fn issue_token(&self, id: &str, secret: &str) -> Option<(String, Duration)> {
@@ -210,13 +210,14 @@ impl Shared {
     }
 
     /// Bearer (tenant code optional, checked when sent) or Basic + tenant code.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<(), Response> {
+    /// The error is the message of the 401.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<(), &'static str> {
         let tenant_code = headers
             .get("aw-tenant-code")
             .and_then(|v| v.to_str().ok())
             .map(str::trim);
         if tenant_code.is_some_and(|t| t != self.credentials.tenant_code) {
-            return Err(server::unauthorized("The aw-tenant-code is not valid."));
+            return Err("The aw-tenant-code is not valid.");
         }
         let auth = headers
             .get(header::AUTHORIZATION)
@@ -228,22 +229,20 @@ impl Shared {
             let c = lock(&self.control);
             return match c.tokens.get(token.trim()) {
                 Some(exp) if *exp > Instant::now() => Ok(()),
-                Some(_) => Err(server::unauthorized("The access token has expired.")),
-                None => Err(server::unauthorized("The access token is not valid.")),
+                Some(_) => Err("The access token has expired."),
+                None => Err("The access token is not valid."),
             };
         }
         if let Some((user, pass)) = basic_credentials(headers) {
             if tenant_code.is_none() {
-                return Err(server::unauthorized(
-                    "The aw-tenant-code header is required with Basic authentication.",
-                ));
+                return Err("The aw-tenant-code header is required with Basic authentication.");
             }
             if user == self.credentials.username && pass == self.credentials.password {
                 return Ok(());
             }
-            return Err(server::unauthorized("User credentials are invalid."));
+            return Err("User credentials are invalid.");
         }
-        Err(server::unauthorized("Authorization is required."))
+        Err("Authorization is required.")
     }
 }
 
@@ -280,7 +279,7 @@ impl UemSim {
             shutdown: rx.clone(),
         });
         let app = axum::Router::new()
-            .fallback(server::dispatch)
+            .fallback(crate::server::dispatch)
             .with_state(shared.clone());
         let mut stop = rx;
         let task = tokio::spawn(async move {
@@ -340,6 +339,21 @@ impl std::fmt::Debug for SimHandle {
 }
 
 impl SimHandle {
+    /// A few lines for a person: where the simulator listens and how to sign in.
+    pub fn describe(&self) -> String {
+        let c = &self.credentials;
+        format!(
+            "UEM simulator at {base}\n  token URL:     {token}\n  OAuth client:  {id} / {secret}\n  Basic admin:   {user} / {pass}\n  tenant code:   {code} (header aw-tenant-code)\n  try: curl -u '{user}:{pass}' -H 'aw-tenant-code: {code}' {base}/api/system/users/search",
+            base = self.base_url,
+            token = self.token_url,
+            id = c.client_id,
+            secret = c.client_secret,
+            user = c.username,
+            pass = c.password,
+            code = c.tenant_code,
+        )
+    }
+
     // ---- control -------------------------------------------------------------------------
 
     /// Replaces the fault probabilities (and reseeds their RNG); scripted faults stay queued.

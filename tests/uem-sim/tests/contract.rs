@@ -528,17 +528,27 @@ async fn retry_after_is_honoured() {
 
 #[tokio::test]
 async fn the_simulators_own_rate_limit_is_survived() {
-    let sim = sim_with(SimConfig::new(tenant()).requests_per_minute(60)).await;
+    let sim = sim_with(SimConfig::new(tenant()).requests_per_minute(30)).await;
     let c = client(&sim);
-    // Exhaust the tenant's burst directly, then let the client meet the 429s.
-    sim.set_requests_per_minute(60);
-    for _ in 0..60 {
-        reqwest::get(format!("{}/api/system/users/search", sim.base_url))
+    // Exhaust the tenant's budget directly, then let the client meet the 429.
+    loop {
+        let r = reqwest::get(format!("{}/api/system/users/search", sim.base_url))
             .await
             .unwrap();
+        if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
     }
+    sim.clear_calls();
     c.find_user("carol").await.expect("waits for Retry-After");
-    assert!(sim.calls().iter().any(|r| r.status == 429));
+    let statuses: Vec<u16> = sim
+        .calls()
+        .iter()
+        .filter(|r| r.path.starts_with("/api"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses.last(), Some(&200));
+    assert!(statuses.contains(&429), "{statuses:?}");
 }
 
 #[tokio::test]
@@ -700,4 +710,151 @@ async fn found_smart_groups_parse_uem_ids() {
     assert_eq!(view.uuid, g.uuid);
     assert_eq!(view.criteria_type, "UserDevice");
     let _: &dyn Clock = &SystemClock;
+}
+
+// ---- simulated time ------------------------------------------------------------------------
+
+/// What the `uem` benchmark does: run a backlog on tokio's paused clock, so a rate-limited
+/// minute costs no real minute; client and simulator both keep time on it.
+#[tokio::test(start_paused = true)]
+async fn a_backlog_on_simulated_time_keeps_to_the_tenants_limit() {
+    let sim = sim_with(SimConfig::new(tenant()).requests_per_minute(120)).await;
+    let clock = loadout::ports::TokioClock::starting_at(chrono::Utc::now());
+    let c = client_with(
+        oauth_config(&sim)
+            .requests_per_minute(120)
+            // Paused time jumps when every task waits; a long timeout keeps a jump from
+            // ending a request that loopback I/O is about to answer.
+            .timeout(Duration::from_secs(3600)),
+        Arc::new(MemoryStore::default()),
+        Arc::new(clock),
+    );
+    let started = tokio::time::Instant::now();
+    for i in 0..300 {
+        c.find_smart_group(&format!("loadout:{i}")).await.unwrap();
+    }
+    let simulated = started.elapsed().as_secs();
+    assert!(
+        (89..=92).contains(&simulated),
+        "300 calls at 120/min after a burst of 120 take 90 s, took {simulated}s"
+    );
+    assert!(sim.calls().iter().all(|r| r.status != 429));
+}
+
+// ---- concurrent read-modify-writes ---------------------------------------------------------
+
+#[tokio::test]
+async fn change_members_adds_and_removes_in_one_write() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let alice = user_member(&c, "alice").await;
+    let bob = user_member(&c, "bob").await;
+    let carol = user_member(&c, "carol").await;
+    let g = c
+        .create_smart_group("loadout:cm", &[alice.clone(), bob.clone()])
+        .await
+        .unwrap();
+    let puts = sim.count("PUT", "/api/mdm/smartgroups/{id}");
+    let after = c
+        .change_members(
+            g.id,
+            std::slice::from_ref(&carol),
+            std::slice::from_ref(&alice.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.users, vec![bob.clone(), carol]);
+    assert_eq!(sim.count("PUT", "/api/mdm/smartgroups/{id}"), puts + 1);
+    assert_eq!(
+        sim.smart_group_members("loadout:cm").unwrap(),
+        ["bob", "carol"]
+    );
+    // Nothing to change: nothing written.
+    c.change_members(g.id, &[bob], &[alice.id]).await.unwrap();
+    assert_eq!(sim.count("PUT", "/api/mdm/smartgroups/{id}"), puts + 1);
+}
+
+#[tokio::test]
+async fn removing_the_last_member_writes_nothing_and_says_so() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let alice = user_member(&c, "alice").await;
+    let g = c
+        .create_smart_group("loadout:last", std::slice::from_ref(&alice))
+        .await
+        .unwrap();
+    let after = c.change_members(g.id, &[], &[alice.id]).await.unwrap();
+    assert!(after.users.is_empty());
+    assert_eq!(sim.count("PUT", "/api/mdm/smartgroups/{id}"), 0);
+    assert_eq!(sim.smart_group_members("loadout:last").unwrap(), ["alice"]);
+}
+
+#[tokio::test]
+async fn concurrent_callers_lose_no_member_and_no_assignment() {
+    let sim = sim().await;
+    let store = Arc::new(MemoryStore::default());
+    let first = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
+    let alice = user_member(&first, "alice").await;
+    let g = first
+        .create_smart_group("loadout:race", &[alice])
+        .await
+        .unwrap();
+    let slack = first.find_app("1201").await.unwrap().unwrap();
+    let mut tasks = Vec::new();
+    for name in ["bob", "carol", "alice2"] {
+        // Separate clients (as separate Lambdas would be) sharing one state store.
+        let c = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
+        let (g, slack) = (g.clone(), slack.clone());
+        tasks.push(tokio::spawn(async move {
+            let m = user_member(&c, name).await;
+            c.change_members(g.id, std::slice::from_ref(&m), &[])
+                .await
+                .unwrap();
+            let own = c
+                .create_smart_group(&format!("loadout:{name}"), &[m])
+                .await
+                .unwrap();
+            c.assign_app(&slack, &own, PushMode::OnDemand)
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut members = sim.smart_group_members("loadout:race").unwrap();
+    members.sort();
+    assert_eq!(members, ["alice", "alice2", "bob", "carol"]);
+    for name in ["bob", "carol", "alice2"] {
+        assert_eq!(
+            sim.effective_apps(name).get("1201"),
+            Some(&SimMode::OnDemand),
+            "{name}'s assignment survived the others'"
+        );
+    }
+    assert!(
+        store.keys().iter().all(|(pk, _)| pk != "uem#lease"),
+        "every lease is released"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_name_make_one_group() {
+    let sim = sim().await;
+    let store = Arc::new(MemoryStore::default());
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let c = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
+        tasks.push(tokio::spawn(async move {
+            let m = user_member(&c, "alice").await;
+            c.create_smart_group("loadout:once", &[m]).await.unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap().id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(sim.count("POST", "/api/mdm/smartgroups"), 1);
 }
