@@ -4,13 +4,12 @@
 
 use crate::hris_sender::HrisSender;
 use crate::local::{LocalError, LocalMode, LocalOptions};
-use crate::output::table;
 use loadout::domain::{AuditKind, Decision, UserId};
 use loadout::governance::Mode;
 use loadout::keys;
 use loadout::ports::queue::names;
-use loadout::ports::{AuditQuery, StateStoreExt};
 use loadout::ports::secrets::keys as secret_keys;
+use loadout::ports::{AuditQuery, StateStoreExt};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -65,7 +64,10 @@ fn load_events(dir: &std::path::Path) -> Result<Vec<SampleEvent>, DemoError> {
         let kind = value["type"].as_str().unwrap_or("").to_owned();
         let user = value["employee"]["id"].as_str().unwrap_or("").to_owned();
         if kind.is_empty() || user.is_empty() {
-            return Err(err(format!("{} has no type or employee.id", path.display())));
+            return Err(err(format!(
+                "{} has no type or employee.id",
+                path.display()
+            )));
         }
         events.push(SampleEvent {
             file: path
@@ -126,7 +128,19 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
         events.len(),
         options.examples_dir.join("events").display()
     );
-    let directory: Vec<UserId> = local.examples.org.iter().map(|e| e.id.clone()).collect();
+    // The joiners of the sample events are not part of the organization yet.
+    let joiners: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == "joiner")
+        .map(|e| e.user.as_str())
+        .collect();
+    let directory: Vec<UserId> = local
+        .examples
+        .org
+        .iter()
+        .map(|e| e.id.clone())
+        .filter(|id| !joiners.contains(&id.as_str()))
+        .collect();
     let _ = writeln!(
         out,
         "== 0. first reconciliation of the directory ({} users) ==",
@@ -142,7 +156,11 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
         .iter()
         .map(|u| sim.effective_apps(u.as_str()).len())
         .sum();
-    let groups = sim.groups().iter().filter(|g| g.name.starts_with("loadout:")).count();
+    let groups = sim
+        .groups()
+        .iter()
+        .filter(|g| g.name.starts_with("loadout:"))
+        .count();
     let _ = writeln!(
         out,
         "{assignments} app assignments for {} users through {groups} Loadout smart groups, in {} UEM calls.",
@@ -172,7 +190,10 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
         let sent = sender.send(&event.body, &webhook_id).await?;
         let _ = writeln!(out, "POST /webhooks/hris -> {}", sent.status);
         if sent.status != 202 {
-            return Err(DemoError::Unexpected(format!("expected 202, got {}: {}", sent.status, sent.body)));
+            return Err(DemoError::Unexpected(format!(
+                "expected 202, got {}: {}",
+                sent.status, sent.body
+            )));
         }
         if !local.wait_idle(SETTLE).await {
             return Err(DemoError::Timeout(SETTLE));
@@ -184,7 +205,12 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
             "UEM calls that changed something: {}",
             sim.mutation_count() - before
         );
-        let _ = writeln!(out, "UEM now gives {}: {}\n", event.user, apps_of(sim, &event.user));
+        let _ = writeln!(
+            out,
+            "UEM now gives {}: {}\n",
+            event.user,
+            apps_of(sim, &event.user)
+        );
         if !users.contains(&event.user) {
             users.push(event.user.clone());
         }
@@ -211,7 +237,11 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
             step += 1;
             let _ = writeln!(out, "== {step}. a request signed with the wrong key ==");
             let forged = sender.send_forged(&event.body, "demo-forged").await?;
-            let _ = writeln!(out, "POST /webhooks/hris -> {} {}", forged.status, forged.body);
+            let _ = writeln!(
+                out,
+                "POST /webhooks/hris -> {} {}",
+                forged.status, forged.body
+            );
             let rejected = local
                 .services
                 .audit
@@ -224,31 +254,71 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
             let _ = writeln!(out, "Audit records of refused requests: {rejected}\n");
         }
     }
-    let rows: Vec<Vec<String>> = users
-        .iter()
-        .map(|u| vec![u.clone(), apps_of(sim, u)])
-        .collect();
-    let _ = writeln!(out, "== What UEM holds now (from the simulator's smart groups and assignments) ==");
-    out.push_str(&table(&["user", "apps (push mode)"], &rows));
+    let _ = writeln!(
+        out,
+        "== What UEM holds now (from the simulator's smart groups and assignments) =="
+    );
+    for user in &users {
+        let _ = writeln!(out, "{user}: {}", apps_of(sim, user));
+    }
     let dead = local
         .services
         .queue
         .depth(&names::dead_letter(names::EXECUTE))
         .await
         .unwrap_or(0);
-    let _ = writeln!(out, "\nDead-lettered actions: {dead}. UEM calls made: {}.", sim.calls().len());
+    let _ = writeln!(
+        out,
+        "\nDead-lettered actions: {dead}. UEM calls made: {}.",
+        sim.calls().len()
+    );
     Ok(out)
 }
 
+/// What UEM gives a user, split by delivery and wrapped for a terminal.
 fn apps_of(sim: &uem_sim::SimHandle, user: &str) -> String {
     let apps = sim.effective_app_names(user);
     if apps.is_empty() {
-        return "(none)".into();
+        return "nothing".into();
     }
-    apps.iter()
-        .map(|(name, mode)| format!("{name} ({})", mode.as_v2().to_ascii_lowercase()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let (pushed, offered): (Vec<_>, Vec<_>) = apps
+        .iter()
+        .partition(|(_, mode)| mode.as_v2().eq_ignore_ascii_case("AUTO"));
+    let mut out = format!(
+        "{} pushed, {} offered in the Hub",
+        pushed.len(),
+        offered.len()
+    );
+    let pushed: Vec<&str> = pushed.into_iter().map(|(n, _)| n.as_str()).collect();
+    let offered: Vec<&str> = offered.into_iter().map(|(n, _)| n.as_str()).collect();
+    for (label, list) in [("pushed", pushed), ("offered", offered)] {
+        if !list.is_empty() {
+            out.push_str(&wrap(&format!("\n    {label}: "), &list));
+        }
+    }
+    out
+}
+
+fn wrap(prefix: &str, words: &[&str]) -> String {
+    let mut out = prefix.to_owned();
+    let mut line = prefix.trim_start_matches('\n').len();
+    for (i, word) in words.iter().enumerate() {
+        let piece = if i + 1 == words.len() {
+            word.to_string()
+        } else {
+            format!("{word}, ")
+        };
+        if line + piece.len() > 100 {
+            while out.ends_with(' ') {
+                out.pop();
+            }
+            out.push_str("\n             ");
+            line = 13;
+        }
+        line += piece.len();
+        out.push_str(&piece);
+    }
+    out
 }
 
 /// Prints the decision and the actions that the event caused.
@@ -282,7 +352,12 @@ async fn describe_outcome(
             .map(|r| format!("{} \"{}\"", r.rule_id, r.text))
             .collect::<Vec<_>>()
             .join("; ");
-        let _ = writeln!(out, "  want  {:<22} {:<9} {why}", e.app_id.as_str(), e.push_mode.as_str());
+        let _ = writeln!(
+            out,
+            "  want  {:<22} {:<9} {why}",
+            e.app_id.as_str(),
+            e.push_mode.as_str()
+        );
     }
     for d in &decision.denied {
         let why = d

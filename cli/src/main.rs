@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "loadout", version, about = "The right apps on every employee's devices, decided and explained")]
+#[command(
+    name = "loadout",
+    version,
+    about = "The right apps on every employee's devices, decided and explained"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -164,8 +168,14 @@ async fn run(command: Command) -> Result<(), String> {
             let c = &sim.credentials;
             println!("UEM simulator listening on {}", sim.base_url);
             println!("  OAuth token URL: {}", sim.token_url);
-            println!("  client id: {}  client secret: {}", c.client_id, c.client_secret);
-            println!("  Basic: {}:{}  aw-tenant-code: {}", c.username, c.password, c.tenant_code);
+            println!(
+                "  client id: {}  client secret: {}",
+                c.client_id, c.client_secret
+            );
+            println!(
+                "  Basic: {}:{}  aw-tenant-code: {}",
+                c.username, c.password, c.tenant_code
+            );
             println!("Press Ctrl-C to stop.");
             sim.run_until_ctrl_c().await.map_err(|e| e.to_string())
         }

@@ -24,7 +24,13 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     };
     line(header.to_vec(), &mut out);
     line(
-        widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect(),
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
         &mut out,
     );
     for row in rows {
@@ -37,7 +43,10 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 mod tests {
     #[test]
     fn columns_line_up() {
-        let t = super::table(&["user", "apps"], &[vec!["jo".into(), "slack, zoom".into()]]);
+        let t = super::table(
+            &["user", "apps"],
+            &[vec!["jo".into(), "slack, zoom".into()]],
+        );
         assert_eq!(t, "user  apps\n----  -----------\njo    slack, zoom\n");
     }
 }

@@ -15,12 +15,12 @@ use loadout::config::{ConfigError, Settings};
 use loadout::governance::Mode;
 use loadout::ports::queue::names;
 use loadout::ports::{Clock, SystemClock};
+use loadout::stages::Services;
 use loadout::stages::decide::Decider;
 use loadout::stages::enrich::Enricher;
 use loadout::stages::execute::Executor;
 use loadout::stages::intake::Intake;
 use loadout::stages::policy_repo::PolicyCache;
-use loadout::stages::Services;
 use loadout::uem::{UemApi, UemClient, UemConfig, UemError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,7 +60,7 @@ pub enum UemTarget {
     /// A real tenant at this URL; credentials from `LOADOUT_UEM_*` (see README).
     Url(String),
     /// A fully built client configuration (tests pointing at a simulator they own).
-    Config(UemConfig),
+    Config(Box<UemConfig>),
 }
 
 /// How to start local mode.
@@ -95,6 +95,24 @@ impl LocalOptions {
             uem_requests_per_minute: None,
         }
     }
+}
+
+async fn clear_stale_leases(services: &Services) -> Result<(), LocalError> {
+    let store = services.store.as_ref();
+    loadout::stages::execute::clear_app_leases(store)
+        .await
+        .map_err(|e| LocalError::Seed(SeedError::Store(e)))?;
+    let held = store
+        .query(loadout::uem::LEASE_PK, "")
+        .await
+        .map_err(|e| LocalError::Seed(SeedError::Store(e.into())))?;
+    for lease in held {
+        store
+            .delete(&lease.pk, &lease.sk, loadout::ports::Condition::None)
+            .await
+            .map_err(|e| LocalError::Seed(SeedError::Store(e.into())))?;
+    }
+    Ok(())
 }
 
 /// A running local mode.
@@ -140,7 +158,13 @@ impl LocalMode {
         };
         let examples = ExampleData::load(&options.examples_dir)?;
         let (uem_config, sim) = match &options.uem {
-            UemTarget::Config(config) => (config.clone(), None),
+            UemTarget::Config(config) => {
+                let mut config = (**config).clone();
+                if let Some(rpm) = options.uem_requests_per_minute {
+                    config = config.requests_per_minute(rpm);
+                }
+                (config, None)
+            }
             UemTarget::Url(url) => (
                 UemConfig::from_secrets(
                     secrets.as_ref(),
@@ -148,7 +172,7 @@ impl LocalMode {
                     std::env::var("LOADOUT_UEM_TOKEN_URL").ok().as_deref(),
                 )
                 .await?
-                    .requests_per_minute(settings.uem_requests_per_minute),
+                .requests_per_minute(settings.uem_requests_per_minute),
                 None,
             ),
             UemTarget::Simulator => {
@@ -171,6 +195,9 @@ impl LocalMode {
         };
         let uem: Arc<dyn UemApi> = Arc::new(UemClient::new(uem_config, store, clock.clone())?);
         let policy_version = examples.seed(&services).await?;
+        // Local mode is the only executor of its data directory: leases left in it belong to a
+        // process that stopped mid-flush, and waiting for them to run out would only delay.
+        clear_stale_leases(&services).await?;
 
         let listener = tokio::net::TcpListener::bind(options.addr)
             .await
@@ -185,7 +212,12 @@ impl LocalMode {
         let (stop, stopped) = watch::channel(false);
         let intake = Arc::new(Intake::new(services.clone()));
         let mut tasks = vec![http::serve(listener, intake, stopped.clone())];
-        let cache = || PolicyCache::new(loadout::stages::policy_repo::engine_from_record, Duration::from_secs(5));
+        let cache = || {
+            PolicyCache::new(
+                loadout::stages::policy_repo::engine_from_record,
+                Duration::from_secs(5),
+            )
+        };
         let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()));
         let decider = Arc::new(Decider::new(services.clone(), cache()));
         let executor = Arc::new(
@@ -194,6 +226,7 @@ impl LocalMode {
         let worker = workers::WorkerConfig {
             poll_interval: options.poll_interval,
             visibility: options.visibility,
+            max_batch: 10,
         };
         tasks.push(workers::spawn(
             services.clone(),
@@ -218,7 +251,10 @@ impl LocalMode {
         tasks.push(workers::spawn(
             services.clone(),
             names::EXECUTE,
-            worker,
+            workers::WorkerConfig {
+                max_batch: 500,
+                ..worker
+            },
             stopped,
             move |batch| {
                 let x = executor.clone();
@@ -258,6 +294,32 @@ impl LocalMode {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         false
+    }
+
+    /// Queue depths and the latest audit records, for a human (or a failing test) to read.
+    pub async fn diagnostics(&self) -> String {
+        let mut out = String::new();
+        for q in [names::ENRICH, names::DECIDE, names::EXECUTE] {
+            for name in [q.to_owned(), names::dead_letter(q)] {
+                let depth = self.services.queue.depth(&name).await;
+                out.push_str(&format!("queue {name}: {depth:?}\n"));
+            }
+        }
+        let query = loadout::ports::AuditQuery {
+            limit: Some(15),
+            ..Default::default()
+        };
+        if let Ok(records) = self.services.audit.query(&query).await {
+            for r in records {
+                out.push_str(&format!(
+                    "audit {} {}: {}\n",
+                    r.actor,
+                    r.kind.as_str(),
+                    r.summary
+                ));
+            }
+        }
+        out
     }
 
     /// Stops the server and the workers; what they had not acknowledged stays queued.

@@ -13,6 +13,9 @@ use tokio::task::JoinHandle;
 pub struct WorkerConfig {
     pub poll_interval: Duration,
     pub visibility: Duration,
+    /// Messages handed to the stage at once. Above SQS's 10 for the executor: it coalesces a
+    /// backlog per app, and local mode has one worker where Lambda would have several.
+    pub max_batch: usize,
 }
 
 /// SQS's largest batch for FIFO queues, and Lambda's default.
@@ -34,17 +37,21 @@ where
             if *stopped.borrow() {
                 break;
             }
-            let received = match services
-                .queue
-                .receive(queue, BATCH_SIZE, config.visibility)
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(queue, error = %e, "receive failed");
-                    Vec::new()
+            let mut received = Vec::new();
+            while received.len() < config.max_batch.max(1) {
+                match services
+                    .queue
+                    .receive(queue, BATCH_SIZE, config.visibility)
+                    .await
+                {
+                    Ok(r) if r.is_empty() => break,
+                    Ok(r) => received.extend(r),
+                    Err(e) => {
+                        tracing::error!(queue, error = %e, "receive failed");
+                        break;
+                    }
                 }
-            };
+            }
             if received.is_empty() {
                 tokio::select! {
                     _ = tokio::time::sleep(config.poll_interval) => {}
@@ -60,7 +67,24 @@ where
                     receive_count: m.receive_count,
                 })
                 .collect();
-            let report = handle(batch).await;
+            // Keep the batch invisible while the stage works on it (SQS's visibility extension):
+            // a large batch may take longer than one visibility timeout. The heartbeat runs in
+            // this task, so it dies with the worker, as it would with a crashed process.
+            let heartbeat = async {
+                loop {
+                    tokio::time::sleep(config.visibility / 2).await;
+                    for m in &received {
+                        let _ = services
+                            .queue
+                            .release(queue, &m.receipt, config.visibility)
+                            .await;
+                    }
+                }
+            };
+            let report = tokio::select! {
+                report = handle(batch) => report,
+                never = heartbeat => never,
+            };
             for message in &received {
                 let result = if report.failed.contains(&message.message_id) {
                     // Back off a little more on every failed delivery.

@@ -14,7 +14,10 @@ const POLICY_RECHECK: Duration = Duration::from_secs(30);
 async fn main() -> Result<(), Error> {
     init_tracing();
     let (services, _aws) = services_from_env(false).await?;
-    let decider = Decider::new(services, PolicyCache::new(engine_from_record, POLICY_RECHECK));
+    let decider = Decider::new(
+        services,
+        PolicyCache::new(engine_from_record, POLICY_RECHECK),
+    );
     run(service_fn(|event: LambdaEvent<SqsEvent>| async {
         let report = decider.handle_batch(sqs_messages(event.payload)).await;
         Ok::<SqsBatchResponse, Error>(batch_response(report))

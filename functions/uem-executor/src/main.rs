@@ -2,7 +2,9 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use loadout::lambda::{batch_response, init_tracing, services_from_env, sqs_messages, uem_from_env};
+use loadout::lambda::{
+    batch_response, init_tracing, services_from_env, sqs_messages, uem_from_env,
+};
 use loadout::stages::execute::Executor;
 use loadout::stages::policy_repo::{PolicyCache, engine_from_record};
 use std::time::Duration;

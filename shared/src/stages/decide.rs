@@ -185,7 +185,17 @@ impl Decider {
                 action.correlation_id.clone(),
                 AuditKind::ActionPlanned,
                 "decide",
-                format!("{} {}: {outcome}", action.kind.as_str(), action.app_id),
+                format!(
+                    "{} {} ({}): {outcome}",
+                    action.kind.as_str(),
+                    action.app_id,
+                    action
+                        .reasons
+                        .iter()
+                        .map(|r| r.rule_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )
             .event(&envelope.event_id)
             .user(&action.user_id)

@@ -47,8 +47,20 @@ struct Lease {
     owner: String,
 }
 
-/// How long a worker may hold an app's lease before another may take over.
-const LEASE_SECONDS: i64 = 120;
+/// How long a worker may hold an app's lease before another may take over (a crashed worker's
+/// lease simply runs out). One app's flush is a handful of UEM calls, well inside this.
+const LEASE_SECONDS: i64 = 60;
+
+/// Drops every app lease. Only for a process that knows it is the sole executor of its store
+/// (local mode at start-up): any lease found then belongs to a process that died.
+pub async fn clear_app_leases(store: &dyn crate::ports::StateStore) -> Result<usize, StageError> {
+    let (pk, _) = keys::app_lease(&AppId::new(""));
+    let leases = store.query(&pk, "").await?;
+    for lease in &leases {
+        store.delete(&lease.pk, &lease.sk, Condition::None).await?;
+    }
+    Ok(leases.len())
+}
 
 pub struct Executor {
     services: Services,

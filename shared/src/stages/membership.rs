@@ -166,6 +166,10 @@ async fn sync_group(
     let (pk, sk) = keys::owned_group(&app.id, mode);
     let store = services.store.as_ref();
     let mut owned: Option<OwnedGroup> = store.get_as(&pk, &sk).await?.map(|(g, _)| g);
+    if owned.is_none() && adds.is_empty() {
+        // Loadout never created this group, so it cannot hold anyone Loadout added.
+        return Ok(None);
+    }
     if owned.is_none() {
         // State may have been lost, or a previous attempt created the group and then died:
         // a group carrying our reserved name is ours.

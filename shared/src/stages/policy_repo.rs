@@ -49,8 +49,9 @@ impl EntitlementSource for crate::policy::PolicyEngine {
         catalog: &Catalog,
         at: DateTime<Utc>,
     ) -> Result<(Vec<Entitlement>, Vec<Denial>), String> {
-        let desired = crate::policy::PolicyEngine::desired_for(self, context, is_manager, catalog, at)
-            .map_err(|e| e.to_string())?;
+        let desired =
+            crate::policy::PolicyEngine::desired_for(self, context, is_manager, catalog, at)
+                .map_err(|e| e.to_string())?;
         for fault in &desired.errors {
             // Cedar treats an erroring policy as not applying; the admin must still hear of it.
             tracing::warn!(app = %fault.app_id, error = ?fault.error, "a policy failed to evaluate");

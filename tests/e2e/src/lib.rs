@@ -59,7 +59,8 @@ impl Examples {
         let dir = examples_dir();
         let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("examples file");
         let catalog_yaml = read("catalog.yaml");
-        let record = load_policy_set(&dir.join("policies"), catalog_yaml.clone()).expect("policies");
+        let record =
+            load_policy_set(&dir.join("policies"), catalog_yaml.clone()).expect("policies");
         Self {
             org: parse_org(&read("org.csv")).expect("org.csv"),
             devices: parse_devices(&read("devices.csv")).expect("devices.csv"),
@@ -154,12 +155,22 @@ pub struct Harness {
 }
 
 pub async fn start(mode: Mode, uem: UemTarget, data: TempDir) -> Harness {
+    // `RUST_LOG=warn cargo test ...` shows what the stages say.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .try_init();
     let mut options = LocalOptions::new(data.0.clone(), examples_dir());
     options.addr = SocketAddr::from(([127, 0, 0, 1], 0));
     options.mode = Some(mode);
     options.uem = uem;
     // Short so that a batch abandoned by a crash is redelivered quickly.
     options.visibility = Duration::from_secs(2);
+    // The tests check outcomes, not pacing: let the simulator answer as fast as it can.
+    options.uem_requests_per_minute = Some(6000);
     let local = LocalMode::start(options).await.expect("local mode starts");
     let secret = local
         .services

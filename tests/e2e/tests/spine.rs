@@ -37,13 +37,15 @@ async fn joiner_gets_exactly_the_apps_the_policies_entitle() {
     assert!(sent.body["event_id"].is_string() && sent.body["correlation_id"].is_string());
     assert!(h.local.wait_idle(SETTLE).await, "pipeline settles");
     let expected = ex.expected_apps(&joiner);
-    assert!(!expected.is_empty(), "the sample policies entitle a Sales user to something");
+    assert!(
+        !expected.is_empty(),
+        "the sample policies entitle a Sales user to something"
+    );
     assert_eq!(uem_apps(&h, joiner.id.as_str()), expected);
 
     // Every stage left its mark under the event's correlation id, with the deciding rules.
-    let correlation = loadout::domain::CorrelationId::new(
-        sent.body["correlation_id"].as_str().expect("id"),
-    );
+    let correlation =
+        loadout::domain::CorrelationId::new(sent.body["correlation_id"].as_str().expect("id"));
     let trail = h
         .local
         .services
@@ -65,8 +67,16 @@ async fn joiner_gets_exactly_the_apps_the_policies_entitle() {
         .iter()
         .find(|r| r.kind == AuditKind::Decision)
         .expect("decision record");
-    assert!(!decision.rule_ids.is_empty(), "the decision names its rules");
-    assert!(decision.policy_version.as_deref().is_some_and(|v| v.starts_with("pv-")));
+    assert!(
+        !decision.rule_ids.is_empty(),
+        "the decision names its rules"
+    );
+    assert!(
+        decision
+            .policy_version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("pv-"))
+    );
     h.local.shutdown().await;
 }
 
@@ -94,7 +104,10 @@ async fn mover_loses_old_department_apps_and_gains_the_new_ones() {
         .collect();
     let sent = h
         .sender
-        .send(&hr_event("mover", &after, &["department", "title"]), "mover-1")
+        .send(
+            &hr_event("mover", &after, &["department", "title"]),
+            "mover-1",
+        )
         .await
         .expect("send");
     assert_eq!(sent.status, 202);
@@ -136,7 +149,10 @@ async fn leaver_ends_with_no_loadout_managed_apps() {
         .local
         .services
         .store
-        .query(&loadout::keys::managed_partition(&UserId::new(user.id.as_str())), "")
+        .query(
+            &loadout::keys::managed_partition(&UserId::new(user.id.as_str())),
+            "",
+        )
         .await
         .expect("query");
     assert!(managed.is_empty(), "nothing stays recorded as managed");
@@ -155,9 +171,16 @@ async fn duplicate_delivery_changes_nothing() {
     let mutations = sim.mutation_count();
     let second = h.sender.send(&body, "dup-1").await.expect("send");
     assert_eq!(second.status, 202);
-    assert_eq!(second.body, first.body, "a duplicate answers with the original ids");
+    assert_eq!(
+        second.body, first.body,
+        "a duplicate answers with the original ids"
+    );
     assert!(h.local.wait_idle(SETTLE).await);
-    assert_eq!(sim.mutation_count(), mutations, "no UEM change for a duplicate");
+    assert_eq!(
+        sim.mutation_count(),
+        mutations,
+        "no UEM change for a duplicate"
+    );
     let trail = h
         .local
         .services
@@ -166,7 +189,10 @@ async fn duplicate_delivery_changes_nothing() {
         .await
         .expect("audit");
     assert_eq!(
-        trail.iter().filter(|r| r.kind == AuditKind::Decision).count(),
+        trail
+            .iter()
+            .filter(|r| r.kind == AuditKind::Decision)
+            .count(),
         1,
         "decided once"
     );
@@ -199,14 +225,21 @@ async fn bad_signature_gets_401_with_a_json_error_and_an_audit_record() {
         .collect();
     assert_eq!(rejected.len(), 1);
     let text = serde_json::to_string(&rejected[0]).expect("json");
-    assert!(!text.contains(&user.email), "no personal data in the rejection audit");
+    assert!(
+        !text.contains(&user.email),
+        "no personal data in the rejection audit"
+    );
     h.local.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_json_gets_400_and_wrong_content_type_415() {
     let h = start(Mode::Auto, UemTarget::Simulator, TempDir::new("malformed")).await;
-    let bad = h.sender.send(b"{\"type\": \"joiner\", ", "bad-1").await.expect("send");
+    let bad = h
+        .sender
+        .send(b"{\"type\": \"joiner\", ", "bad-1")
+        .await
+        .expect("send");
     assert_eq!(bad.status, 400);
     assert_eq!(bad.body["error"]["code"], "malformed_body");
     let client = reqwest::Client::new();
@@ -228,7 +261,9 @@ async fn stopping_local_mode_mid_run_loses_no_accepted_event() {
     let ex = Examples::load();
     // UEM outlives local mode, as a real tenant would.
     let tenant = Tenant::from_dir(loadout_e2e::examples_dir()).expect("tenant");
-    let sim = UemSim::start(SimConfig::new(tenant)).await.expect("sim");
+    let sim = UemSim::start(SimConfig::new(tenant).requests_per_minute(6000))
+        .await
+        .expect("sim");
     let config = UemConfig::oauth(
         &sim.base_url,
         &sim.token_url,
@@ -237,8 +272,18 @@ async fn stopping_local_mode_mid_run_loses_no_accepted_event() {
     );
     let data = TempDir::new("restart");
     let data_path = data.0.clone();
-    let h = start(Mode::Auto, UemTarget::Config(config.clone()), data).await;
-    let users: Vec<_> = ex.with_devices("Sales").into_iter().take(3).chain(ex.with_devices("Engineering").into_iter().take(3)).collect();
+    let h = start(
+        Mode::Auto,
+        UemTarget::Config(Box::new(config.clone())),
+        data,
+    )
+    .await;
+    let users: Vec<_> = ex
+        .with_devices("Sales")
+        .into_iter()
+        .take(3)
+        .chain(ex.with_devices("Engineering").into_iter().take(3))
+        .collect();
     for (i, user) in users.iter().enumerate() {
         let sent = h
             .sender
@@ -254,12 +299,16 @@ async fn stopping_local_mode_mid_run_loses_no_accepted_event() {
     std::mem::forget(dir_guard); // keep the data directory for the restart
     let again = start(
         Mode::Auto,
-        UemTarget::Config(config),
+        UemTarget::Config(Box::new(config)),
         TempDir(data_path.clone()),
     )
     .await;
     drop(sender);
-    assert!(again.local.wait_idle(SETTLE).await, "the backlog drains after restart");
+    assert!(
+        again.local.wait_idle(SETTLE).await,
+        "the backlog drains after restart:\n{}",
+        again.local.diagnostics().await
+    );
     for user in &users {
         assert_eq!(
             normalize_modes(sim.effective_apps(user.id.as_str())),
@@ -268,7 +317,11 @@ async fn stopping_local_mode_mid_run_loses_no_accepted_event() {
             user.id
         );
     }
-    assert!(sim.duplicates().is_empty(), "no duplicate memberships: {:?}", sim.duplicates());
+    assert!(
+        sim.duplicates().is_empty(),
+        "no duplicate memberships: {:?}",
+        sim.duplicates()
+    );
     again.local.shutdown().await;
     sim.shutdown().await;
 }
@@ -291,10 +344,16 @@ async fn gated_mode_holds_licensed_apps_for_approval() {
         .map(|a| a.uem_app_id.clone())
         .collect();
     let held: Vec<&String> = expected.keys().filter(|id| licensed.contains(id)).collect();
-    assert!(!held.is_empty(), "a Sales user is entitled to at least one licensed app");
+    assert!(
+        !held.is_empty(),
+        "a Sales user is entitled to at least one licensed app"
+    );
     let got = uem_apps(&h, user.id.as_str());
     for id in &held {
-        assert!(!got.contains_key(*id), "licensed app {id} waits for approval");
+        assert!(
+            !got.contains_key(*id),
+            "licensed app {id} waits for approval"
+        );
     }
     for (id, mode) in &expected {
         if !licensed.contains(id) {
@@ -308,6 +367,10 @@ async fn gated_mode_holds_licensed_apps_for_approval() {
         .query("recommendations", "")
         .await
         .expect("query");
-    assert_eq!(waiting.len(), held.len(), "each held app waits as a recommendation");
+    assert_eq!(
+        waiting.len(),
+        held.len(),
+        "each held app waits as a recommendation"
+    );
     h.local.shutdown().await;
 }
