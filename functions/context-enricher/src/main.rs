@@ -2,9 +2,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use loadout::lambda::{
-    batch_response, init_tracing, services_from_env, sqs_messages, uem_from_env,
-};
+use loadout::lambda::{handlers, init_tracing, services_from_env, uem_from_env};
 use loadout::stages::enrich::Enricher;
 
 #[tokio::main]
@@ -14,8 +12,7 @@ async fn main() -> Result<(), Error> {
     let uem = uem_from_env(&services).await?;
     let enricher = Enricher::new(services, uem);
     run(service_fn(|event: LambdaEvent<SqsEvent>| async {
-        let report = enricher.handle_batch(sqs_messages(event.payload)).await;
-        Ok::<SqsBatchResponse, Error>(batch_response(report))
+        Ok::<SqsBatchResponse, Error>(handlers::enrich(&enricher, event.payload).await)
     }))
     .await
 }

@@ -2,7 +2,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use loadout::lambda::{batch_response, init_tracing, services_from_env, sqs_messages};
+use loadout::lambda::{handlers, init_tracing, services_from_env};
 use loadout::stages::decide::Decider;
 use loadout::stages::policy_repo::{PolicyCache, engine_from_record};
 use std::time::Duration;
@@ -19,8 +19,7 @@ async fn main() -> Result<(), Error> {
         PolicyCache::new(engine_from_record, POLICY_RECHECK),
     );
     run(service_fn(|event: LambdaEvent<SqsEvent>| async {
-        let report = decider.handle_batch(sqs_messages(event.payload)).await;
-        Ok::<SqsBatchResponse, Error>(batch_response(report))
+        Ok::<SqsBatchResponse, Error>(handlers::decide(&decider, event.payload).await)
     }))
     .await
 }

@@ -11,6 +11,8 @@ use crate::uem::{UemApi, UemClient, UemConfig, UemError};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
 
+pub mod handlers;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]

@@ -1,0 +1,27 @@
+//! `cargo run --release -p loadout-bench -- <name>`: scenario benchmarks. Each prints readable
+//! figures and, as its last line, one JSON object with the figures and the targets they are held
+//! against (DESIGN.md, Benchmarks).
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: loadout-bench <name>   (names: see README.md, Benchmarks)";
+
+fn main() -> ExitCode {
+    let Some(name) = std::env::args().nth(1) else {
+        eprintln!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let outcome: Result<serde_json::Value, String> = match name.as_str() {
+        other => Err(format!("unknown benchmark {other:?}\n{USAGE}")),
+    };
+    match outcome {
+        Ok(figures) => {
+            println!("{figures}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

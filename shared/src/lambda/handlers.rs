@@ -1,0 +1,75 @@
+//! The Lambda handlers themselves, one per function: typed AWS event in, typed response out.
+//! The binaries in `functions/` only build their stage and hand these to the runtime, so tests
+//! can drive exactly what Lambda runs with real `aws_lambda_events` / API Gateway payloads.
+
+use super::{batch_response, sqs_messages};
+use crate::stages::decide::Decider;
+use crate::stages::enrich::Enricher;
+use crate::stages::execute::Executor;
+use crate::stages::intake::Intake;
+use crate::webhook::{ApiResponse, InboundRequest};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+/// webhook-intake: an API Gateway HTTP API (payload 2.0) request.
+pub async fn intake(intake: &Intake, request: Request) -> Response<Body> {
+    to_response(intake.handle(inbound(request)).await)
+}
+
+/// context-enricher: a batch from the `enrich` queue.
+pub async fn enrich(enricher: &Enricher, event: SqsEvent) -> SqsBatchResponse {
+    batch_response(enricher.handle_batch(sqs_messages(event)).await)
+}
+
+/// decision-engine: a batch from the `decide` queue.
+pub async fn decide(decider: &Decider, event: SqsEvent) -> SqsBatchResponse {
+    batch_response(decider.handle_batch(sqs_messages(event)).await)
+}
+
+/// uem-executor: a batch from the FIFO `execute` queue.
+pub async fn execute(executor: &Executor, event: SqsEvent) -> SqsBatchResponse {
+    batch_response(executor.handle_batch(sqs_messages(event)).await)
+}
+
+fn inbound(request: Request) -> InboundRequest {
+    let query = request
+        .query_string_parameters()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let (parts, body) = request.into_parts();
+    // API Gateway hands binary bodies over base64-decoded as `Body::Binary`; signatures are over
+    // the bytes exactly as sent.
+    let body = match body {
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    };
+    InboundRequest {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query,
+        headers: parts.headers,
+        body: body.into(),
+    }
+}
+
+fn to_response(api: ApiResponse) -> Response<Body> {
+    let mut response = Response::new(Body::Text(String::from_utf8_lossy(&api.body).into_owned()));
+    *response.status_mut() =
+        http::StatusCode::from_u16(api.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(api.content_type),
+    );
+    for (name, value) in api.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
