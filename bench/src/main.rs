@@ -2,6 +2,8 @@
 //! figures and, as its last line, one JSON object with the figures and the targets they are held
 //! against (DESIGN.md, Benchmarks).
 
+mod intake;
+
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: loadout-bench <name>   (names: see README.md, Benchmarks)";
@@ -11,7 +13,21 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::FAILURE;
     };
+    if name == intake::SERVE {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        let (Some(addr), Some(dir)) = (args.first(), args.get(1)) else {
+            return ExitCode::FAILURE;
+        };
+        return match intake::serve(addr, dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let outcome: Result<serde_json::Value, String> = match name.as_str() {
+        "intake" => intake::run(),
         other => Err(format!("unknown benchmark {other:?}\n{USAGE}")),
     };
     match outcome {
