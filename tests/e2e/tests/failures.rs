@@ -1,0 +1,97 @@
+//! What happens when something cannot succeed: the rest still arrives, and the audit says why.
+
+use loadout::domain::{AuditKind, CatalogApp};
+use loadout::governance::Mode;
+use loadout::ports::AuditQuery;
+use loadout::ports::queue::names;
+use loadout::uem::UemConfig;
+use loadout_cli::local::UemTarget;
+use loadout_e2e::{Examples, TempDir, hr_event, normalize_modes, start};
+use std::time::Duration;
+use uem_sim::{SimConfig, Tenant, UemSim};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_uem_does_not_know_is_dead_lettered_with_its_reason_and_the_rest_arrives() {
+    let ex = Examples::load();
+    let user = ex.with_devices("Sales").remove(0);
+    let mut expected = ex.expected_apps(&user);
+    // Take one of the user's apps out of the tenant, as if an admin deleted it in UEM.
+    let missing: CatalogApp = ex
+        .catalog
+        .apps()
+        .find(|a| expected.contains_key(&a.uem_app_id))
+        .cloned()
+        .expect("an entitled app");
+    let tenant = Tenant::from_dir(loadout_e2e::examples_dir()).expect("tenant");
+    let sim = UemSim::start(SimConfig::new(tenant).requests_per_minute(6000))
+        .await
+        .expect("sim");
+    let gone: i64 = missing.uem_app_id.parse().expect("numeric id");
+    sim.with_state_mut(|s| s.apps.retain(|a| a.id != gone));
+    let config = UemConfig::oauth(
+        &sim.base_url,
+        &sim.token_url,
+        &sim.credentials.client_id,
+        loadout::ports::SecretString::new(&sim.credentials.client_secret),
+    );
+    let h = start(
+        Mode::Auto,
+        UemTarget::Config(Box::new(config)),
+        TempDir::new("missing-app"),
+    )
+    .await;
+    h.sender
+        .send(&hr_event("joiner", &user, &[]), "missing-app-1")
+        .await
+        .expect("send");
+    assert!(
+        h.local.wait_idle(Duration::from_secs(60)).await,
+        "{}",
+        h.local.diagnostics().await
+    );
+    expected.remove(&missing.uem_app_id);
+    assert_eq!(
+        normalize_modes(sim.effective_apps(user.id.as_str())),
+        expected,
+        "every other app arrived"
+    );
+    let dead = h
+        .local
+        .services
+        .queue
+        .depth(&names::dead_letter(names::EXECUTE))
+        .await
+        .expect("depth");
+    assert_eq!(dead, 1, "the impossible action is in the dead-letter queue");
+    let trail = h
+        .local
+        .services
+        .audit
+        .query(&AuditQuery::app(&missing.id))
+        .await
+        .expect("audit");
+    let failed = trail
+        .iter()
+        .find(|r| r.kind == AuditKind::ActionFailed)
+        .expect("an ActionFailed record");
+    assert!(
+        failed.summary.contains(&missing.uem_app_id),
+        "the reason names the missing UEM app: {}",
+        failed.summary
+    );
+    let dead_lettered = h
+        .local
+        .services
+        .audit
+        .query(&AuditQuery::correlation(&failed.correlation_id))
+        .await
+        .expect("audit");
+    assert!(
+        dead_lettered
+            .iter()
+            .any(|r| r.kind == AuditKind::DeadLettered && r.summary.contains("execute-dlq")),
+        "the dead-lettering is audited with its reason"
+    );
+    h.local.shutdown().await;
+    sim.shutdown().await;
+}
