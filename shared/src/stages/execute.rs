@@ -382,24 +382,23 @@ impl Executor {
             };
             self.mark(std::slice::from_ref(p), status, detail.clone(), permanent)
                 .await?;
-            if status == ActionStatus::Done || permanent || kind == AuditKind::ActionFailed {
-                s.audit(
-                    AuditRecord::new(now, action.correlation_id.clone(), kind, "execute", summary)
-                        .user(&action.user_id)
-                        .app(&action.app_id)
-                        .policy(
-                            &action.policy_version,
-                            action.reasons.iter().map(|r| r.rule_id.clone()).collect(),
-                        )
-                        .detail(json!({
-                            "action_id": action.action_id,
-                            "kind": action.kind.as_str(),
-                            "push_mode": action.push_mode.as_str(),
-                            "detail": detail,
-                        })),
-                )
-                .await?;
-            }
+            // Every outcome is audited, retryable failures included: each attempt happened.
+            s.audit(
+                AuditRecord::new(now, action.correlation_id.clone(), kind, "execute", summary)
+                    .user(&action.user_id)
+                    .app(&action.app_id)
+                    .policy(
+                        &action.policy_version,
+                        action.reasons.iter().map(|r| r.rule_id.clone()).collect(),
+                    )
+                    .detail(json!({
+                        "action_id": action.action_id,
+                        "kind": action.kind.as_str(),
+                        "push_mode": action.push_mode.as_str(),
+                        "detail": detail,
+                    })),
+            )
+            .await?;
             let (pk, sk) = keys::pending(&action.app_id, &action.user_id, &action.action_id);
             s.store.delete(&pk, &sk, Condition::None).await?;
         }
