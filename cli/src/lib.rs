@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod hris_sender;
+pub mod inspect;
 pub mod local;
 pub mod output;
 pub mod policy_cmd;

@@ -44,6 +44,28 @@ enum Command {
         #[arg(long)]
         mode: Option<Mode>,
     },
+    /// The audit trail of a local-mode data directory.
+    Audit {
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        app: Option<String>,
+        #[arg(long)]
+        correlation_id: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why a user has the apps they have (or why not APP).
+    Explain {
+        user: String,
+        app: Option<String>,
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+    },
     /// Policy tools.
     Policy {
         #[command(subcommand)]
@@ -135,6 +157,34 @@ async fn run(command: Command) -> Result<(), String> {
             println!("Press Ctrl-C to stop.");
             let _ = tokio::signal::ctrl_c().await;
             local.shutdown().await;
+            Ok(())
+        }
+        Command::Audit {
+            data_dir,
+            user,
+            app,
+            correlation_id,
+            limit,
+            json,
+        } => {
+            let query = loadout_cli::inspect::query(user, app, correlation_id, limit);
+            let text = loadout_cli::inspect::audit(&data_dir, query, json)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{text}");
+            Ok(())
+        }
+        Command::Explain {
+            user,
+            app,
+            data_dir,
+        } => {
+            let user = loadout::domain::UserId::new(user);
+            let app = app.map(loadout::domain::AppId::new);
+            let text = loadout_cli::inspect::explain(&data_dir, &user, app.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            print!("{text}");
             Ok(())
         }
         Command::Policy {
