@@ -3,7 +3,6 @@
 
 use rusqlite::Connection;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalDbError {
@@ -21,6 +20,8 @@ pub enum LocalDbError {
     },
     #[error("local database schema: {0}")]
     Schema(#[source] rusqlite::Error),
+    #[error("cannot start the database thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 const SCHEMA: &str = "
@@ -66,10 +67,22 @@ CREATE TABLE IF NOT EXISTS queue_dedup (
 ) WITHOUT ROWID;
 ";
 
-/// A handle on the embedded database; cheap to clone.
+/// The work a caller hands the database thread: it runs inside the current group transaction and
+/// returns how to deliver its result once that transaction's fate is known.
+type Job = Box<dyn FnOnce(&mut Connection) -> Deliver + Send>;
+type Deliver = Box<dyn FnOnce(Option<String>) + Send>;
+
+/// Most jobs committed together: enough to amortize a commit, few enough to keep latency low.
+const GROUP_LIMIT: usize = 256;
+
+/// A handle on the embedded database; cheap to clone. One thread owns the connection and commits
+/// whatever calls are waiting as one transaction (group commit): under load, many webhook
+/// requests share a commit instead of queueing for one each. Every call still sees its own
+/// effects atomically (each multi-statement call runs in a savepoint) and gets its answer only
+/// after the commit that made it durable.
 #[derive(Clone)]
 pub struct LocalDb {
-    conn: Arc<Mutex<Connection>>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl LocalDb {
@@ -98,25 +111,67 @@ impl LocalDb {
 
     fn init(conn: Connection) -> Result<Self, LocalDbError> {
         conn.execute_batch(SCHEMA).map_err(LocalDbError::Schema)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("loadout-db".into())
+            .spawn(move || serve(conn, inbox))
+            .map_err(LocalDbError::Thread)?;
+        Ok(Self { jobs })
     }
 
-    /// Runs `f` with the connection on the blocking pool, so async callers never stall the runtime.
+    /// Runs `f` with the connection on the database thread, so async callers never block.
     pub(crate) async fn with<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<TaskFailed> + Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| E::from(TaskFailed(e.to_string())))?
+        let (answer, reply) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |conn| {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+                .unwrap_or_else(|_| Err(E::from(TaskFailed("a database call panicked".into()))));
+            Box::new(move |commit_error: Option<String>| {
+                let outcome = match commit_error {
+                    None => outcome,
+                    Some(e) => Err(E::from(TaskFailed(format!("commit failed: {e}")))),
+                };
+                let _ = answer.send(outcome);
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| E::from(TaskFailed("the database thread stopped".into())))?;
+        reply
+            .await
+            .map_err(|_| E::from(TaskFailed("the database thread dropped a call".into())))?
+    }
+}
+
+/// The database thread: take what is waiting, run it in one transaction, commit, answer.
+fn serve(mut conn: Connection, inbox: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = inbox.recv() {
+        let mut batch = vec![first];
+        while batch.len() < GROUP_LIMIT {
+            match inbox.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let began = conn.execute_batch("BEGIN IMMEDIATE");
+        let deliveries: Vec<Deliver> = batch.into_iter().map(|job| job(&mut conn)).collect();
+        let commit_error = match began {
+            Err(e) => Some(e.to_string()),
+            Ok(()) => match conn.execute_batch("COMMIT") {
+                Ok(()) => None,
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Some(e.to_string())
+                }
+            },
+        };
+        for deliver in deliveries {
+            deliver(commit_error.clone());
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use super::db::LocalDb;
 use crate::ports::queue::names;
 use crate::ports::{Clock, OutgoingMessage, Queue, QueueError, ReceivedMessage};
 use async_trait::async_trait;
-use rusqlite::{Transaction, params};
+use rusqlite::params;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,7 +85,7 @@ fn unavailable(e: rusqlite::Error) -> QueueError {
 }
 
 fn insert(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     queue: &str,
     body: &str,
     group: Option<&str>,
@@ -113,7 +113,7 @@ impl Queue for SqliteQueue {
         let now = self.now_ms();
         self.db
             .with(move |conn| {
-                let tx = conn.transaction().map_err(unavailable)?;
+                let tx = conn.savepoint().map_err(unavailable)?;
                 tx.execute(
                     "DELETE FROM queue_dedup WHERE queue = ?1 AND expires_at < ?2",
                     params![spec.name, now],
@@ -151,7 +151,7 @@ impl Queue for SqliteQueue {
         let visible_until = now + visibility.as_millis() as i64;
         self.db
             .with(move |conn| {
-                let tx = conn.transaction().map_err(unavailable)?;
+                let tx = conn.savepoint().map_err(unavailable)?;
                 // FIFO: a group with a message in flight is blocked, so order within it holds.
                 let mut blocked: BTreeSet<String> = BTreeSet::new();
                 if spec.fifo {

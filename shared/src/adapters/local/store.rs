@@ -3,7 +3,7 @@
 use super::db::LocalDb;
 use crate::ports::{Clock, Condition, Item, StateStore, StoreError, Write};
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 use std::sync::Arc;
 
 pub struct SqliteStateStore {
@@ -23,7 +23,7 @@ fn unavailable(e: rusqlite::Error) -> StoreError {
 
 /// The live version of an item (expired items count as absent).
 fn live_version(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
     now: i64,
@@ -44,7 +44,7 @@ fn live_version(
 }
 
 fn check(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
     condition: Condition,
@@ -67,7 +67,7 @@ fn check(
 }
 
 fn write_put(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
     data: &serde_json::Value,
@@ -97,7 +97,7 @@ fn write_put(
 }
 
 fn write_delete(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
     condition: Condition,
@@ -173,7 +173,7 @@ impl StateStore for SqliteStateStore {
         let (pk, sk, now) = (pk.to_owned(), sk.to_owned(), self.clock.now().timestamp());
         self.db
             .with(move |conn| {
-                let tx = conn.transaction().map_err(unavailable)?;
+                let tx = conn.savepoint().map_err(unavailable)?;
                 let version = write_put(&tx, &pk, &sk, &data, expires_at, condition, now)?;
                 tx.commit().map_err(unavailable)?;
                 Ok(version)
@@ -185,7 +185,7 @@ impl StateStore for SqliteStateStore {
         let (pk, sk, now) = (pk.to_owned(), sk.to_owned(), self.clock.now().timestamp());
         self.db
             .with(move |conn| {
-                let tx = conn.transaction().map_err(unavailable)?;
+                let tx = conn.savepoint().map_err(unavailable)?;
                 write_delete(&tx, &pk, &sk, condition, now)?;
                 tx.commit().map_err(unavailable)
             })
@@ -234,7 +234,7 @@ impl StateStore for SqliteStateStore {
         let now = self.clock.now().timestamp();
         self.db
             .with(move |conn| {
-                let tx = conn.transaction().map_err(unavailable)?;
+                let tx = conn.savepoint().map_err(unavailable)?;
                 for write in &writes {
                     let outcome = match write {
                         Write::Put {
