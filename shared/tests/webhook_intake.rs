@@ -55,14 +55,27 @@ fn secrets(with_bamboo: bool) -> HashMap<String, String> {
     let mut values = HashMap::from([
         (
             "LOADOUT_HRIS_HMAC_SECRET".to_owned(),
-            format!("whsec_{} whsec_{}", b64.encode(HRIS_OLD), b64.encode(HRIS_NEW)),
+            format!(
+                "whsec_{} whsec_{}",
+                b64.encode(HRIS_OLD),
+                b64.encode(HRIS_NEW)
+            ),
         ),
-        ("LOADOUT_OKTA_AUTHORIZATION".to_owned(), OKTA_SECRET.to_owned()),
-        ("LOADOUT_GRAPH_CLIENT_STATE".to_owned(), GRAPH_STATE.to_owned()),
+        (
+            "LOADOUT_OKTA_AUTHORIZATION".to_owned(),
+            OKTA_SECRET.to_owned(),
+        ),
+        (
+            "LOADOUT_GRAPH_CLIENT_STATE".to_owned(),
+            GRAPH_STATE.to_owned(),
+        ),
         ("LOADOUT_UEM_EVENTS_BASIC".to_owned(), UEM_BASIC.to_owned()),
     ]);
     if with_bamboo {
-        values.insert("LOADOUT_BAMBOOHR_HMAC_SECRET".to_owned(), BAMBOO_KEY.to_owned());
+        values.insert(
+            "LOADOUT_BAMBOOHR_HMAC_SECRET".to_owned(),
+            BAMBOO_KEY.to_owned(),
+        );
     }
     values
 }
@@ -155,7 +168,13 @@ impl Harness {
         let records = self.audit_of(AuditKind::EventRejected).await;
         for record in &records {
             let text = serde_json::to_string(record).expect("json");
-            for secret in [OKTA_SECRET, GRAPH_STATE, BAMBOO_KEY, UEM_BASIC, "uem-password"] {
+            for secret in [
+                OKTA_SECRET,
+                GRAPH_STATE,
+                BAMBOO_KEY,
+                UEM_BASIC,
+                "uem-password",
+            ] {
                 assert!(!text.contains(secret), "audit holds a secret: {text}");
             }
             assert!(!text.contains('@'), "audit holds an e-mail address: {text}");
@@ -174,7 +193,11 @@ fn assert_error(response: &ApiResponse, status: u16, code: &str) {
     assert_eq!(response.content_type, "application/json");
     let body = body_of(response);
     assert_eq!(body["error"]["code"], code, "body: {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
 }
 
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -199,7 +222,9 @@ async fn okta_verification_echoes_the_challenge_once_the_secret_matches() {
         ("x-okta-verification-challenge", challenge),
         ("authorization", OKTA_SECRET),
     ];
-    let response = h.send(request(Method::GET, "/webhooks/okta", &headers, b"")).await;
+    let response = h
+        .send(request(Method::GET, "/webhooks/okta", &headers, b""))
+        .await;
     assert_eq!(response.status, 200);
     assert_eq!(body_of(&response), json!({"verification": challenge}));
 
@@ -208,7 +233,9 @@ async fn okta_verification_echoes_the_challenge_once_the_secret_matches() {
         .await;
     assert_error(&response, 401, "missing_credentials");
     let wrong = [headers[1], ("authorization", "guess")];
-    let response = h.send(request(Method::GET, "/webhooks/okta", &wrong, b"")).await;
+    let response = h
+        .send(request(Method::GET, "/webhooks/okta", &wrong, b""))
+        .await;
     assert_error(&response, 401, "invalid_signature");
     assert_eq!(h.refusals().await.len(), 2);
 }
@@ -217,7 +244,10 @@ async fn okta_verification_echoes_the_challenge_once_the_secret_matches() {
 async fn okta_delivery_queues_one_event_per_event_loadout_acts_on() {
     let h = harness();
     let response = h
-        .send(okta_post(&fixture("okta/event_hook_delivery.json"), OKTA_SECRET))
+        .send(okta_post(
+            &fixture("okta/event_hook_delivery.json"),
+            OKTA_SECRET,
+        ))
         .await;
     assert_eq!(response.status, 202, "{:?}", response.body);
     let body = body_of(&response);
@@ -236,7 +266,10 @@ async fn okta_delivery_queues_one_event_per_event_loadout_acts_on() {
             EventKind::Leaver
         ]
     );
-    assert_eq!(queued[0].source_event_id, "f790999f-7270-11e8-a4b6-5d6b7dc9d5b3");
+    assert_eq!(
+        queued[0].source_event_id,
+        "f790999f-7270-11e8-a4b6-5d6b7dc9d5b3"
+    );
     assert_eq!(queued[0].subject.email.as_deref(), Some("jdoe@example.com"));
     let group = queued[2].subject.group.clone().expect("group");
     assert_eq!(group.name.as_deref(), Some("Sales"));
@@ -272,7 +305,10 @@ async fn okta_redelivery_returns_the_original_ids_and_queues_nothing_new() {
 async fn okta_with_a_wrong_secret_is_refused_audited_and_queues_nothing() {
     let h = harness();
     let response = h
-        .send(okta_post(&fixture("okta/event_hook_delivery.json"), "not-the-secret"))
+        .send(okta_post(
+            &fixture("okta/event_hook_delivery.json"),
+            "not-the-secret",
+        ))
         .await;
     assert_error(&response, 401, "invalid_signature");
     assert!(h.enrich_queue().await.is_empty());
@@ -302,14 +338,21 @@ async fn okta_bad_events_are_refused_one_by_one_and_good_ones_kept() {
     assert_eq!(h.enrich_queue().await.len(), 2);
     let refusals = h.refusals().await;
     assert_eq!(refusals.len(), 2);
-    assert!(refusals.iter().all(|r| r.detail["code"] == "malformed_body"));
+    assert!(
+        refusals
+            .iter()
+            .all(|r| r.detail["code"] == "malformed_body")
+    );
 }
 
 #[tokio::test]
 async fn okta_deliveries_of_only_other_types_are_acknowledged_without_queueing() {
     let h = harness();
     let response = h
-        .send(okta_post(&fixture("okta/session_events_only.json"), OKTA_SECRET))
+        .send(okta_post(
+            &fixture("okta/session_events_only.json"),
+            OKTA_SECRET,
+        ))
         .await;
     assert_eq!(response.status, 200);
     assert_eq!(body_of(&response)["accepted"], json!([]));
@@ -325,11 +368,18 @@ async fn okta_malformed_oversized_and_non_json_bodies_are_refused() {
         "malformed_body",
     );
     let big = vec![b' '; 64 * 1024 + 1];
-    assert_error(&h.send(okta_post(&big, OKTA_SECRET)).await, 413, "payload_too_large");
+    assert_error(
+        &h.send(okta_post(&big, OKTA_SECRET)).await,
+        413,
+        "payload_too_large",
+    );
     let form = request(
         Method::POST,
         "/webhooks/okta",
-        &[("content-type", "text/plain"), ("authorization", OKTA_SECRET)],
+        &[
+            ("content-type", "text/plain"),
+            ("authorization", OKTA_SECRET),
+        ],
         b"{}",
     );
     assert_error(&h.send(form).await, 415, "unsupported_media_type");
@@ -366,7 +416,9 @@ async fn graph_validation_echoes_the_decoded_token_as_text_before_reading_the_bo
 #[tokio::test]
 async fn graph_user_notifications_become_updates_and_leavers_by_object_id() {
     let h = harness();
-    let response = h.send(graph_post(&fixture("graph/users_changed.json"))).await;
+    let response = h
+        .send(graph_post(&fixture("graph/users_changed.json")))
+        .await;
     assert_eq!(response.status, 202, "{:?}", response.body);
     let queued = h.enrich_queue().await;
     assert_eq!(queued.len(), 2);
@@ -396,7 +448,10 @@ async fn graph_group_member_deltas_become_group_changes_per_member() {
         .collect();
     assert_eq!(
         changes,
-        vec![Some(MembershipChange::Added), Some(MembershipChange::Removed)]
+        vec![
+            Some(MembershipChange::Added),
+            Some(MembershipChange::Removed)
+        ]
     );
 }
 
@@ -436,7 +491,10 @@ async fn graph_redelivery_returns_the_original_ids() {
     let body = fixture("graph/users_changed.json");
     let first = body_of(&h.send(graph_post(&body)).await);
     let again = body_of(&h.send(graph_post(&body)).await);
-    assert_eq!(first["accepted"][0]["event_id"], again["accepted"][0]["event_id"]);
+    assert_eq!(
+        first["accepted"][0]["event_id"],
+        again["accepted"][0]["event_id"]
+    );
     assert_eq!(again["accepted"][1]["duplicate"], true);
     assert_eq!(h.enrich_queue().await.len(), 2);
 }
@@ -445,21 +503,31 @@ async fn graph_redelivery_returns_the_original_ids() {
 async fn graph_lifecycle_notifications_are_acknowledged_and_audited() {
     let h = harness();
     let response = h
-        .send(graph_post(&fixture("graph/lifecycle_reauthorization_required.json")))
+        .send(graph_post(&fixture(
+            "graph/lifecycle_reauthorization_required.json",
+        )))
         .await;
     assert_eq!(response.status, 200);
     assert!(h.enrich_queue().await.is_empty());
     let notices = h.audit_of(AuditKind::EventAccepted).await;
     assert_eq!(notices.len(), 1);
-    assert_eq!(notices[0].detail["lifecycle_event"], "reauthorizationRequired");
+    assert_eq!(
+        notices[0].detail["lifecycle_event"],
+        "reauthorizationRequired"
+    );
 }
 
 #[tokio::test]
 async fn graph_notifications_about_other_resources_are_ignored() {
     let h = harness();
-    let response = h.send(graph_post(&fixture("graph/messages_changed.json"))).await;
+    let response = h
+        .send(graph_post(&fixture("graph/messages_changed.json")))
+        .await;
     assert_eq!(response.status, 200);
-    assert_eq!(body_of(&response)["skipped"][0]["code"], "unknown_event_type");
+    assert_eq!(
+        body_of(&response)["skipped"][0]["code"],
+        "unknown_event_type"
+    );
     assert!(h.enrich_queue().await.is_empty());
     assert!(h.refusals().await.is_empty());
 }
@@ -467,7 +535,11 @@ async fn graph_notifications_about_other_resources_are_ignored() {
 #[tokio::test]
 async fn graph_malformed_oversized_and_text_bodies_are_refused() {
     let h = harness();
-    assert_error(&h.send(graph_post(b"{\"value\": 1}")).await, 400, "malformed_body");
+    assert_error(
+        &h.send(graph_post(b"{\"value\": 1}")).await,
+        400,
+        "malformed_body",
+    );
     assert_error(
         &h.send(graph_post(&vec![b'x'; 64 * 1024 + 1])).await,
         413,
@@ -547,7 +619,9 @@ async fn hris_bad_signature_stale_timestamp_and_unknown_type_are_refused() {
 async fn hris_oversized_bodies_are_refused_before_verification() {
     let h = harness();
     let big = vec![b' '; 64 * 1024 + 1];
-    let response = h.send(hris_post(HRIS_NEW, "msg_7", now().timestamp(), &big)).await;
+    let response = h
+        .send(hris_post(HRIS_NEW, "msg_7", now().timestamp(), &big))
+        .await;
     assert_error(&response, 413, "payload_too_large");
 }
 
@@ -560,7 +634,10 @@ fn bamboo_post(body: &[u8], timestamp: &str, key: &str) -> InboundRequest {
         "/webhooks/hris",
         &[
             JSON,
-            ("user-agent", "BambooHR-WebHooks/1.0 (+https://www.bamboohr.com)"),
+            (
+                "user-agent",
+                "BambooHR-WebHooks/1.0 (+https://www.bamboohr.com)",
+            ),
             ("x-bamboohr-timestamp", timestamp),
             ("x-bamboohr-signature", &signature),
         ],
@@ -573,7 +650,11 @@ async fn bamboohr_event_based_update_of_department_is_a_mover() {
     let h = harness();
     let ts = now().timestamp().to_string();
     let response = h
-        .send(bamboo_post(&fixture("bamboohr/employee_updated.json"), &ts, BAMBOO_KEY))
+        .send(bamboo_post(
+            &fixture("bamboohr/employee_updated.json"),
+            &ts,
+            BAMBOO_KEY,
+        ))
         .await;
     assert_eq!(response.status, 202, "{:?}", response.body);
     assert!(body_of(&response)["event_id"].is_string());
@@ -607,12 +688,22 @@ async fn bamboohr_field_based_batches_queue_one_event_per_employee() {
     let h = harness();
     let ts = now().timestamp().to_string();
     let response = h
-        .send(bamboo_post(&fixture("bamboohr/field_based.json"), &ts, BAMBOO_KEY))
+        .send(bamboo_post(
+            &fixture("bamboohr/field_based.json"),
+            &ts,
+            BAMBOO_KEY,
+        ))
         .await;
     assert_eq!(response.status, 202);
-    assert_eq!(body_of(&response)["accepted"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        body_of(&response)["accepted"].as_array().map(Vec::len),
+        Some(3)
+    );
     let kinds: Vec<_> = h.enrich_queue().await.iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, vec![EventKind::Joiner, EventKind::Mover, EventKind::Leaver]);
+    assert_eq!(
+        kinds,
+        vec![EventKind::Joiner, EventKind::Mover, EventKind::Leaver]
+    );
 }
 
 #[tokio::test]
@@ -627,9 +718,10 @@ async fn bamboohr_bad_signature_stale_and_malformed_are_refused() {
     let mut stripe_style = format!("{ts}.").into_bytes();
     stripe_style.extend_from_slice(&body);
     let wrong = bamboohr::sign(BAMBOO_KEY.as_bytes(), &stripe_style, "");
-    dotted
-        .headers
-        .insert("x-bamboohr-signature", HeaderValue::from_str(&wrong).expect("hv"));
+    dotted.headers.insert(
+        "x-bamboohr-signature",
+        HeaderValue::from_str(&wrong).expect("hv"),
+    );
     assert_error(&h.send(dotted).await, 401, "invalid_signature");
     let stale = bamboo_post(&body, &(ts - 301).to_string(), BAMBOO_KEY);
     assert_error(&h.send(stale).await, 401, "stale_timestamp");
@@ -647,10 +739,17 @@ async fn bamboohr_unknown_types_are_acknowledged_without_queueing() {
     let h = harness();
     let ts = now().timestamp().to_string();
     let response = h
-        .send(bamboo_post(&fixture("bamboohr/timeoff_requested.json"), &ts, BAMBOO_KEY))
+        .send(bamboo_post(
+            &fixture("bamboohr/timeoff_requested.json"),
+            &ts,
+            BAMBOO_KEY,
+        ))
         .await;
     assert_eq!(response.status, 200);
-    assert_eq!(body_of(&response)["skipped"][0]["code"], "unknown_event_type");
+    assert_eq!(
+        body_of(&response)["skipped"][0]["code"],
+        "unknown_event_type"
+    );
     assert!(h.enrich_queue().await.is_empty());
 }
 
@@ -659,7 +758,11 @@ async fn bamboohr_without_a_configured_key_is_not_configured_not_accepted() {
     let h = harness_with(secrets(false));
     let ts = now().timestamp().to_string();
     let response = h
-        .send(bamboo_post(&fixture("bamboohr/employee_updated.json"), &ts, BAMBOO_KEY))
+        .send(bamboo_post(
+            &fixture("bamboohr/employee_updated.json"),
+            &ts,
+            BAMBOO_KEY,
+        ))
         .await;
     assert_error(&response, 503, "not_configured");
     assert!(h.enrich_queue().await.is_empty());
@@ -682,10 +785,17 @@ async fn uem_test_connection_answers_after_basic_auth() {
     let h = harness();
     let authorization = uem_events::basic_header(UEM_BASIC);
     let ok = h
-        .send(request(Method::GET, "/webhooks/uem", &[("authorization", &authorization)], b""))
+        .send(request(
+            Method::GET,
+            "/webhooks/uem",
+            &[("authorization", &authorization)],
+            b"",
+        ))
         .await;
     assert_eq!(ok.status, 200);
-    let anonymous = h.send(request(Method::GET, "/webhooks/uem", &[], b"")).await;
+    let anonymous = h
+        .send(request(Method::GET, "/webhooks/uem", &[], b""))
+        .await;
     assert_error(&anonymous, 401, "missing_credentials");
     assert_eq!(h.refusals().await.len(), 1);
 }
@@ -694,7 +804,10 @@ async fn uem_test_connection_answers_after_basic_auth() {
 async fn uem_enrollment_is_a_device_change_for_the_enrollment_user() {
     let h = harness();
     let response = h
-        .send(uem_post(&fixture("uem/mdm_enrollment_complete.json"), UEM_BASIC))
+        .send(uem_post(
+            &fixture("uem/mdm_enrollment_complete.json"),
+            UEM_BASIC,
+        ))
         .await;
     assert_eq!(response.status, 202, "{:?}", response.body);
     let queued = h.enrich_queue().await;
@@ -712,7 +825,10 @@ async fn uem_enrollment_is_a_device_change_for_the_enrollment_user() {
 async fn uem_legacy_unenrollment_names_the_user_by_email() {
     let h = harness();
     let response = h
-        .send(uem_post(&fixture("uem/break_mdm_confirmed_legacy.json"), UEM_BASIC))
+        .send(uem_post(
+            &fixture("uem/break_mdm_confirmed_legacy.json"),
+            UEM_BASIC,
+        ))
         .await;
     assert_eq!(response.status, 202);
     let queued = h.enrich_queue().await;
@@ -734,7 +850,10 @@ async fn uem_repeats_keep_their_ids_and_compliance_changes_queue_separately() {
     assert_eq!(again.status, 202);
     assert_eq!(body_of(&again), first);
     let compliance = h
-        .send(uem_post(&fixture("uem/compliance_status_changed.json"), UEM_BASIC))
+        .send(uem_post(
+            &fixture("uem/compliance_status_changed.json"),
+            UEM_BASIC,
+        ))
         .await;
     assert_eq!(compliance.status, 202);
     assert_ne!(body_of(&compliance)["event_id"], first["event_id"]);
@@ -756,7 +875,8 @@ async fn uem_wrong_credentials_malformed_and_oversized_are_refused() {
         "malformed_body",
     );
     assert_error(
-        &h.send(uem_post(&vec![b' '; 64 * 1024 + 1], UEM_BASIC)).await,
+        &h.send(uem_post(&vec![b' '; 64 * 1024 + 1], UEM_BASIC))
+            .await,
         413,
         "payload_too_large",
     );
@@ -778,10 +898,16 @@ async fn uem_wrong_credentials_malformed_and_oversized_are_refused() {
 async fn uem_event_types_loadout_does_not_act_on_are_acknowledged() {
     let h = harness();
     let response = h
-        .send(uem_post(&fixture("uem/device_friendly_name_changed.json"), UEM_BASIC))
+        .send(uem_post(
+            &fixture("uem/device_friendly_name_changed.json"),
+            UEM_BASIC,
+        ))
         .await;
     assert_eq!(response.status, 200);
-    assert_eq!(body_of(&response)["skipped"][0]["code"], "unknown_event_type");
+    assert_eq!(
+        body_of(&response)["skipped"][0]["code"],
+        "unknown_event_type"
+    );
     assert!(h.enrich_queue().await.is_empty());
 }
 
@@ -792,7 +918,9 @@ async fn unknown_paths_and_methods_get_json_errors() {
     let h = harness();
     let missing = h.send(request(Method::GET, "/nowhere", &[], b"")).await;
     assert_error(&missing, 404, "not_found");
-    let wrong = h.send(request(Method::DELETE, "/webhooks/uem", &[], b"")).await;
+    let wrong = h
+        .send(request(Method::DELETE, "/webhooks/uem", &[], b""))
+        .await;
     assert_error(&wrong, 405, "method_not_allowed");
     assert!(
         wrong
@@ -818,7 +946,9 @@ fn documented_operations(doc: &serde_yaml_ng::Value) -> Vec<(String, String)> {
         let path = path.as_str().expect("path").to_owned();
         for (method, _) in item.as_mapping().expect("path item") {
             let method = method.as_str().expect("method").to_ascii_uppercase();
-            if ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].contains(&method.as_str()) {
+            if ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+                .contains(&method.as_str())
+            {
                 out.push((method, path.clone()));
             }
         }
@@ -831,7 +961,10 @@ fn documented_operations(doc: &serde_yaml_ng::Value) -> Vec<(String, String)> {
 fn the_openapi_document_lists_exactly_the_routes_intake_serves() {
     let doc = openapi();
     let version = doc["openapi"].as_str().expect("openapi version");
-    assert!(version.starts_with("3."), "OpenAPI 3 expected, got {version}");
+    assert!(
+        version.starts_with("3."),
+        "OpenAPI 3 expected, got {version}"
+    );
     let documented = documented_operations(&doc);
     let mut served: Vec<(String, String)> = ROUTES
         .iter()
@@ -853,7 +986,8 @@ async fn every_documented_operation_is_routed_and_answers_a_documented_status() 
             "{method} {path} is documented but not routed ({})",
             response.status
         );
-        let responses = &doc["paths"][path.as_str()][method.to_ascii_lowercase().as_str()]["responses"];
+        let responses =
+            &doc["paths"][path.as_str()][method.to_ascii_lowercase().as_str()]["responses"];
         let code = response.status.to_string();
         assert!(
             !responses[code.as_str()].is_null(),
@@ -869,13 +1003,15 @@ async fn every_documented_operation_is_routed_and_answers_a_documented_status() 
 async fn every_error_response_in_the_document_uses_the_error_schema() {
     let doc = openapi();
     for (method, path) in documented_operations(&doc) {
-        let responses = doc["paths"][path.as_str()][method.to_ascii_lowercase().as_str()]["responses"]
-            .as_mapping()
-            .expect("responses");
+        let responses =
+            doc["paths"][path.as_str()][method.to_ascii_lowercase().as_str()]["responses"]
+                .as_mapping()
+                .expect("responses");
         for (code, response) in responses {
-            let code = code.as_str().map(str::to_owned).unwrap_or_else(|| {
-                code.as_u64().map(|c| c.to_string()).expect("status code")
-            });
+            let code = code
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| code.as_u64().map(|c| c.to_string()).expect("status code"));
             if code.starts_with('4') || code.starts_with('5') {
                 let target = resolve(&doc, response);
                 let schema = &target["content"]["application/json"]["schema"]["$ref"];
@@ -890,7 +1026,10 @@ async fn every_error_response_in_the_document_uses_the_error_schema() {
 }
 
 /// Follows one `$ref` to `#/components/responses/...`.
-fn resolve<'a>(doc: &'a serde_yaml_ng::Value, value: &'a serde_yaml_ng::Value) -> &'a serde_yaml_ng::Value {
+fn resolve<'a>(
+    doc: &'a serde_yaml_ng::Value,
+    value: &'a serde_yaml_ng::Value,
+) -> &'a serde_yaml_ng::Value {
     match value["$ref"].as_str() {
         Some(reference) => {
             let name = reference

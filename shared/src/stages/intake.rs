@@ -344,7 +344,11 @@ impl Intake {
                 CorrelationId::generate(),
                 AuditKind::EventRejected,
                 "intake",
-                format!("{source} item {} refused: {}", item.index, item.error.code()),
+                format!(
+                    "{source} item {} refused: {}",
+                    item.index,
+                    item.error.code()
+                ),
             )
             .detail(json!({
                 "source": source,
@@ -421,7 +425,13 @@ impl Intake {
             // Losing this race only means another delivery also queued it; downstream dedupes.
             let _ = s
                 .store
-                .put_as(&pk, &sk, &queued, Some(expires), Condition::Version(version))
+                .put_as(
+                    &pk,
+                    &sk,
+                    &queued,
+                    Some(expires),
+                    Condition::Version(version),
+                )
                 .await;
         }
         let event = &record.envelope.payload;

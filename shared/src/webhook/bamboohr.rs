@@ -117,11 +117,13 @@ fn kind_of(action: &str, changed_fields: &[String]) -> Option<EventKind> {
     match action.to_ascii_lowercase().as_str() {
         "employee.created" | "created" => Some(EventKind::Joiner),
         "employee.deleted" | "deleted" => Some(EventKind::Leaver),
-        "employee.updated" | "updated" => Some(if changed_fields.iter().any(|f| is_mover_field(f)) {
-            EventKind::Mover
-        } else {
-            EventKind::Update
-        }),
+        "employee.updated" | "updated" => {
+            Some(if changed_fields.iter().any(|f| is_mover_field(f)) {
+                EventKind::Mover
+            } else {
+                EventKind::Update
+            })
+        }
         _ => None,
     }
 }
@@ -227,7 +229,11 @@ fn field_based(
         let employee: FieldBasedEmployee = match serde_json::from_value(raw) {
             Ok(e) => e,
             Err(e) => {
-                out.skip(index, None, WebhookError::Malformed(format!("BambooHR employee: {e}")));
+                out.skip(
+                    index,
+                    None,
+                    WebhookError::Malformed(format!("BambooHR employee: {e}")),
+                );
                 continue;
             }
         };
@@ -281,10 +287,14 @@ fn event(
     changed_fields: Vec<String>,
 ) -> Result<DomainEvent, WebhookError> {
     if !valid_user_id(employee_id) {
-        return Err(WebhookError::Malformed("employeeId is not a valid id".into()));
+        return Err(WebhookError::Malformed(
+            "employeeId is not a valid id".into(),
+        ));
     }
     if !valid_source_event_id(&source_event_id) {
-        return Err(WebhookError::Malformed("timestamp or type is not usable in an id".into()));
+        return Err(WebhookError::Malformed(
+            "timestamp or type is not usable in an id".into(),
+        ));
     }
     Ok(DomainEvent {
         event_id: EventId::generate(),
@@ -322,13 +332,25 @@ mod tests {
     fn the_signature_is_over_the_body_then_the_timestamp_without_separator() {
         let sig = sign(KEY, b"{}", "1800000000");
         assert_eq!(
-            verify(b"{}", Some("1800000000"), Some(&sig), &[KEY.to_vec()], now()),
+            verify(
+                b"{}",
+                Some("1800000000"),
+                Some(&sig),
+                &[KEY.to_vec()],
+                now()
+            ),
             Ok(now())
         );
         // The Stripe-style `timestamp.body` some guides describe must not verify.
         let wrong = sign(KEY, b"1800000000.{}", "");
         assert_eq!(
-            verify(b"{}", Some("1800000000"), Some(&wrong), &[KEY.to_vec()], now()),
+            verify(
+                b"{}",
+                Some("1800000000"),
+                Some(&wrong),
+                &[KEY.to_vec()],
+                now()
+            ),
             Err(WebhookError::BadSignature)
         );
     }
@@ -345,7 +367,10 @@ mod tests {
         let ts = "2027-01-15T08:00:00+0000";
         let signed_at = parse_timestamp(ts).expect("parses");
         let sig = sign(KEY, b"{}", ts);
-        assert_eq!(verify(b"{}", Some(ts), Some(&sig), &[KEY.to_vec()], signed_at), Ok(signed_at));
+        assert_eq!(
+            verify(b"{}", Some(ts), Some(&sig), &[KEY.to_vec()], signed_at),
+            Ok(signed_at)
+        );
         let late = signed_at + chrono::Duration::seconds(301);
         assert!(matches!(
             verify(b"{}", Some(ts), Some(&sig), &[KEY.to_vec()], late),
@@ -387,8 +412,14 @@ mod tests {
         assert_eq!(e.kind, EventKind::Update);
         assert_eq!(e.subject.external_id.as_deref(), Some("67890"));
         assert_eq!(e.changed_fields, vec!["firstName"]);
-        assert_eq!(e.source_event_id, "67890:employee.updated:2027-01-15T08:00:00+0000");
-        assert_eq!(e.occurred_at, parse_timestamp("2027-01-15T08:00:00Z").expect("t"));
+        assert_eq!(
+            e.source_event_id,
+            "67890:employee.updated:2027-01-15T08:00:00+0000"
+        );
+        assert_eq!(
+            e.occurred_at,
+            parse_timestamp("2027-01-15T08:00:00Z").expect("t")
+        );
     }
 
     #[test]
@@ -404,8 +435,14 @@ mod tests {
     fn created_and_deleted_are_joiner_and_leaver() {
         let created = UPDATED.replace("employee.updated", "employee.created");
         let deleted = UPDATED.replace("employee.updated", "employee.deleted");
-        assert_eq!(normalize(created.as_bytes(), now()).expect("ok").events[0].kind, EventKind::Joiner);
-        assert_eq!(normalize(deleted.as_bytes(), now()).expect("ok").events[0].kind, EventKind::Leaver);
+        assert_eq!(
+            normalize(created.as_bytes(), now()).expect("ok").events[0].kind,
+            EventKind::Joiner
+        );
+        assert_eq!(
+            normalize(deleted.as_bytes(), now()).expect("ok").events[0].kind,
+            EventKind::Leaver
+        );
     }
 
     #[test]
@@ -428,8 +465,14 @@ mod tests {
         ]}"#;
         let out = normalize(body.as_bytes(), now()).expect("valid");
         let kinds: Vec<_> = out.events.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, vec![EventKind::Joiner, EventKind::Mover, EventKind::Leaver]);
-        assert_eq!(out.events[0].subject.email.as_deref(), Some("bryony@example.com"));
+        assert_eq!(
+            kinds,
+            vec![EventKind::Joiner, EventKind::Mover, EventKind::Leaver]
+        );
+        assert_eq!(
+            out.events[0].subject.email.as_deref(),
+            Some("bryony@example.com")
+        );
         assert_eq!(out.skipped.len(), 2);
         assert!(!out.skipped[0].is_refusal());
         assert!(out.skipped[1].is_refusal());
@@ -437,8 +480,17 @@ mod tests {
 
     #[test]
     fn bodies_of_neither_style_are_malformed() {
-        assert!(matches!(normalize(b"[]", now()), Err(WebhookError::Malformed(_))));
-        assert!(matches!(normalize(b"{\"employees\":3}", now()), Err(WebhookError::Malformed(_))));
-        assert!(matches!(normalize(b"{\"type\":\"employee.created\"}", now()), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            normalize(b"[]", now()),
+            Err(WebhookError::Malformed(_))
+        ));
+        assert!(matches!(
+            normalize(b"{\"employees\":3}", now()),
+            Err(WebhookError::Malformed(_))
+        ));
+        assert!(matches!(
+            normalize(b"{\"type\":\"employee.created\"}", now()),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 }

@@ -49,7 +49,11 @@ pub fn verify_client_state(presented: Option<&str>, configured: &str) -> Result<
     for secret in super::secret_values(configured) {
         ok |= constant_time_eq(presented.as_bytes(), secret.as_bytes());
     }
-    if ok { Ok(()) } else { Err(WebhookError::BadSignature) }
+    if ok {
+        Ok(())
+    } else {
+        Err(WebhookError::BadSignature)
+    }
 }
 
 /// A lifecycle notification: not about a user, but about the subscription itself.
@@ -65,7 +69,9 @@ impl LifecycleNotice {
     pub fn advice(&self) -> &'static str {
         match self.event.as_str() {
             "reauthorizationRequired" => "renew the subscription (PATCH its expirationDateTime)",
-            "subscriptionRemoved" => "create the subscription again, then resync through a delta query",
+            "subscriptionRemoved" => {
+                "create the subscription again, then resync through a delta query"
+            }
             "missed" => "notifications were lost: resync users and groups through a delta query",
             _ => "unknown lifecycle event: check the subscription",
         }
@@ -145,9 +151,10 @@ pub fn normalize(
                 continue;
             }
         };
-        if let Err(error) =
-            verify_client_state(notification.client_state.as_deref(), configured_client_state)
-        {
+        if let Err(error) = verify_client_state(
+            notification.client_state.as_deref(),
+            configured_client_state,
+        ) {
             batch.normalized.skip(index, None, error);
             continue;
         }
@@ -186,10 +193,9 @@ fn events_of(
     base_id: &str,
     received_at: DateTime<Utc>,
 ) -> Result<Vec<DomainEvent>, WebhookError> {
-    let change_type = n
-        .change_type
-        .as_deref()
-        .ok_or_else(|| WebhookError::Malformed("notification has neither changeType nor lifecycleEvent".into()))?;
+    let change_type = n.change_type.as_deref().ok_or_else(|| {
+        WebhookError::Malformed("notification has neither changeType nor lifecycleEvent".into())
+    })?;
     let (kind, object_id) = object_of(n)?;
     let event = |source_event_id: String, kind: EventKind, subject: Subject| DomainEvent {
         event_id: EventId::generate(),
@@ -271,9 +277,10 @@ fn events_of(
             }
             Ok(events)
         }
-        (_, other) => Err(WebhookError::UnknownEventType(
-            format!("changeType {}", other.chars().take(32).collect::<String>()),
-        )),
+        (_, other) => Err(WebhookError::UnknownEventType(format!(
+            "changeType {}",
+            other.chars().take(32).collect::<String>()
+        ))),
     }
 }
 
@@ -301,7 +308,9 @@ fn object_of(n: &Notification) -> Result<(ObjectKind, String), WebhookError> {
         (Some("microsoft.graph.user"), _) | (None, "users") => ObjectKind::User,
         (Some("microsoft.graph.group"), _) | (None, "groups") => ObjectKind::Group,
         (Some(other), _) => {
-            return Err(WebhookError::UnknownEventType(other.chars().take(64).collect()));
+            return Err(WebhookError::UnknownEventType(
+                other.chars().take(64).collect(),
+            ));
         }
         (None, other) => {
             return Err(WebhookError::UnknownEventType(format!(
@@ -365,10 +374,16 @@ mod tests {
         )
         .expect("valid");
         let kinds: Vec<_> = out.normalized.events.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, vec![EventKind::Update, EventKind::Update, EventKind::Leaver]);
+        assert_eq!(
+            kinds,
+            vec![EventKind::Update, EventKind::Update, EventKind::Leaver]
+        );
         let e = &out.normalized.events[2];
         assert_eq!(e.subject.external_id.as_deref(), Some("u3"));
-        assert_eq!(e.source_event_id, "7f105c7d-2dc5-4530-97cd-4e7ae6534c07:n-u3-deleted");
+        assert_eq!(
+            e.source_event_id,
+            "7f105c7d-2dc5-4530-97cd-4e7ae6534c07:n-u3-deleted"
+        );
         assert_eq!(e.occurred_at, now());
     }
 
@@ -377,9 +392,16 @@ mod tests {
         let mut forged = user_item("u9", "updated");
         forged["clientState"] = "guess".into();
         let mut missing = user_item("u8", "updated");
-        missing.as_object_mut().expect("object").remove("clientState");
-        let out = normalize(&body(&[forged, missing, user_item("u1", "updated")]), STATE, now())
-            .expect("valid");
+        missing
+            .as_object_mut()
+            .expect("object")
+            .remove("clientState");
+        let out = normalize(
+            &body(&[forged, missing, user_item("u1", "updated")]),
+            STATE,
+            now(),
+        )
+        .expect("valid");
         assert_eq!(out.normalized.events.len(), 1);
         assert_eq!(out.normalized.skipped.len(), 2);
         assert_eq!(out.normalized.skipped[0].error, WebhookError::BadSignature);
@@ -400,7 +422,10 @@ mod tests {
         assert!(events.iter().all(|e| e.kind == EventKind::GroupChange));
         assert_eq!(events[1].subject.external_id.as_deref(), Some("u2"));
         let group = events[1].subject.group.clone().expect("group");
-        assert_eq!((group.id.as_str(), group.change), ("g1", Some(MembershipChange::Removed)));
+        assert_eq!(
+            (group.id.as_str(), group.change),
+            ("g1", Some(MembershipChange::Removed))
+        );
         assert_ne!(events[0].source_event_id, events[1].source_event_id);
     }
 
@@ -408,13 +433,16 @@ mod tests {
     fn a_group_change_without_members_names_the_group() {
         let item = json!({"subscriptionId": "sub-1", "clientState": STATE,
             "changeType": "updated", "resource": "groups/g7"});
-        let out = normalize(&body(&[item.clone()]), STATE, now()).expect("valid");
+        let out = normalize(&body(std::slice::from_ref(&item)), STATE, now()).expect("valid");
         let e = &out.normalized.events[0];
         assert_eq!(e.subject.group.as_ref().map(|g| g.id.as_str()), Some("g7"));
         assert!(e.subject.external_id.is_none());
         // No id from Graph: the key comes from the item's bytes and is stable across deliveries.
         let again = normalize(&body(&[item]), STATE, now()).expect("valid");
-        assert_eq!(e.source_event_id, again.normalized.events[0].source_event_id);
+        assert_eq!(
+            e.source_event_id,
+            again.normalized.events[0].source_event_id
+        );
     }
 
     #[test]
@@ -440,7 +468,13 @@ mod tests {
 
     #[test]
     fn a_body_without_value_is_malformed() {
-        assert!(matches!(normalize(b"{}", STATE, now()), Err(WebhookError::Malformed(_))));
-        assert!(matches!(normalize(b"[", STATE, now()), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            normalize(b"{}", STATE, now()),
+            Err(WebhookError::Malformed(_))
+        ));
+        assert!(matches!(
+            normalize(b"[", STATE, now()),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 }

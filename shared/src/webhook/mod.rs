@@ -33,9 +33,7 @@ pub fn secret_values(configured: &str) -> Vec<&str> {
 
 /// Source event ids become idempotency keys: bounded, printable, no separators of our keys.
 pub fn valid_source_event_id(id: &str) -> bool {
-    !id.trim().is_empty()
-        && id.len() <= 256
-        && id.chars().all(|c| !c.is_control() && c != '#')
+    !id.trim().is_empty() && id.len() <= 256 && id.chars().all(|c| !c.is_control() && c != '#')
 }
 
 /// Lowercase hex SHA-256, for deduplication keys of payloads that carry no id of their own.
@@ -104,7 +102,9 @@ mod tests {
 
     #[test]
     fn source_event_ids_are_bounded_and_printable() {
-        assert!(valid_source_event_id("f790999f-7270-11e8-a4b6-5d6b7dc9d5b3"));
+        assert!(valid_source_event_id(
+            "f790999f-7270-11e8-a4b6-5d6b7dc9d5b3"
+        ));
         assert!(!valid_source_event_id(""));
         assert!(!valid_source_event_id("a#b"));
         assert!(!valid_source_event_id("line\nbreak"));

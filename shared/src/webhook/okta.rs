@@ -37,7 +37,9 @@ pub fn challenge(header: Option<&str>) -> Result<&str, WebhookError> {
     let value = header
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| WebhookError::Malformed("X-Okta-Verification-Challenge header is missing".into()))?;
+        .ok_or_else(|| {
+            WebhookError::Malformed("X-Okta-Verification-Challenge header is missing".into())
+        })?;
     if value.len() > 512 || value.chars().any(char::is_control) {
         return Err(WebhookError::Malformed(
             "X-Okta-Verification-Challenge header is not a plausible challenge".into(),
@@ -99,9 +101,7 @@ fn kind_of(event_type: &str) -> Option<(EventKind, Option<MembershipChange>)> {
         | "user.lifecycle.suspend"
         | "user.lifecycle.delete.initiated" => (EventKind::Leaver, None),
         "group.user_membership.add" => (EventKind::GroupChange, Some(MembershipChange::Added)),
-        "group.user_membership.remove" => {
-            (EventKind::GroupChange, Some(MembershipChange::Removed))
-        }
+        "group.user_membership.remove" => (EventKind::GroupChange, Some(MembershipChange::Removed)),
         _ => return None,
     })
 }
@@ -132,7 +132,9 @@ fn event(raw: Value) -> Result<Option<DomainEvent>, WebhookError> {
     let event: LogEvent = serde_json::from_value(raw)
         .map_err(|e| WebhookError::Malformed(format!("Okta event: {e}")))?;
     if !valid_source_event_id(&event.uuid) {
-        return Err(WebhookError::Malformed("Okta event uuid is not a valid id".into()));
+        return Err(WebhookError::Malformed(
+            "Okta event uuid is not a valid id".into(),
+        ));
     }
     let Some((kind, change)) = kind_of(&event.event_type) else {
         return Err(WebhookError::UnknownEventType(
@@ -140,10 +142,8 @@ fn event(raw: Value) -> Result<Option<DomainEvent>, WebhookError> {
         ));
     };
     // A failed deactivation did not deactivate anybody.
-    if let Some(result) = event.outcome.as_ref().and_then(|o| o.result.as_deref()) {
-        if matches!(result, "FAILURE" | "DENY") {
-            return Ok(None);
-        }
+    if let Some("FAILURE" | "DENY") = event.outcome.as_ref().and_then(|o| o.result.as_deref()) {
+        return Ok(None);
     }
     let user = event
         .target
@@ -157,7 +157,9 @@ fn event(raw: Value) -> Result<Option<DomainEvent>, WebhookError> {
             .iter()
             .find(|t| t.kind.as_deref() == Some("UserGroup"))
             .ok_or_else(|| {
-                WebhookError::Malformed("Okta group membership event has no UserGroup target".into())
+                WebhookError::Malformed(
+                    "Okta group membership event has no UserGroup target".into(),
+                )
             })?;
         let id = group
             .id
@@ -204,7 +206,9 @@ fn subject_of(user: &Target) -> Result<Subject, WebhookError> {
         _ => {}
     }
     if subject.email.is_none() && subject.user_id.is_none() && subject.external_id.is_none() {
-        return Err(WebhookError::Malformed("Okta User target names nobody".into()));
+        return Err(WebhookError::Malformed(
+            "Okta User target names nobody".into(),
+        ));
     }
     Ok(subject)
 }
@@ -240,8 +244,14 @@ mod tests {
     #[test]
     fn the_authorization_secret_must_match_exactly() {
         assert_eq!(verify(Some("s3cret"), "s3cret"), Ok(()));
-        assert_eq!(verify(Some("s3cre"), "s3cret"), Err(WebhookError::BadSignature));
-        assert!(matches!(verify(None, "s3cret"), Err(WebhookError::MissingCredentials(_))));
+        assert_eq!(
+            verify(Some("s3cre"), "s3cret"),
+            Err(WebhookError::BadSignature)
+        );
+        assert!(matches!(
+            verify(None, "s3cret"),
+            Err(WebhookError::MissingCredentials(_))
+        ));
     }
 
     #[test]
@@ -252,7 +262,10 @@ mod tests {
 
     #[test]
     fn the_challenge_is_required_and_bounded() {
-        assert_eq!(challenge(Some("Me_rShK8JHsTnbyYrWXC")), Ok("Me_rShK8JHsTnbyYrWXC"));
+        assert_eq!(
+            challenge(Some("Me_rShK8JHsTnbyYrWXC")),
+            Ok("Me_rShK8JHsTnbyYrWXC")
+        );
         assert!(challenge(None).is_err());
         assert!(challenge(Some(&"x".repeat(600))).is_err());
     }
@@ -280,10 +293,9 @@ mod tests {
     #[test]
     fn group_membership_events_carry_the_group_and_the_direction() {
         let mut add = user_event("g-1", "group.user_membership.add");
-        add["target"]
-            .as_array_mut()
-            .expect("array")
-            .push(serde_json::json!({"id": "00g1sales", "type": "UserGroup", "displayName": "Sales"}));
+        add["target"].as_array_mut().expect("array").push(
+            serde_json::json!({"id": "00g1sales", "type": "UserGroup", "displayName": "Sales"}),
+        );
         let mut remove = add.clone();
         remove["uuid"] = "g-2".into();
         remove["eventType"] = "group.user_membership.remove".into();
@@ -338,6 +350,9 @@ mod tests {
     #[test]
     fn a_body_that_is_not_a_delivery_is_malformed() {
         assert!(matches!(normalize(b"{}"), Err(WebhookError::Malformed(_))));
-        assert!(matches!(normalize(b"\xff"), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            normalize(b"\xff"),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 }

@@ -22,7 +22,9 @@ pub fn verify(authorization: Option<&str>, configured: &str) -> Result<(), Webho
         .ok_or_else(|| WebhookError::MissingCredentials("Authorization: Basic header".into()))?;
     let (scheme, encoded) = header.split_once(' ').unwrap_or((header, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(WebhookError::MissingCredentials("Authorization: Basic header".into()));
+        return Err(WebhookError::MissingCredentials(
+            "Authorization: Basic header".into(),
+        ));
     }
     let presented = STANDARD
         .decode(encoded.trim())
@@ -31,7 +33,11 @@ pub fn verify(authorization: Option<&str>, configured: &str) -> Result<(), Webho
     for pair in super::secret_values(configured) {
         ok |= constant_time_eq(&presented, pair.as_bytes());
     }
-    if ok { Ok(()) } else { Err(WebhookError::BadSignature) }
+    if ok {
+        Ok(())
+    } else {
+        Err(WebhookError::BadSignature)
+    }
 }
 
 /// The `Authorization` value a sender puts for `user:password`.
@@ -107,7 +113,10 @@ fn change_of(event_type: &str) -> Option<&'static str> {
 /// fractional digits and with or without an offset (UTC when absent).
 pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
-    if let Some(inner) = text.strip_prefix("/Date(").and_then(|t| t.strip_suffix(")/")) {
+    if let Some(inner) = text
+        .strip_prefix("/Date(")
+        .and_then(|t| t.strip_suffix(")/"))
+    {
         let millis_end = inner
             .char_indices()
             .skip(1)
@@ -133,7 +142,9 @@ pub fn normalize(body: &[u8]) -> Result<Normalized, WebhookError> {
     let event_id = n.event_id.text();
     let device_id = n.device_id.text();
     if !valid_user_id(&event_id) || !valid_user_id(&device_id) {
-        return Err(WebhookError::Malformed("EventId and DeviceId must be plain ids".into()));
+        return Err(WebhookError::Malformed(
+            "EventId and DeviceId must be plain ids".into(),
+        ));
     }
     let Some(change) = change_of(&n.event_type) else {
         let mut out = Normalized::default();
@@ -161,7 +172,9 @@ pub fn normalize(body: &[u8]) -> Result<Normalized, WebhookError> {
     }
     let source_event_id = format!("{event_id}:{device_id}:{}", n.event_time.trim());
     if !valid_source_event_id(&source_event_id) {
-        return Err(WebhookError::Malformed("EventTime is not usable in an id".into()));
+        return Err(WebhookError::Malformed(
+            "EventTime is not usable in an id".into(),
+        ));
     }
     let mut changed_fields = vec![change.to_owned()];
     for (name, value) in [
@@ -170,7 +183,9 @@ pub fn normalize(body: &[u8]) -> Result<Normalized, WebhookError> {
         ("compromised_status", &n.compromised_status),
         ("platform", &n.platform),
     ] {
-        if value.as_deref().is_some_and(|v| !v.trim().is_empty()) && !changed_fields.iter().any(|f| f == name) {
+        if value.as_deref().is_some_and(|v| !v.trim().is_empty())
+            && !changed_fields.iter().any(|f| f == name)
+        {
             // Only that the device reported it, not the value: enrichment reads the device.
             changed_fields.push(name.to_owned());
         }
@@ -212,10 +227,22 @@ mod tests {
     fn basic_credentials_must_match() {
         let header = basic_header("uem:pa55");
         assert_eq!(verify(Some(&header), "uem:pa55"), Ok(()));
-        assert_eq!(verify(Some(&basic_header("uem:nope")), "uem:pa55"), Err(WebhookError::BadSignature));
-        assert!(matches!(verify(Some("Bearer x"), "uem:pa55"), Err(WebhookError::MissingCredentials(_))));
-        assert!(matches!(verify(None, "uem:pa55"), Err(WebhookError::MissingCredentials(_))));
-        assert_eq!(verify(Some("Basic !!!"), "uem:pa55"), Err(WebhookError::BadSignature));
+        assert_eq!(
+            verify(Some(&basic_header("uem:nope")), "uem:pa55"),
+            Err(WebhookError::BadSignature)
+        );
+        assert!(matches!(
+            verify(Some("Bearer x"), "uem:pa55"),
+            Err(WebhookError::MissingCredentials(_))
+        ));
+        assert!(matches!(
+            verify(None, "uem:pa55"),
+            Err(WebhookError::MissingCredentials(_))
+        ));
+        assert_eq!(
+            verify(Some("Basic !!!"), "uem:pa55"),
+            Err(WebhookError::BadSignature)
+        );
     }
 
     #[test]
@@ -237,7 +264,10 @@ mod tests {
         old["EventTime"] = "/Date(1368076258271)/".into();
         let out = normalize(old.to_string().as_bytes()).expect("valid");
         assert_eq!(out.events[0].changed_fields[0], "unenrollment");
-        assert_eq!(out.events[0].occurred_at.timestamp_millis(), 1_368_076_258_271);
+        assert_eq!(
+            out.events[0].occurred_at.timestamp_millis(),
+            1_368_076_258_271
+        );
     }
 
     #[test]
@@ -262,7 +292,10 @@ mod tests {
         n["EnrollmentUserName"] = "CORP\\jdoe".into();
         let out = normalize(n.to_string().as_bytes()).expect("valid");
         assert_eq!(out.events[0].subject.user_id, None);
-        assert_eq!(out.events[0].subject.email.as_deref(), Some("jdoe@example.com"));
+        assert_eq!(
+            out.events[0].subject.email.as_deref(),
+            Some("jdoe@example.com")
+        );
     }
 
     #[test]
@@ -290,9 +323,15 @@ mod tests {
         let mut n = enrollment();
         n["EnrollmentUserName"] = "".into();
         n["EnrollmentEmailAddress"] = "".into();
-        assert!(matches!(normalize(n.to_string().as_bytes()), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            normalize(n.to_string().as_bytes()),
+            Err(WebhookError::Malformed(_))
+        ));
         let mut n = enrollment();
         n["EventTime"] = "tomorrow".into();
-        assert!(matches!(normalize(n.to_string().as_bytes()), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            normalize(n.to_string().as_bytes()),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 }
