@@ -58,7 +58,7 @@ impl EventKind {
 }
 
 /// Whom an event is about. Sources name users differently; enrichment resolves them to a user id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subject {
     #[serde(default)]
     pub user_id: Option<UserId>,
@@ -67,16 +67,41 @@ pub struct Subject {
     /// UEM device id, for device events.
     #[serde(default)]
     pub device_id: Option<String>,
+    /// The source system's own id of the user (Okta user id, Entra ID object id, BambooHR
+    /// employee id), for sources that do not know Loadout's user id. Which system it belongs to is
+    /// the event's `source`.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// For group membership events: the group, as the source names it, and the direction.
+    #[serde(default)]
+    pub group: Option<GroupRef>,
 }
 
 impl Subject {
     pub fn user(id: UserId) -> Self {
         Self {
             user_id: Some(id),
-            email: None,
-            device_id: None,
+            ..Self::default()
         }
     }
+}
+
+/// A directory group named by a source event (its id in that source, and its name when sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRef {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `None` when the source only says the group changed (read its members to know how).
+    #[serde(default)]
+    pub change: Option<MembershipChange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipChange {
+    Added,
+    Removed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

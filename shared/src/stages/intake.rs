@@ -1,5 +1,10 @@
 //! Webhook intake: verify, deduplicate, queue. Answers within milliseconds; all decisions happen
 //! downstream. Every refusal is audited (without secrets or the body).
+//!
+//! One route per source (DESIGN.md, HTTP contract). Each handler checks size and media type,
+//! authenticates the request as its sender does, normalizes the payload into domain events
+//! (`webhook::<source>`), and queues each event once per source event id. Batches are accepted
+//! item by item: a bad item is skipped and audited, the good ones are queued.
 
 use super::Services;
 use crate::domain::{
@@ -8,11 +13,26 @@ use crate::domain::{
 use crate::keys;
 use crate::ports::queue::names;
 use crate::ports::secrets::keys as secret_keys;
-use crate::ports::{Condition, OutgoingMessage, StateStoreExt};
-use crate::webhook::{ApiResponse, InboundRequest, WebhookError, hris, standard_webhooks};
+use crate::ports::{Condition, OutgoingMessage, SecretString, StateStoreExt};
+use crate::webhook::graph::LifecycleNotice;
+use crate::webhook::{
+    ApiResponse, InboundRequest, Normalized, SkippedItem, WebhookError, bamboohr, graph, hris,
+    okta, standard_webhooks, uem_events,
+};
 use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+/// Every (method, path) that `Intake::handle` serves; `openapi.yaml` documents exactly these.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/webhooks/okta"),
+    ("POST", "/webhooks/okta"),
+    ("POST", "/webhooks/graph"),
+    ("POST", "/webhooks/hris"),
+    ("GET", "/webhooks/uem"),
+    ("POST", "/webhooks/uem"),
+];
 
 /// What intake remembers about an accepted event, keyed by the source's event id.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +42,23 @@ struct InboundRecord {
     /// False until the event is on the queue: a crash in between is repaired by the redelivery.
     queued: bool,
     envelope: Envelope<DomainEvent>,
+}
+
+/// The ids an accepted event was given (the original ones for a repeated delivery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub source_event_id: String,
+    pub event_id: EventId,
+    pub correlation_id: CorrelationId,
+    pub duplicate: bool,
+}
+
+/// How a source's 2xx answer looks: one event (`{"event_id", "correlation_id"}`) or a batch
+/// (`{"accepted": [...], "skipped": [...]}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Single,
+    Batch,
 }
 
 pub struct Intake {
@@ -35,60 +72,314 @@ impl Intake {
 
     /// Routes one HTTP request. Never panics on input; every 4xx carries a JSON error body.
     pub async fn handle(&self, request: InboundRequest) -> ApiResponse {
-        let path = request.path.trim_end_matches('/');
-        match (request.method.clone(), path) {
+        let path = request.path.trim_end_matches('/').to_owned();
+        match (request.method.clone(), path.as_str()) {
             (Method::GET, "/healthz") => ApiResponse::json(200, &json!({"status": "ok"})),
+            (Method::GET, "/webhooks/okta") => self.okta_verification(&request).await,
+            (Method::POST, "/webhooks/okta") => self.okta(&request).await,
+            (Method::POST, "/webhooks/graph") => self.graph(&request).await,
             (Method::POST, "/webhooks/hris") => self.hris(&request).await,
-            (_, "/healthz" | "/webhooks/hris") => ApiResponse::error(
-                405,
-                "method_not_allowed",
-                format!("{} is not allowed here", request.method),
-            )
-            .with_header("allow", if path == "/healthz" { "GET" } else { "POST" }),
-            _ => ApiResponse::error(404, "not_found", format!("no route for {path}")),
+            (Method::GET, "/webhooks/uem") => self.uem_test_connection(&request).await,
+            (Method::POST, "/webhooks/uem") => self.uem(&request).await,
+            (method, path) => {
+                let allowed: Vec<&str> = ROUTES
+                    .iter()
+                    .filter(|(_, p)| *p == path)
+                    .map(|(m, _)| *m)
+                    .collect();
+                if allowed.is_empty() {
+                    ApiResponse::error(404, "not_found", format!("no route for {}", clip(path)))
+                } else {
+                    ApiResponse::error(
+                        405,
+                        "method_not_allowed",
+                        format!("{method} is not allowed here"),
+                    )
+                    .with_header("allow", allowed.join(", "))
+                }
+            }
         }
     }
 
+    // ---- Okta -------------------------------------------------------------------------------
+
+    /// The one-time verification GET: the shared secret, then the challenge echoed as JSON.
+    async fn okta_verification(&self, request: &InboundRequest) -> ApiResponse {
+        let verified = async {
+            check_size(request, self.services.settings.max_body_bytes)?;
+            let secret = self.secret(secret_keys::OKTA_AUTHORIZATION).await?;
+            okta::verify(request.header("authorization"), secret.expose())?;
+            okta::challenge(request.header(okta::CHALLENGE_HEADER)).map(str::to_owned)
+        }
+        .await;
+        match verified {
+            Ok(challenge) => ApiResponse::json(200, &json!({"verification": challenge})),
+            Err(e) => self.reject("okta", request, e).await,
+        }
+    }
+
+    async fn okta(&self, request: &InboundRequest) -> ApiResponse {
+        let normalized = async {
+            check_body(request, self.services.settings.max_body_bytes)?;
+            let secret = self.secret(secret_keys::OKTA_AUTHORIZATION).await?;
+            okta::verify(request.header("authorization"), secret.expose())?;
+            okta::normalize(&request.body)
+        }
+        .await;
+        match normalized {
+            Ok(n) => self.accept_all("okta", request, n, Shape::Batch).await,
+            Err(e) => self.reject("okta", request, e).await,
+        }
+    }
+
+    // ---- Microsoft Graph --------------------------------------------------------------------
+
+    async fn graph(&self, request: &InboundRequest) -> ApiResponse {
+        // The subscription handshake comes first, before any check of the (text/plain) body.
+        if let Some(token) = request.query_param(graph::VALIDATION_TOKEN) {
+            return match graph::validation_answer(token) {
+                Ok(answer) => ApiResponse::text(200, answer),
+                Err(e) => self.reject("graph", request, e).await,
+            };
+        }
+        let batch = async {
+            check_body(request, self.services.settings.max_body_bytes)?;
+            let secret = self.secret(secret_keys::GRAPH_CLIENT_STATE).await?;
+            graph::normalize(&request.body, secret.expose(), self.services.clock.now())
+        }
+        .await;
+        match batch {
+            Ok(batch) => {
+                for notice in &batch.lifecycle {
+                    self.lifecycle_notice(notice).await;
+                }
+                if !batch.lifecycle.is_empty() && batch.normalized.events.is_empty() {
+                    // Nothing to queue, but the notices were read: do not make Graph retry.
+                    let mut n = batch.normalized;
+                    n.skipped.retain(SkippedItem::is_refusal);
+                    self.audit_skipped("graph", request, &n.skipped).await;
+                    return batch_response(200, &[], &n.skipped);
+                }
+                self.accept_all("graph", request, batch.normalized, Shape::Batch)
+                    .await
+            }
+            Err(e) => self.reject("graph", request, e).await,
+        }
+    }
+
+    async fn lifecycle_notice(&self, notice: &LifecycleNotice) {
+        let s = &self.services;
+        tracing::warn!(
+            subscription = %notice.subscription_id,
+            event = %notice.event,
+            "Graph lifecycle notification: {}",
+            notice.advice()
+        );
+        let record = AuditRecord::new(
+            s.clock.now(),
+            CorrelationId::generate(),
+            AuditKind::EventAccepted,
+            "intake",
+            format!(
+                "graph lifecycle notification {}: {}",
+                notice.event,
+                notice.advice()
+            ),
+        )
+        .detail(json!({
+            "source": "graph",
+            "lifecycle_event": notice.event,
+            "subscription_id": notice.subscription_id,
+        }));
+        if let Err(e) = s.audit(record).await {
+            tracing::error!(error = %e, "could not audit a Graph lifecycle notification");
+        }
+    }
+
+    // ---- HR systems -------------------------------------------------------------------------
+
     async fn hris(&self, request: &InboundRequest) -> ApiResponse {
+        if request.header(bamboohr::SIGNATURE_HEADER).is_some() {
+            return self.bamboohr(request).await;
+        }
         match self.verify_hris(request).await {
-            Ok(event) => self.accept(event).await,
+            Ok(event) => match self.accept(event).await {
+                Ok(a) => single_response(&a),
+                Err(response) => response,
+            },
             Err(e) => self.reject("hris", request, e).await,
         }
     }
 
     async fn verify_hris(&self, request: &InboundRequest) -> Result<DomainEvent, WebhookError> {
         check_body(request, self.services.settings.max_body_bytes)?;
-        let secret = self
-            .services
-            .secrets
-            .get(secret_keys::HRIS_HMAC_SECRET)
-            .await
-            .map_err(|_| WebhookError::NotConfigured(secret_keys::HRIS_HMAC_SECRET))?
-            .ok_or(WebhookError::NotConfigured(secret_keys::HRIS_HMAC_SECRET))?;
-        let key = standard_webhooks::decode_secret(secret.expose())?;
+        let secret = self.secret(secret_keys::HRIS_HMAC_SECRET).await?;
+        // Several space-separated secrets: old and new while the sender is switched over.
+        let keys = crate::webhook::secret_values(secret.expose())
+            .into_iter()
+            .map(standard_webhooks::decode_secret)
+            .collect::<Result<Vec<_>, _>>()?;
         let verified = standard_webhooks::verify(
             request.header("webhook-id"),
             request.header("webhook-timestamp"),
             request.header("webhook-signature"),
             &request.body,
-            &[key],
+            &keys,
             self.services.clock.now(),
         )?;
         hris::normalize(&request.body, &verified.id)
     }
 
-    /// Deduplicates on the source's event id, queues for enrichment, answers 202.
-    async fn accept(&self, event: DomainEvent) -> ApiResponse {
-        match self.try_accept(event).await {
-            Ok(response) => response,
-            Err(e) => {
-                tracing::error!(error = %e, "could not accept an event; the sender will retry");
-                ApiResponse::error(503, "unavailable", "could not store the event; retry later")
+    async fn bamboohr(&self, request: &InboundRequest) -> ApiResponse {
+        let normalized = async {
+            check_body(request, self.services.settings.max_body_bytes)?;
+            let secret = self.secret(secret_keys::BAMBOOHR_HMAC_SECRET).await?;
+            let keys: Vec<Vec<u8>> = crate::webhook::secret_values(secret.expose())
+                .into_iter()
+                .map(|k| k.as_bytes().to_vec())
+                .collect();
+            let signed_at = bamboohr::verify(
+                &request.body,
+                request.header(bamboohr::TIMESTAMP_HEADER),
+                request.header(bamboohr::SIGNATURE_HEADER),
+                &keys,
+                self.services.clock.now(),
+            )?;
+            bamboohr::normalize(&request.body, signed_at)
+        }
+        .await;
+        match normalized {
+            // The field-based style is a batch; the event-based one a single event.
+            Ok(n) if is_field_based(&request.body) => {
+                self.accept_all("bamboohr", request, n, Shape::Batch).await
             }
+            Ok(n) => self.accept_all("bamboohr", request, n, Shape::Single).await,
+            Err(e) => self.reject("bamboohr", request, e).await,
         }
     }
 
-    async fn try_accept(&self, event: DomainEvent) -> Result<ApiResponse, super::StageError> {
+    // ---- UEM event notifications ------------------------------------------------------------
+
+    /// The console's "Test Connection": Basic auth, nothing else.
+    async fn uem_test_connection(&self, request: &InboundRequest) -> ApiResponse {
+        let verified = async {
+            check_size(request, self.services.settings.max_body_bytes)?;
+            let secret = self.secret(secret_keys::UEM_EVENTS_BASIC).await?;
+            uem_events::verify(request.header("authorization"), secret.expose())
+        }
+        .await;
+        match verified {
+            Ok(()) => ApiResponse::json(200, &json!({"status": "ok"})),
+            Err(e) => self.reject("uem", request, e).await,
+        }
+    }
+
+    async fn uem(&self, request: &InboundRequest) -> ApiResponse {
+        let normalized = async {
+            check_body(request, self.services.settings.max_body_bytes)?;
+            let secret = self.secret(secret_keys::UEM_EVENTS_BASIC).await?;
+            uem_events::verify(request.header("authorization"), secret.expose())?;
+            uem_events::normalize(&request.body)
+        }
+        .await;
+        match normalized {
+            Ok(n) => self.accept_all("uem", request, n, Shape::Single).await,
+            Err(e) => self.reject("uem", request, e).await,
+        }
+    }
+
+    // ---- shared -----------------------------------------------------------------------------
+
+    async fn secret(&self, key: &'static str) -> Result<SecretString, WebhookError> {
+        self.services
+            .secrets
+            .get(key)
+            .await
+            .map_err(|_| WebhookError::NotConfigured(key))?
+            .ok_or(WebhookError::NotConfigured(key))
+    }
+
+    /// Queues every event of a verified payload and audits every refused item.
+    ///
+    /// * something queued (or a repeat of something queued): 202;
+    /// * nothing to do (only types Loadout does not act on): 200 with the skipped items;
+    /// * nothing usable and at least one item refused: the first refusal as the error answer,
+    ///   so a sender with a wrong secret or shape learns it.
+    async fn accept_all(
+        &self,
+        source: &str,
+        request: &InboundRequest,
+        normalized: Normalized,
+        shape: Shape,
+    ) -> ApiResponse {
+        let Normalized { events, skipped } = normalized;
+        let refusals: Vec<SkippedItem> =
+            skipped.iter().filter(|s| s.is_refusal()).cloned().collect();
+        self.audit_skipped(source, request, &refusals).await;
+        if events.is_empty() {
+            if let (Some(first), true) = (refusals.first(), refusals.len() == skipped.len()) {
+                return first.error.to_response();
+            }
+            return batch_response(200, &[], &skipped);
+        }
+        let mut accepted = Vec::with_capacity(events.len());
+        for event in events {
+            match self.accept(event).await {
+                Ok(a) => accepted.push(a),
+                // Those already stored are repeats on the sender's retry; nothing is lost.
+                Err(response) => return response,
+            }
+        }
+        match (shape, accepted.as_slice()) {
+            (Shape::Single, [one]) if skipped.is_empty() => single_response(one),
+            _ => batch_response(202, &accepted, &skipped),
+        }
+    }
+
+    async fn audit_skipped(&self, source: &str, request: &InboundRequest, items: &[SkippedItem]) {
+        let s = &self.services;
+        for item in items.iter().filter(|i| i.is_refusal()) {
+            let record = AuditRecord::new(
+                s.clock.now(),
+                CorrelationId::generate(),
+                AuditKind::EventRejected,
+                "intake",
+                format!(
+                    "{source} item {} refused: {}",
+                    item.index,
+                    item.error.code()
+                ),
+            )
+            .detail(json!({
+                "source": source,
+                "code": item.error.code(),
+                "status": item.error.status(),
+                "path": clip(&request.path),
+                "index": item.index,
+                "source_event_id": item.source_event_id,
+            }));
+            if let Err(e) = s.audit(record).await {
+                tracing::error!(error = %e, "could not audit a refused item");
+            }
+            tracing::info!(
+                source,
+                index = item.index,
+                code = item.error.code(),
+                "batch item refused"
+            );
+        }
+    }
+
+    /// Deduplicates on the source's event id and queues for enrichment; a storage failure
+    /// becomes a 503 so that the sender retries.
+    async fn accept(&self, event: DomainEvent) -> Result<Accepted, ApiResponse> {
+        self.try_accept(event).await.map_err(|e| {
+            tracing::error!(error = %e, "could not accept an event; the sender will retry");
+            ApiResponse::error(503, "unavailable", "could not store the event; retry later")
+        })
+    }
+
+    async fn try_accept(&self, event: DomainEvent) -> Result<Accepted, super::StageError> {
         let s = &self.services;
         let (pk, sk) = keys::inbound_event(event.source.as_str(), &event.source_event_id);
         let expires = s.clock.now().timestamp() + s.settings.idempotency_ttl.as_secs() as i64;
@@ -175,10 +466,12 @@ impl Intake {
             audit = audit.user(user);
         }
         s.audit(audit).await?;
-        Ok(ApiResponse::json(
-            202,
-            &json!({"event_id": record.event_id, "correlation_id": record.correlation_id}),
-        ))
+        Ok(Accepted {
+            source_event_id: event.source_event_id.clone(),
+            event_id: record.event_id,
+            correlation_id: record.correlation_id,
+            duplicate,
+        })
     }
 
     async fn reject(
@@ -199,7 +492,8 @@ impl Intake {
             "source": source,
             "code": error.code(),
             "status": error.status(),
-            "path": request.path,
+            "path": clip(&request.path),
+            "method": request.method.as_str(),
             "body_bytes": request.body.len(),
         }));
         if let Err(e) = s.audit(record).await {
@@ -215,14 +509,69 @@ impl Intake {
     }
 }
 
-/// Size and media type, checked before anything reads the body.
-pub fn check_body(request: &InboundRequest, limit: usize) -> Result<(), WebhookError> {
+fn single_response(a: &Accepted) -> ApiResponse {
+    ApiResponse::json(
+        202,
+        &json!({"event_id": a.event_id, "correlation_id": a.correlation_id}),
+    )
+}
+
+fn batch_response(status: u16, accepted: &[Accepted], skipped: &[SkippedItem]) -> ApiResponse {
+    let accepted_json: Vec<_> = accepted
+        .iter()
+        .map(|a| {
+            json!({
+                "source_event_id": a.source_event_id,
+                "event_id": a.event_id,
+                "correlation_id": a.correlation_id,
+                "duplicate": a.duplicate,
+            })
+        })
+        .collect();
+    let skipped_json: Vec<_> = skipped
+        .iter()
+        .map(|s| {
+            json!({
+                "index": s.index,
+                "source_event_id": s.source_event_id,
+                "code": s.error.code(),
+                "message": s.error.to_string(),
+            })
+        })
+        .collect();
+    let mut body = json!({"accepted": accepted_json, "skipped": skipped_json});
+    if let [one] = accepted {
+        body["event_id"] = json!(one.event_id);
+        body["correlation_id"] = json!(one.correlation_id);
+    }
+    ApiResponse::json(status, &body)
+}
+
+fn is_field_based(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .map(|v| v.get("employees").is_some())
+        .unwrap_or(false)
+}
+
+/// Paths are echoed in errors and audit records: bounded, so a long URL cannot bloat either.
+fn clip(path: &str) -> String {
+    path.chars().take(200).collect()
+}
+
+/// Size only, for requests whose body is not read (GET).
+pub fn check_size(request: &InboundRequest, limit: usize) -> Result<(), WebhookError> {
     if request.body.len() > limit {
         return Err(WebhookError::TooLarge {
             size: request.body.len(),
             limit,
         });
     }
+    Ok(())
+}
+
+/// Size and media type, checked before anything reads the body.
+pub fn check_body(request: &InboundRequest, limit: usize) -> Result<(), WebhookError> {
+    check_size(request, limit)?;
     let content_type = request.header("content-type").unwrap_or("");
     let media = content_type
         .split(';')
