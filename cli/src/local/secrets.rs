@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The inbound secrets local mode needs to verify senders.
-const GENERATED: [&str; 6] = [
+const GENERATED: [&str; 7] = [
     keys::HRIS_HMAC_SECRET,
+    keys::BAMBOOHR_HMAC_SECRET,
     keys::OKTA_AUTHORIZATION,
     keys::GRAPH_CLIENT_STATE,
     keys::UEM_EVENTS_BASIC,
