@@ -84,13 +84,34 @@ impl Enricher {
                     .await?
                     .0
             }
-            None => directory::load_profile(s.store.as_ref(), &user)
-                .await?
-                .ok_or_else(|| {
-                    StageError::Permanent(format!(
-                        "no profile is known for user {user}; an HR event or directory import must come first"
-                    ))
-                })?,
+            None => {
+                let known = directory::load_profile(s.store.as_ref(), &user)
+                    .await?
+                    .ok_or_else(|| {
+                        StageError::Permanent(format!(
+                            "no profile is known for user {user}; an HR event or directory import must come first"
+                        ))
+                    })?;
+                // Thin events (IdP, UEM) still change whether the person is active.
+                let active = match event.kind {
+                    EventKind::Leaver => Some(false),
+                    EventKind::Joiner => Some(true),
+                    _ => None,
+                };
+                match active {
+                    Some(active) if active != known.active => {
+                        directory::upsert_profile(
+                            s.store.as_ref(),
+                            &known.employee,
+                            event.occurred_at,
+                            active,
+                        )
+                        .await?
+                        .0
+                    }
+                    _ => known,
+                }
+            }
         };
         let is_manager = directory::is_manager(s.store.as_ref(), &user).await?;
         if !profile.active {

@@ -95,6 +95,15 @@ impl Examples {
             .filter(|d| d.user_id == employee.id)
             .cloned()
             .collect();
+        self.expected_apps_on(employee, devices)
+    }
+
+    /// The same with the user's devices as given (e.g. after one turned non-compliant).
+    pub fn expected_apps_on(
+        &self,
+        employee: &Employee,
+        devices: Vec<Device>,
+    ) -> BTreeMap<String, String> {
         let context = UserContext {
             employee: employee.clone(),
             devices,
