@@ -143,6 +143,14 @@ impl Enricher {
                 "no user is known for the event's e-mail address".into(),
             ));
         }
+        if event.subject.external_id.is_some() {
+            // Graph and BambooHR name users by their own ids; mapping those needs a read of that
+            // directory, which Loadout does not do yet.
+            return Err(StageError::Permanent(format!(
+                "no user is known for this {} user id; only e-mail and user name are resolved",
+                event.source.as_str()
+            )));
+        }
         Err(StageError::Permanent("the event names no user".into()))
     }
 
