@@ -135,7 +135,7 @@ async fn failure_reasons(h: &loadout_e2e::Harness) -> String {
         }
     }
     let mut sorted: Vec<_> = reasons.into_iter().collect();
-    sorted.sort_by(|a, b| b.1.cmp(&a.1));
+    sorted.sort_by_key(|r| std::cmp::Reverse(r.1));
     sorted
         .iter()
         .take(15)
