@@ -3,6 +3,7 @@
 //! against (DESIGN.md, Benchmarks).
 
 mod intake;
+mod uem;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
     }
     let outcome: Result<serde_json::Value, String> = match name.as_str() {
         "intake" => intake::run(),
+        "uem" => uem::run(),
         other => Err(format!("unknown benchmark {other:?}\n{USAGE}")),
     };
     match outcome {

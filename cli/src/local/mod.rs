@@ -4,7 +4,7 @@
 mod http;
 mod secrets;
 mod seed;
-mod workers;
+pub mod workers;
 
 pub use seed::{ExampleData, SeedError, load_policy_set, load_policy_set_for_check};
 
@@ -221,7 +221,10 @@ impl LocalMode {
         let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()));
         let decider = Arc::new(Decider::new(services.clone(), cache()));
         let executor = Arc::new(
-            Executor::new(services.clone(), uem, cache()).with_lease_wait(Duration::from_secs(5)),
+            Executor::new(services.clone(), uem, cache())
+                .with_lease_wait(Duration::from_secs(5))
+                // One execute worker: no concurrent batch to wait for.
+                .with_gather(Duration::ZERO),
         );
         let worker = workers::WorkerConfig {
             poll_interval: options.poll_interval,

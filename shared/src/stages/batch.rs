@@ -140,6 +140,17 @@ where
     for message in messages {
         if stopped {
             // FIFO: everything after a failure is retried too, so the group keeps its order.
+            // Held back on its last delivery, it is dead-lettered for another message's failure:
+            // the audit says so.
+            if message.receive_count >= services.settings.max_receives {
+                note_final_attempt(
+                    services,
+                    queue,
+                    &message,
+                    "held back behind an earlier message of its FIFO batch that failed",
+                )
+                .await;
+            }
             report.failed.push(message.message_id);
             continue;
         }
@@ -190,5 +201,64 @@ mod tests {
                 .expect_err("refused")
                 .is_permanent()
         );
+    }
+
+    #[cfg(feature = "local")]
+    #[tokio::test]
+    async fn a_fifo_message_held_back_on_its_last_delivery_has_its_reason_audited() {
+        use crate::adapters::local::{
+            LocalDb, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
+        };
+        use crate::config::Settings;
+        use crate::domain::AuditKind;
+        use crate::ports::{AuditQuery, Clock, SystemClock};
+        use std::sync::Arc;
+
+        let db = LocalDb::in_memory().expect("db");
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let settings = Settings::default();
+        let services = Services {
+            store: Arc::new(SqliteStateStore::new(db.clone(), clock.clone())),
+            audit: Arc::new(SqliteAuditLog::new(db.clone())),
+            queue: Arc::new(SqliteQueue::new(
+                db,
+                clock.clone(),
+                QueueSpec::pipeline(settings.max_receives),
+            )),
+            secrets: Arc::new(LocalSecrets::with_loader(Box::new(Default::default))),
+            clock,
+            settings: settings.clone(),
+        };
+        let message = |id: &str, receive_count| InboundMessage {
+            message_id: id.into(),
+            body: json!({"correlation_id": format!("c-{id}")}).to_string(),
+            receive_count,
+        };
+        let last = settings.max_receives;
+        let report = process_each(
+            &services,
+            names::EXECUTE,
+            vec![message("first", 1), message("second", last)],
+            |m| async move {
+                if m.message_id == "first" {
+                    Err(StageError::Retryable("UEM is down".into()))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        assert_eq!(report.failed, ["first", "second"]);
+        let audited: Vec<String> = services
+            .audit
+            .query(&AuditQuery::default())
+            .await
+            .expect("audit")
+            .into_iter()
+            .filter(|r| r.kind == AuditKind::DeadLettered)
+            .map(|r| r.summary)
+            .collect();
+        assert_eq!(audited.len(), 1, "{audited:?}");
+        assert!(audited[0].contains("held back"), "{}", audited[0]);
     }
 }

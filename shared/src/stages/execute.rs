@@ -51,6 +51,10 @@ struct Lease {
 /// lease simply runs out). One app's flush is a handful of UEM calls, well inside this.
 const LEASE_SECONDS: i64 = 60;
 
+/// Concurrent invocations record a batch's changes within moments of each other; a fraction of a
+/// second is enough for them to share a group write, and small next to UEM's pace (2 calls/s).
+pub const DEFAULT_GATHER: Duration = Duration::from_millis(250);
+
 /// Drops every app lease. Only for a process that knows it is the sole executor of its store
 /// (local mode at start-up): any lease found then belongs to a process that died.
 pub async fn clear_app_leases(store: &dyn crate::ports::StateStore) -> Result<usize, StageError> {
@@ -68,6 +72,10 @@ pub struct Executor {
     policies: PolicyCache,
     /// How long a batch waits for another worker's flush of the same app before giving up.
     lease_wait: Duration,
+    /// How long a worker that has taken an app's lease waits before reading the app's pending
+    /// changes, so that what concurrent workers are recording at that moment goes out in the
+    /// same group write instead of the next one.
+    gather: Duration,
 }
 
 impl Executor {
@@ -77,11 +85,18 @@ impl Executor {
             uem,
             policies,
             lease_wait: Duration::from_secs(20),
+            gather: DEFAULT_GATHER,
         }
     }
 
     pub fn with_lease_wait(mut self, wait: Duration) -> Self {
         self.lease_wait = wait;
+        self
+    }
+
+    /// Sets the gather window; zero when this is the only worker (nobody to gather from).
+    pub fn with_gather(mut self, gather: Duration) -> Self {
+        self.gather = gather;
         self
     }
 
@@ -208,28 +223,31 @@ impl Executor {
         let deadline =
             s.clock.now() + chrono::Duration::from_std(self.lease_wait).unwrap_or_default();
         loop {
-            match self.flush(app).await? {
-                Flushed::Done => return Ok(()),
-                Flushed::Busy => {
-                    let mut all_settled = true;
-                    for a in mine {
-                        if self.settled(a).await.is_err() {
-                            all_settled = false;
-                            break;
-                        }
-                    }
-                    if all_settled {
-                        return Ok(());
-                    }
-                    if s.clock.now() > deadline {
-                        return Err(StageError::Retryable(format!(
-                            "another worker is still applying changes to {app}"
-                        )));
-                    }
-                    s.clock.sleep(Duration::from_millis(200)).await;
-                }
+            if self.flush(app).await? == Flushed::Done {
+                return Ok(());
+            }
+            // Another worker holds the app and will likely apply ours with its own: look again
+            // only after a while, and take the lease only if ours are still not settled (taking
+            // it just to find nothing would hold up the holder's next round).
+            s.clock.sleep(Duration::from_millis(200)).await;
+            if self.all_settled(mine).await {
+                return Ok(());
+            }
+            if s.clock.now() > deadline {
+                return Err(StageError::Retryable(format!(
+                    "another worker is still applying changes to {app}"
+                )));
             }
         }
+    }
+
+    async fn all_settled(&self, actions: &[&Action]) -> bool {
+        for a in actions {
+            if self.settled(a).await.is_err() {
+                return false;
+            }
+        }
+        true
     }
 
     /// Applies every pending change of one app, if this worker can take the app's lease.
@@ -255,6 +273,9 @@ impl Executor {
             Err(e) if e.is_condition_failed() => return Ok(Flushed::Busy),
             Err(e) => return Err(e.into()),
         };
+        if !self.gather.is_zero() {
+            s.clock.sleep(self.gather).await;
+        }
         let outcome = self.flush_locked(app).await;
         if let Err(e) = s
             .store

@@ -8,7 +8,7 @@ use super::{Services, StageError};
 use crate::domain::{CatalogApp, PushMode, UserId};
 use crate::keys;
 use crate::ports::{Condition, StateStoreExt};
-use crate::uem::{GroupMember, SmartGroupRef, UemApi, UemApp, UemError};
+use crate::uem::{GroupMember, SmartGroupRef, UemApi, UemApp, UemError, UemUser};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -88,33 +88,7 @@ pub async fn apply_app_changes(
         Err(e) => return Ok(fail_all(net, &e.to_string(), true)),
     };
     let mut outcomes: Outcomes = BTreeMap::new();
-    let mut resolved: BTreeMap<&UserId, GroupMember> = BTreeMap::new();
-    for (user, change) in net {
-        if let Change::Assign(_) = change {
-            match uem.find_user(user.as_str()).await {
-                Ok(Some(u)) => {
-                    resolved.insert(
-                        user,
-                        GroupMember {
-                            id: u.id.to_string(),
-                            name: u.username,
-                        },
-                    );
-                }
-                // Directory sync into UEM may lag the HR event: worth retrying later.
-                Ok(None) => {
-                    outcomes.insert(
-                        user.clone(),
-                        Err((format!("UEM has no enrollment user {user} yet"), false)),
-                    );
-                }
-                Err(e) if e.is_retryable() => return Err(e.into()),
-                Err(e) => {
-                    outcomes.insert(user.clone(), Err((e.to_string(), true)));
-                }
-            }
-        }
-    }
+    let resolved = resolve_members(uem, net, &mut outcomes).await?;
     let mut notes: BTreeMap<PushMode, String> = BTreeMap::new();
     for mode in [PushMode::Auto, PushMode::OnDemand] {
         let adds: Vec<GroupMember> = net
@@ -149,6 +123,79 @@ pub async fn apply_app_changes(
             .or_insert_with(|| Ok(plan.clone()));
     }
     Ok(outcomes)
+}
+
+/// UEM's user for every user the app gains, in one look-up for all of them (the client pages
+/// through the tenant's users once rather than searching name by name). A user UEM does not know
+/// is a retryable per-user failure; so is nothing else.
+async fn resolve_members<'n>(
+    uem: &dyn UemApi,
+    net: &'n BTreeMap<UserId, Change>,
+    outcomes: &mut Outcomes,
+) -> Result<BTreeMap<&'n UserId, GroupMember>, StageError> {
+    let adds: Vec<&UserId> = net
+        .iter()
+        .filter(|(_, c)| matches!(c, Change::Assign(_)))
+        .map(|(u, _)| u)
+        .collect();
+    let mut resolved = BTreeMap::new();
+    if adds.is_empty() {
+        return Ok(resolved);
+    }
+    let names: Vec<String> = adds.iter().map(|u| u.as_str().to_owned()).collect();
+    let found = match uem.find_users(&names).await {
+        Ok(found) => found,
+        Err(e) if e.is_retryable() => return Err(e.into()),
+        // A refusal of the bulk look-up may be about one name: ask per user, so that only the
+        // users it concerns fail.
+        Err(_) => return resolve_one_by_one(uem, &adds, outcomes).await,
+    };
+    for user in adds {
+        match found.get(user.as_str()) {
+            Some(u) => {
+                resolved.insert(user, member_of(u));
+            }
+            // Directory sync into UEM may lag the HR event: worth retrying later.
+            None => {
+                outcomes.insert(user.clone(), Err((not_in_uem_yet(user), false)));
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+async fn resolve_one_by_one<'n>(
+    uem: &dyn UemApi,
+    adds: &[&'n UserId],
+    outcomes: &mut Outcomes,
+) -> Result<BTreeMap<&'n UserId, GroupMember>, StageError> {
+    let mut resolved = BTreeMap::new();
+    for user in adds {
+        match uem.find_user(user.as_str()).await {
+            Ok(Some(u)) => {
+                resolved.insert(*user, member_of(&u));
+            }
+            Ok(None) => {
+                outcomes.insert((*user).clone(), Err((not_in_uem_yet(user), false)));
+            }
+            Err(e) if e.is_retryable() => return Err(e.into()),
+            Err(e) => {
+                outcomes.insert((*user).clone(), Err((e.to_string(), true)));
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+fn member_of(user: &UemUser) -> GroupMember {
+    GroupMember {
+        id: user.id.to_string(),
+        name: user.username.clone(),
+    }
+}
+
+fn not_in_uem_yet(user: &UserId) -> String {
+    format!("UEM has no enrollment user {user} yet")
 }
 
 /// Brings one owned group in line: adds, removals, creation, emptying. Returns a note of what
@@ -266,4 +313,188 @@ async fn sync_group(
         ));
     }
     Ok((!notes.is_empty()).then(|| notes.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Device;
+    use crate::uem::{InstalledApp, SmartGroup};
+    use async_trait::async_trait;
+    use std::sync::Mutex;
+
+    /// Knows `known` users; counts look-ups; other operations are not for these tests.
+    #[derive(Default)]
+    struct Directory {
+        known: Vec<&'static str>,
+        bulk_error: Option<fn() -> UemError>,
+        bulk_calls: Mutex<usize>,
+        single_calls: Mutex<usize>,
+    }
+
+    fn user(i: usize, name: &str) -> UemUser {
+        UemUser {
+            id: 100 + i as i64,
+            uuid: None,
+            username: name.to_owned(),
+            email: format!("{name}@example.com"),
+        }
+    }
+
+    #[async_trait]
+    impl UemApi for Directory {
+        async fn find_user(&self, username: &str) -> Result<Option<UemUser>, UemError> {
+            *self.single_calls.lock().unwrap() += 1;
+            Ok(self
+                .known
+                .iter()
+                .position(|k| k.eq_ignore_ascii_case(username))
+                .map(|i| user(i, self.known[i])))
+        }
+        async fn find_users(
+            &self,
+            usernames: &[String],
+        ) -> Result<BTreeMap<String, UemUser>, UemError> {
+            *self.bulk_calls.lock().unwrap() += 1;
+            if let Some(error) = self.bulk_error {
+                return Err(error());
+            }
+            let mut found = BTreeMap::new();
+            for name in usernames {
+                if let Some(i) = self.known.iter().position(|k| k == name) {
+                    found.insert(name.clone(), user(i, self.known[i]));
+                }
+            }
+            Ok(found)
+        }
+        async fn devices_of_user(&self, _: &str) -> Result<Vec<Device>, UemError> {
+            unimplemented!()
+        }
+        async fn installed_apps(&self, _: &str) -> Result<Vec<InstalledApp>, UemError> {
+            unimplemented!()
+        }
+        async fn find_app(&self, _: &str) -> Result<Option<UemApp>, UemError> {
+            unimplemented!()
+        }
+        async fn find_smart_group(&self, _: &str) -> Result<Option<SmartGroupRef>, UemError> {
+            unimplemented!()
+        }
+        async fn create_smart_group(
+            &self,
+            _: &str,
+            _: &[GroupMember],
+        ) -> Result<SmartGroupRef, UemError> {
+            unimplemented!()
+        }
+        async fn get_smart_group(&self, _: i64) -> Result<SmartGroup, UemError> {
+            unimplemented!()
+        }
+        async fn update_smart_group(&self, _: &SmartGroup) -> Result<(), UemError> {
+            unimplemented!()
+        }
+        async fn delete_smart_group(&self, _: i64) -> Result<(), UemError> {
+            unimplemented!()
+        }
+        async fn assignment(
+            &self,
+            _: &UemApp,
+            _: &SmartGroupRef,
+        ) -> Result<Option<PushMode>, UemError> {
+            unimplemented!()
+        }
+        async fn assign_app(
+            &self,
+            _: &UemApp,
+            _: &SmartGroupRef,
+            _: PushMode,
+        ) -> Result<(), UemError> {
+            unimplemented!()
+        }
+        async fn unassign_app(&self, _: &UemApp, _: &SmartGroupRef) -> Result<(), UemError> {
+            unimplemented!()
+        }
+    }
+
+    fn changes(entries: &[(&str, Change)]) -> BTreeMap<UserId, Change> {
+        entries.iter().map(|(u, c)| (UserId::new(*u), *c)).collect()
+    }
+
+    #[tokio::test]
+    async fn every_user_an_app_gains_is_resolved_in_one_look_up() {
+        let uem = Directory {
+            known: vec!["ann", "ben", "cat", "dan"],
+            ..Default::default()
+        };
+        let net = changes(&[
+            ("ann", Change::Assign(PushMode::Auto)),
+            ("ben", Change::Assign(PushMode::OnDemand)),
+            ("cat", Change::Remove),
+            ("dan", Change::Assign(PushMode::Auto)),
+        ]);
+        let mut outcomes = Outcomes::new();
+        let resolved = resolve_members(&uem, &net, &mut outcomes).await.unwrap();
+        assert_eq!(*uem.bulk_calls.lock().unwrap(), 1);
+        assert_eq!(*uem.single_calls.lock().unwrap(), 0);
+        let names: Vec<&str> = resolved.values().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["ann", "ben", "dan"], "removals need no look-up");
+        assert_eq!(resolved[&UserId::new("dan")].id, "103");
+        assert!(outcomes.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_user_uem_does_not_know_yet_fails_alone_and_may_be_retried() {
+        let uem = Directory {
+            known: vec!["ann"],
+            ..Default::default()
+        };
+        let net = changes(&[
+            ("ann", Change::Assign(PushMode::Auto)),
+            ("zed", Change::Assign(PushMode::Auto)),
+        ]);
+        let mut outcomes = Outcomes::new();
+        let resolved = resolve_members(&uem, &net, &mut outcomes).await.unwrap();
+        assert_eq!(resolved.len(), 1);
+        let (reason, permanent) = outcomes[&UserId::new("zed")].clone().unwrap_err();
+        assert!(reason.contains("zed") && reason.contains("yet"), "{reason}");
+        assert!(!permanent, "directory sync may still bring the user");
+    }
+
+    #[tokio::test]
+    async fn a_refused_bulk_look_up_is_asked_again_user_by_user() {
+        let uem = Directory {
+            known: vec!["ann"],
+            bulk_error: Some(|| UemError::Validation {
+                status: 400,
+                code: None,
+                message: "bad name".into(),
+                activity_id: None,
+            }),
+            ..Default::default()
+        };
+        let net = changes(&[
+            ("ann", Change::Assign(PushMode::Auto)),
+            ("zed", Change::Assign(PushMode::Auto)),
+        ]);
+        let mut outcomes = Outcomes::new();
+        let resolved = resolve_members(&uem, &net, &mut outcomes).await.unwrap();
+        assert_eq!(*uem.single_calls.lock().unwrap(), 2);
+        assert!(resolved.contains_key(&UserId::new("ann")));
+        assert!(outcomes[&UserId::new("zed")].is_err());
+    }
+
+    #[tokio::test]
+    async fn a_throttled_bulk_look_up_retries_the_whole_app() {
+        let uem = Directory {
+            known: vec!["ann"],
+            bulk_error: Some(|| UemError::Throttled { retry_after: None }),
+            ..Default::default()
+        };
+        let net = changes(&[("ann", Change::Assign(PushMode::Auto))]);
+        let mut outcomes = Outcomes::new();
+        let err = resolve_members(&uem, &net, &mut outcomes)
+            .await
+            .expect_err("retryable");
+        assert!(!err.is_permanent());
+        assert_eq!(*uem.single_calls.lock().unwrap(), 0);
+    }
 }

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub const CACHE_PK: &str = "uem#cache";
 
@@ -30,6 +31,35 @@ struct CachedUser {
     username: String,
     email: String,
 }
+
+impl From<CachedUser> for UemUser {
+    fn from(c: CachedUser) -> Self {
+        UemUser {
+            id: c.id,
+            uuid: c.uuid,
+            username: c.username,
+            email: c.email,
+        }
+    }
+}
+
+impl From<&UemUser> for CachedUser {
+    fn from(u: &UemUser) -> Self {
+        CachedUser {
+            id: u.id,
+            uuid: u.uuid.clone(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+        }
+    }
+}
+
+/// Up to this many users missing from the cache are searched by name; more, and the client pages
+/// through all users instead (one call per 500 users rather than one per name).
+const SEARCH_USERS_BY_NAME_UP_TO: usize = 5;
+
+/// A guard against a server that never stops paging (half a million users at 500 a page).
+const MAX_USER_PAGES: u64 = 1_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct CachedApp {
@@ -122,6 +152,65 @@ impl UemClient {
             .transpose()
     }
 
+    /// Pages through every enrollment user (no filter), caching each one seen and moving the
+    /// `missing` ones it meets into `found`. Stops once none is missing, at the last page, or
+    /// when the pages left would cost more calls than searching the rest by name (a tenant far
+    /// larger than the backlog); whatever is still missing is left for that. True when every
+    /// user was read.
+    async fn page_all_users(
+        &self,
+        missing: &mut BTreeMap<String, Vec<&String>>,
+        found: &mut BTreeMap<String, UemUser>,
+    ) -> Result<bool, UemError> {
+        let size = u64::from(self.config.page_size);
+        let mut seen = 0u64;
+        for page in 0u64..MAX_USER_PAGES {
+            let call = Call::get("/api/system/users/search", "user").query(vec![
+                ("page", page.to_string()),
+                ("pagesize", size.to_string()),
+            ]);
+            let answer = self.call(&call).await?;
+            if answer.status == 204 || answer.body.is_null() {
+                return Ok(true);
+            }
+            let batch = wire::list(&answer.body, &["Users"]);
+            if batch.is_empty() {
+                return Ok(true);
+            }
+            for item in batch {
+                let Ok(user) = wire::user(item) else {
+                    continue;
+                };
+                self.cache_put("user", &user.username, &CachedUser::from(&user))
+                    .await;
+                if let Some(names) = missing.remove(&user.username.to_ascii_lowercase()) {
+                    for name in names {
+                        found.insert(name.clone(), user.clone());
+                    }
+                }
+            }
+            seen += batch.len() as u64;
+            let total = wire::total(&answer.body);
+            let last = match total {
+                Some(total) => seen >= total,
+                None => (batch.len() as u64) < size,
+            };
+            if last {
+                return Ok(true);
+            }
+            if missing.is_empty() {
+                return Ok(false);
+            }
+            if let Some(total) = total {
+                let pages_left = (total - seen).div_ceil(size.max(1)) as usize;
+                if pages_left > missing.len() {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     async fn device_numeric_id(&self, device_id: &str) -> Result<String, UemError> {
         if device_id.trim().parse::<i64>().is_ok() {
             return Ok(device_id.trim().to_owned());
@@ -141,12 +230,7 @@ impl UemClient {
 impl UemApi for UemClient {
     async fn find_user(&self, username: &str) -> Result<Option<UemUser>, UemError> {
         if let Some(c) = self.cache_get::<CachedUser>("user", username).await {
-            return Ok(Some(UemUser {
-                id: c.id,
-                uuid: c.uuid,
-                username: c.username,
-                email: c.email,
-            }));
+            return Ok(Some(c.into()));
         }
         // The username filter is a partial match: page until the exact name shows up.
         let exact = |v: &Value| {
@@ -166,20 +250,47 @@ impl UemApi for UemClient {
             return Ok(None);
         };
         let user = wire::user(found)?;
-        self.cache_put(
-            "user",
-            username,
-            &CachedUser {
-                id: user.id,
-                uuid: user.uuid.clone(),
-                username: user.username.clone(),
-                email: user.email.clone(),
-            },
-        )
-        .await;
+        self.cache_put("user", username, &CachedUser::from(&user))
+            .await;
         Ok(Some(user))
     }
 
+    async fn find_users(
+        &self,
+        usernames: &[String],
+    ) -> Result<BTreeMap<String, UemUser>, UemError> {
+        let mut found = BTreeMap::new();
+        // Lower-cased name -> the names as given (a caller may spell one user two ways).
+        let mut missing: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+        for name in usernames {
+            if found.contains_key(name) {
+                continue;
+            }
+            match self.cache_get::<CachedUser>("user", name).await {
+                Some(c) => {
+                    found.insert(name.clone(), c.into());
+                }
+                None => missing
+                    .entry(name.to_ascii_lowercase())
+                    .or_default()
+                    .push(name),
+            }
+        }
+        if missing.len() > SEARCH_USERS_BY_NAME_UP_TO
+            && self.page_all_users(&mut missing, &mut found).await?
+        {
+            // Every user was read: whoever is still missing is not in UEM.
+            return Ok(found);
+        }
+        for names in missing.into_values() {
+            if let Some(user) = self.find_user(names[0]).await? {
+                for name in names {
+                    found.insert(name.clone(), user.clone());
+                }
+            }
+        }
+        Ok(found)
+    }
     async fn devices_of_user(&self, username: &str) -> Result<Vec<Device>, UemError> {
         let items = self
             .search_all(

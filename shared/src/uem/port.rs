@@ -3,6 +3,7 @@
 
 use crate::domain::{Device, PushMode};
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// An enrollment user.
@@ -115,6 +116,25 @@ impl UemError {
 pub trait UemApi: Send + Sync {
     /// The enrollment user with exactly this user name, if any.
     async fn find_user(&self, username: &str) -> Result<Option<UemUser>, UemError>;
+
+    /// The enrollment users with these user names (compared case-insensitively), keyed by the
+    /// name as given; a name UEM does not know is absent from the map. The REST client pages
+    /// through the tenant's users once when many names are new to it, instead of one search each.
+    async fn find_users(
+        &self,
+        usernames: &[String],
+    ) -> Result<BTreeMap<String, UemUser>, UemError> {
+        let mut found = BTreeMap::new();
+        for name in usernames {
+            if found.contains_key(name) {
+                continue;
+            }
+            if let Some(user) = self.find_user(name).await? {
+                found.insert(name.clone(), user);
+            }
+        }
+        Ok(found)
+    }
 
     /// Every device enrolled to the user (all pages), as domain devices.
     async fn devices_of_user(&self, username: &str) -> Result<Vec<Device>, UemError>;

@@ -55,6 +55,133 @@ async fn find_user_is_served_from_the_cache_the_second_time() {
     assert_eq!(sim.count("GET", "/api/system/users/search"), before);
 }
 
+/// `count` users named `user000`, `user001`, ... and nothing else.
+fn many_users(count: usize) -> uem_sim::Tenant {
+    let mut b = uem_sim::Tenant::builder().seed(7);
+    for i in 0..count {
+        b = b.user(&format!("user{i:03}"), &format!("user{i:03}@example.com"));
+    }
+    b.build().expect("tenant of many users")
+}
+
+fn names(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("user{i:03}")).collect()
+}
+
+/// User searches, split into those filtered by name and unfiltered pages.
+fn user_searches(sim: &uem_sim::SimHandle) -> (usize, usize) {
+    let searches: Vec<_> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.template() == "/api/system/users/search")
+        .collect();
+    let by_name = searches
+        .iter()
+        .filter(|c| c.query.contains("username="))
+        .count();
+    (by_name, searches.len() - by_name)
+}
+
+#[tokio::test]
+async fn find_users_pages_through_all_users_once_for_a_backlog() {
+    let sim = sim_with(SimConfig::new(many_users(20)).requests_per_minute(0)).await;
+    let c = client_with(
+        oauth_config(&sim).page_size(5),
+        Arc::new(MemoryStore::default()),
+        Arc::new(SystemClock),
+    );
+    let mut wanted = names(0..10);
+    wanted.push("USER011".into());
+    wanted.push("nobody".into());
+    let found = c.find_users(&wanted).await.unwrap();
+    assert_eq!(found.len(), 11, "all but nobody: {:?}", found.keys());
+    assert_eq!(
+        found["USER011"].username, "user011",
+        "matched case-insensitively"
+    );
+    assert_eq!(found["user003"].email, "user003@example.com");
+    assert!(!found.contains_key("nobody"));
+    let (by_name, pages) = user_searches(&sim);
+    assert_eq!(pages, 4, "20 users at 5 a page, read once");
+    assert_eq!(by_name, 0, "no search per name");
+    // Every user seen is cached: later look-ups cost nothing.
+    let again = c.find_users(&names(12..20)).await.unwrap();
+    assert_eq!(again.len(), 8);
+    assert!(c.find_user("user019").await.unwrap().is_some());
+    assert_eq!(user_searches(&sim), (0, 4));
+    let page_query = sim
+        .calls()
+        .into_iter()
+        .find(|r| r.template() == "/api/system/users/search")
+        .map(|r| r.query)
+        .unwrap_or_default();
+    assert!(
+        page_query.contains("page=0") && page_query.contains("pagesize=5"),
+        "{page_query}"
+    );
+}
+
+#[tokio::test]
+async fn find_users_stops_paging_once_everyone_is_found() {
+    let sim = sim_with(SimConfig::new(many_users(20)).requests_per_minute(0)).await;
+    let c = client_with(
+        oauth_config(&sim).page_size(5),
+        Arc::new(MemoryStore::default()),
+        Arc::new(SystemClock),
+    );
+    let found = c.find_users(&names(0..8)).await.unwrap();
+    assert_eq!(found.len(), 8);
+    assert_eq!(
+        user_searches(&sim),
+        (0, 2),
+        "users 0-7 are on the first two pages"
+    );
+}
+
+#[tokio::test]
+async fn find_users_searches_a_handful_by_name() {
+    let sim = sim_with(SimConfig::new(many_users(20)).requests_per_minute(0)).await;
+    let c = client_with(
+        oauth_config(&sim).page_size(5),
+        Arc::new(MemoryStore::default()),
+        Arc::new(SystemClock),
+    );
+    let found = c.find_users(&names(15..18)).await.unwrap();
+    assert_eq!(found.len(), 3);
+    assert_eq!(user_searches(&sim), (3, 0));
+}
+
+#[tokio::test]
+async fn find_users_searches_by_name_when_the_tenant_dwarfs_the_backlog() {
+    let sim = sim_with(SimConfig::new(many_users(100)).requests_per_minute(0)).await;
+    let c = client_with(
+        oauth_config(&sim).page_size(5),
+        Arc::new(MemoryStore::default()),
+        Arc::new(SystemClock),
+    );
+    // Two on the first page, six far away: 19 more pages would cost more than 6 searches.
+    let mut wanted = names(0..2);
+    wanted.extend(names(90..96));
+    let found = c.find_users(&wanted).await.unwrap();
+    assert_eq!(found.len(), 8);
+    assert_eq!(user_searches(&sim), (6, 1));
+}
+
+#[tokio::test]
+async fn find_users_serves_cached_names_without_calls() {
+    let sim = sim().await;
+    let c = client(&sim);
+    c.find_user("alice").await.unwrap().expect("alice");
+    c.find_user("bob").await.unwrap().expect("bob");
+    let before = sim.count("GET", "/api/system/users/search");
+    let found = c
+        .find_users(&["alice".into(), "bob".into(), "alice".into()])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(sim.count("GET", "/api/system/users/search"), before);
+}
+
 // ---- devices -------------------------------------------------------------------------------
 
 #[tokio::test]
