@@ -110,3 +110,8 @@ pub fn smart_group_name(app: &AppId, mode: PushMode) -> String {
         PushMode::OnDemand => format!("loadout:{app}:on-demand"),
     }
 }
+
+/// What Loadout has decided a user should hold through it (ahead of what is applied).
+pub fn intent(user: &UserId) -> (String, String) {
+    (format!("user#{user}"), "intent".to_owned())
+}

@@ -4,6 +4,7 @@
 
 use super::batch::{BatchReport, InboundMessage, decode_envelope, process_each};
 use super::enrich::EnrichedEvent;
+use super::intent;
 use super::policy_repo::{LoadedPolicy, PolicyCache};
 use super::{Services, StageError};
 use crate::domain::{Action, AuditKind, AuditRecord, Decision, Envelope, MessageKind};
@@ -11,7 +12,7 @@ use crate::governance::{Gate, Governance};
 use crate::keys;
 use crate::ports::queue::names;
 use crate::ports::{Condition, OutgoingMessage, StateStoreExt};
-use crate::reconcile::{ManagedApp, reconcile};
+use crate::reconcile::reconcile;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -55,50 +56,112 @@ impl Decider {
             .current(s.store.as_ref(), s.clock.now())
             .await?;
         let decision = self.decide(&envelope, &policy)?;
-        let managed = load_managed(s, &decision).await?;
-        let actions = reconcile(&decision, &managed);
-        self.record_decision(&envelope, &decision, actions.len())
-            .await?;
         let user_groups = envelope
             .payload
             .context
             .as_ref()
             .map(|c| c.employee.groups.clone())
             .unwrap_or_default();
-        let mut to_execute = Vec::new();
+        let as_of = envelope.payload.profile_as_of;
+        // Compare-and-swap on the user's intent: concurrent decisions for one user retry.
+        for _ in 0..8 {
+            let (current, version) = intent::load(s.store.as_ref(), &decision.user_id).await?;
+            if current.supersedes(as_of) {
+                return self.record_superseded(&envelope, &decision).await;
+            }
+            let gated: Vec<(Action, Gate)> = reconcile(&decision, &current.apps)
+                .into_iter()
+                .map(|action| {
+                    let gate = match policy.catalog.get(&action.app_id) {
+                        Some(app) => self.governance.gate(&action, app, &user_groups),
+                        // An app gone from the catalog can only be removed; removal needs no gate.
+                        None => Gate::Execute,
+                    };
+                    (action, gate)
+                })
+                .collect();
+            let executed: Vec<&Action> = gated
+                .iter()
+                .filter(|(_, g)| *g == Gate::Execute)
+                .map(|(a, _)| a)
+                .collect();
+            // Sent before the intent is written: if the write loses, the retry computes the same
+            // action ids again and the executor deduplicates them; the reverse order could lose
+            // actions that the intent already claims.
+            self.send(&envelope, &executed).await?;
+            let next = current.after(&executed, as_of, s.clock.now());
+            if !intent::save(s.store.as_ref(), &decision.user_id, &next, version).await? {
+                continue;
+            }
+            self.record_decision(&envelope, &decision, gated.len())
+                .await?;
+            for (action, gate) in gated {
+                self.record_action(&envelope, &action, &gate).await?;
+                if gate != Gate::Execute {
+                    self.hold(&action, gate).await?;
+                }
+            }
+            return Ok(());
+        }
+        Err(StageError::Retryable(format!(
+            "decisions for {} keep changing concurrently",
+            decision.user_id
+        )))
+    }
+
+    async fn send(
+        &self,
+        envelope: &Envelope<EnrichedEvent>,
+        actions: &[&Action],
+    ) -> Result<(), StageError> {
+        if actions.is_empty() {
+            return Ok(());
+        }
+        let s = &self.services;
+        let mut outgoing = Vec::with_capacity(actions.len());
         for action in actions {
-            let gate = match policy.catalog.get(&action.app_id) {
-                Some(app) => self.governance.gate(&action, app, &user_groups),
-                // An app gone from the catalog can only be removed, and removal needs no gate.
-                None => Gate::Execute,
-            };
-            self.record_action(&envelope, &action, &gate).await?;
-            match gate {
-                Gate::Execute => to_execute.push(action),
-                other => self.hold(&action, other).await?,
-            }
+            let (pk, sk) =
+                keys::correlation_action(action.correlation_id.as_str(), &action.action_id);
+            s.store
+                .put_as(&pk, &sk, *action, None, Condition::None)
+                .await?;
+            let next = envelope.forward(MessageKind::Action, (*action).clone());
+            let body =
+                serde_json::to_string(&next).map_err(|e| StageError::Permanent(e.to_string()))?;
+            // FIFO per user keeps one person's changes in order; the action id deduplicates.
+            outgoing.push(OutgoingMessage::fifo(
+                body,
+                action.user_id.as_str(),
+                action.action_id.as_str(),
+            ));
         }
-        if !to_execute.is_empty() {
-            let mut outgoing = Vec::with_capacity(to_execute.len());
-            for action in &to_execute {
-                let (pk, sk) =
-                    keys::correlation_action(action.correlation_id.as_str(), &action.action_id);
-                s.store
-                    .put_as(&pk, &sk, action, None, Condition::None)
-                    .await?;
-                let next = envelope.forward(MessageKind::Action, action.clone());
-                let body = serde_json::to_string(&next)
-                    .map_err(|e| StageError::Permanent(e.to_string()))?;
-                // FIFO per user keeps one person's changes in order; the action id deduplicates.
-                outgoing.push(OutgoingMessage::fifo(
-                    body,
-                    action.user_id.as_str(),
-                    action.action_id.as_str(),
-                ));
-            }
-            s.queue.send(names::EXECUTE, outgoing).await?;
-        }
+        s.queue.send(names::EXECUTE, outgoing).await?;
         Ok(())
+    }
+
+    /// A decision made from an older profile than the one already acted on changes nothing.
+    async fn record_superseded(
+        &self,
+        envelope: &Envelope<EnrichedEvent>,
+        decision: &Decision,
+    ) -> Result<(), StageError> {
+        let s = &self.services;
+        s.audit(
+            AuditRecord::new(
+                s.clock.now(),
+                decision.correlation_id.clone(),
+                AuditKind::Decision,
+                "decide",
+                format!(
+                    "{} event superseded: a decision from a newer profile was already made",
+                    envelope.payload.event.kind.as_str()
+                ),
+            )
+            .event(&envelope.event_id)
+            .user(&decision.user_id)
+            .policy(&decision.policy_version, Vec::new()),
+        )
+        .await
     }
 
     fn decide(
@@ -232,19 +295,4 @@ impl Decider {
             .await?;
         Ok(())
     }
-}
-
-/// What Loadout manages for the user now.
-pub async fn load_managed(
-    services: &Services,
-    decision: &Decision,
-) -> Result<Vec<ManagedApp>, StageError> {
-    let items = services
-        .store
-        .query(&keys::managed_partition(&decision.user_id), "")
-        .await?;
-    items
-        .iter()
-        .map(|i| i.decode::<ManagedApp>().map_err(StageError::from))
-        .collect()
 }

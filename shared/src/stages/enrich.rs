@@ -23,6 +23,10 @@ pub struct EnrichedEvent {
     /// `None` for a leaver: nothing is desired, nothing needs reading.
     pub context: Option<UserContext>,
     pub is_manager: bool,
+    /// The version of the profile the context was built from; decisions from an older one are
+    /// superseded.
+    #[serde(default)]
+    pub profile_as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub struct Enricher {
@@ -120,6 +124,7 @@ impl Enricher {
                 user_id: user,
                 context: None,
                 is_manager,
+                profile_as_of: Some(profile.as_of),
             });
         }
         let context = self.context(&profile, event.kind).await?;
@@ -128,6 +133,7 @@ impl Enricher {
             user_id: user,
             context: Some(context),
             is_manager,
+            profile_as_of: Some(profile.as_of),
         })
     }
 

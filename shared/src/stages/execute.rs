@@ -403,6 +403,11 @@ impl Executor {
             };
             self.mark(std::slice::from_ref(p), status, detail.clone(), permanent)
                 .await?;
+            if permanent && action.kind == ActionKind::Assign {
+                // Never applied, so it must not count as held: the next decision proposes it
+                // again (once UEM knows the app, it will go through).
+                super::intent::forget(s.store.as_ref(), &action.user_id, &action.app_id).await?;
+            }
             // Every outcome is audited, retryable failures included: each attempt happened.
             s.audit(
                 AuditRecord::new(now, action.correlation_id.clone(), kind, "execute", summary)

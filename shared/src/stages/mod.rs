@@ -8,6 +8,7 @@ pub mod enrich;
 pub mod error;
 pub mod execute;
 pub mod intake;
+pub mod intent;
 pub mod membership;
 pub mod policy_repo;
 pub mod resync;

@@ -150,12 +150,10 @@ async fn two_hundred_events_under_uem_faults_end_in_the_desired_state() {
 }
 
 /// The same events sent back to back, so that a user's next event is decided before the
-/// previous one's actions reached UEM. Known to fail: the decision engine diffs the desired apps
-/// against what the executor has already applied (`managed`), not against what is still queued,
-/// so a mover or leaver decided while the joiner's assignments wait in the execute queue neither
-/// removes them nor knows about them (it fails the same way with no faults at all).
+/// previous one's actions reached UEM: decisions reconcile against Loadout's intent (what it has
+/// already decided), not against what the executor has applied so far, so a mover decided while
+/// the joiner's assignments still wait in the execute queue removes them too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "decisions diff against applied actions, not queued ones; see the report on issue 5"]
 async fn back_to_back_events_per_user_end_in_the_desired_state() {
     replay(Pacing::BackToBack).await;
 }
