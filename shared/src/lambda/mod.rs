@@ -4,12 +4,14 @@
 
 use crate::adapters::aws::{AwsConfigError, AwsContext, DEFAULT_SECRET_TTL};
 use crate::config::{ConfigError, Settings};
+use crate::ports::secrets::keys;
 use crate::ports::{Clock, NoSecrets, Secrets, SystemClock};
 use crate::stages::Services;
 use crate::stages::batch::{BatchReport, InboundMessage};
 use crate::uem::{UemApi, UemClient, UemConfig, UemError};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub mod handlers;
 
@@ -56,7 +58,35 @@ pub async fn services_from_env(with_secrets: bool) -> Result<(Services, AwsConte
         clock,
         settings: Settings::from_env()?,
     };
+    prime(&services, with_secrets).await;
     Ok((services, aws))
+}
+
+/// The longest init waits for priming; past it the first invocation pays instead.
+const PRIME_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Pays during init (which Lambda runs at full CPU) what the first invocation would otherwise
+/// pay: the SDK's credentials and a first (TLS) connection to DynamoDB, by one GetItem of a key
+/// that never exists on the state table (every function's role allows GetItem there), and the
+/// secret document when the function reads it. Both run at once; a failure or a timeout is
+/// logged and left to the first invocation, never fatal. Nothing here runs per invocation.
+pub async fn prime(services: &Services, with_secrets: bool) {
+    let store = async {
+        if let Err(e) = services.store.get("prime", "prime").await {
+            tracing::warn!(error = %e, "priming the state table failed");
+        }
+    };
+    let secrets = async {
+        if with_secrets && let Err(e) = services.secrets.get(keys::HRIS_HMAC_SECRET).await {
+            tracing::warn!(error = %e, "priming the secret failed");
+        }
+    };
+    if tokio::time::timeout(PRIME_TIMEOUT, async { tokio::join!(store, secrets) })
+        .await
+        .is_err()
+    {
+        tracing::warn!("priming took longer than {PRIME_TIMEOUT:?}; continuing without");
+    }
 }
 
 /// The UEM client for a function that calls UEM (base URL and credentials from the environment
