@@ -2,6 +2,8 @@
 //! figures and, as its last line, one JSON object with the figures and the targets they are held
 //! against (DESIGN.md, Benchmarks).
 
+mod coldstart;
+
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: loadout-bench <name>   (names: see README.md, Benchmarks)";
@@ -12,6 +14,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let outcome: Result<serde_json::Value, String> = match name.as_str() {
+        "coldstart" => coldstart::run(),
         other => Err(format!("unknown benchmark {other:?}\n{USAGE}")),
     };
     match outcome {

@@ -5,11 +5,11 @@
 //! The server is `loadout::adapters::aws::emulator::MotoServer` (which moto it runs, and why
 //! serially). Without one these tests fail: they are never skipped.
 
+use loadout::adapters::aws::emulator::MotoServer;
 use loadout::adapters::aws::provision::{
     self, ProvisionSpec, create_audit_table, create_queue_with_dead_letter, create_secret,
     create_state_table, write_secret,
 };
-use loadout::adapters::aws::emulator::MotoServer;
 use loadout::adapters::aws::{
     AwsContext, AwsSettings, DynamoAuditLog, DynamoStateStore, SecretsManagerSecrets, SqsQueue,
 };

@@ -29,6 +29,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use uem_sim::{SimConfig, SimHandle, Tenant, UemSim};
 
+/// A message received from SQS.
+pub use aws_sdk_sqs::types::Message as SqsMessage;
+
 /// The tests check outcomes, not pacing: the simulator and the client allow this many calls.
 pub const UEM_REQUESTS_PER_MINUTE: u32 = 6000;
 /// How often a warm function looks for a newly pushed policy set (as in the binaries).
@@ -52,16 +55,20 @@ impl AwsStack {
         let moto = MotoServer::shared();
         let admin = moto.context(AwsSettings::default()).await;
         let tenant = Tenant::from_dir(examples_dir()).expect("the sample tenant");
-        let sim = UemSim::start(SimConfig::new(tenant).requests_per_minute(UEM_REQUESTS_PER_MINUTE))
-            .await
-            .expect("the UEM simulator starts");
+        let sim =
+            UemSim::start(SimConfig::new(tenant).requests_per_minute(UEM_REQUESTS_PER_MINUTE))
+                .await
+                .expect("the UEM simulator starts");
         let provisioned = provision::provision(&admin, &ProvisionSpec::new(unique(tag)))
             .await
             .expect("provisioning on moto");
         let secret: BTreeMap<String, String> = [
             (keys::HRIS_HMAC_SECRET, random_whsec()),
             (keys::UEM_CLIENT_ID, sim.credentials.client_id.clone()),
-            (keys::UEM_CLIENT_SECRET, sim.credentials.client_secret.clone()),
+            (
+                keys::UEM_CLIENT_SECRET,
+                sim.credentials.client_secret.clone(),
+            ),
             (keys::UEM_TENANT_CODE, sim.credentials.tenant_code.clone()),
         ]
         .into_iter()
@@ -102,10 +109,7 @@ impl AwsStack {
     /// The AWS context of one function instance (what `AwsContext::from_env` loads in Lambda).
     pub async fn context(&self) -> AwsContext {
         self.moto
-            .context(
-                self.provisioned
-                    .settings(Some(self.moto.endpoint.clone())),
-            )
+            .context(self.provisioned.settings(Some(self.moto.endpoint.clone())))
             .await
     }
 
@@ -127,7 +131,10 @@ impl AwsStack {
             ("AWS_REGION", emulator::REGION.to_owned()),
             ("AWS_DEFAULT_REGION", emulator::REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", emulator::ACCESS_KEY_ID.to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", emulator::SECRET_ACCESS_KEY.to_owned()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                emulator::SECRET_ACCESS_KEY.to_owned(),
+            ),
             ("LOADOUT_UEM_BASE_URL", self.sim.base_url.clone()),
             ("LOADOUT_UEM_TOKEN_URL", self.sim.token_url.clone()),
             ("LOADOUT_MODE", self.mode.as_str().to_owned()),
@@ -264,7 +271,12 @@ impl Pipeline {
     /// `batchItemFailures`. The failed ones stay for redelivery; Lambda would leave them invisible
     /// until the visibility timeout ends, here they are made visible at once so a test does not
     /// wait 30 s for a retry.
-    pub async fn acknowledge(&self, logical: &str, messages: &[Message], response: &SqsBatchResponse) {
+    pub async fn acknowledge(
+        &self,
+        logical: &str,
+        messages: &[Message],
+        response: &SqsBatchResponse,
+    ) {
         let (url, _) = &self.queues[logical];
         for m in messages {
             let id = m.message_id().unwrap_or_default();
@@ -291,6 +303,29 @@ impl Pipeline {
                     .await
                     .expect("DeleteMessage");
             }
+        }
+    }
+
+    /// Deletes every visible message of a queue (between benchmark runs, so each starts from a
+    /// known batch; PurgeQueue is allowed only once a minute). Returns how many there were.
+    pub async fn drain(&self, logical: &str) -> usize {
+        let (url, _) = &self.queues[logical];
+        let mut drained = 0;
+        loop {
+            let messages = self.receive(logical).await;
+            if messages.is_empty() {
+                return drained;
+            }
+            for m in &messages {
+                self.sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("DeleteMessage");
+            }
+            drained += messages.len();
         }
     }
 

@@ -84,7 +84,8 @@ pub fn sqs_event(messages: &[Message], queue_arn: &str) -> String {
                     attributes.insert(name.as_str().to_owned(), json!(value));
                 }
             }
-            if !attributes.contains_key(MessageSystemAttributeName::ApproximateReceiveCount.as_str())
+            if !attributes
+                .contains_key(MessageSystemAttributeName::ApproximateReceiveCount.as_str())
             {
                 attributes.insert("ApproximateReceiveCount".into(), json!("1"));
             }

@@ -92,7 +92,10 @@ async fn mover_loses_old_department_apps_and_gains_the_new_ones() {
         .await;
     assert_eq!(sent.status, 202, "{:?}", sent.body);
     assert!(pipeline.settle(SETTLE).await);
-    assert_eq!(uem_apps(&stack, before.id.as_str()), ex.expected_apps(&before));
+    assert_eq!(
+        uem_apps(&stack, before.id.as_str()),
+        ex.expected_apps(&before)
+    );
 
     let mut after = before.clone();
     after.department = "Marketing".into();
@@ -165,7 +168,10 @@ async fn duplicate_delivery_answers_with_the_original_ids_and_changes_nothing() 
 
     let second = pipeline.post_hris(stack.whsec(), &body, "dup-1").await;
     assert_eq!(second.status, 202);
-    assert_eq!(second.body, first.body, "a duplicate answers with the original ids");
+    assert_eq!(
+        second.body, first.body,
+        "a duplicate answers with the original ids"
+    );
     assert!(pipeline.settle(SETTLE).await);
     assert_eq!(
         stack.sim.mutation_count(),
