@@ -14,7 +14,9 @@
 //! Binaries: `LOADOUT_COLDSTART_BIN_DIR`, else `$CARGO_TARGET_DIR/release`, else
 //! `target/release` (`cargo build --release -p webhook-intake -p context-enricher -p
 //! decision-engine -p uem-executor`). `LOADOUT_COLDSTART_RUNS` (default 9) runs per function,
-//! after one discarded run that loads the binary into the page cache.
+//! after one discarded run that loads the binary into the page cache. The functions get a clean
+//! environment; only `SSL_CERT_FILE` / `SSL_CERT_DIR` pass through (where the TLS stacks load root
+//! certificates from during init; loading only the bundle made no measurable difference here).
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -80,6 +82,22 @@ struct Run {
     pending: Option<(String, Vec<u8>)>,
     first_poll: Option<Instant>,
     outcome: Option<(Instant, Outcome)>,
+    /// The process, to read its CPU time at the first poll and at the response.
+    pid: Option<u32>,
+    init_cpu: Option<Duration>,
+    first_cpu: Option<Duration>,
+}
+
+/// CPU time the process has run so far, all threads (`/proc/<pid>/task/*/schedstat`, in ns):
+/// unlike wall time, it does not grow when other work on the machine takes the cores.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0u64;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 #[derive(Clone)]
@@ -94,6 +112,7 @@ impl RuntimeApi {
         let mut run = self.run.lock().expect("lock");
         if run.outcome.is_none() {
             run.outcome = Some((Instant::now(), outcome));
+            run.first_cpu = run.pid.and_then(cpu_time);
             drop(run);
             self.done.notify_one();
         }
@@ -105,6 +124,7 @@ async fn next(State(api): State<RuntimeApi>) -> Response {
         let mut run = api.run.lock().expect("lock");
         if run.first_poll.is_none() {
             run.first_poll = Some(Instant::now());
+            run.init_cpu = run.pid.and_then(cpu_time);
         }
         run.pending
             .take()
@@ -191,6 +211,8 @@ async fn serve_runtime_api() -> Result<(RuntimeApi, String), String> {
 struct Sample {
     init: Duration,
     first_response: Duration,
+    init_cpu: Option<Duration>,
+    first_cpu: Option<Duration>,
     ok: bool,
     peak_rss_kb: Option<u64>,
 }
@@ -276,6 +298,12 @@ async fn cold_start(
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "coldstart")
         .env("AWS_LAMBDA_LOG_LEVEL", "warn")
         .env("_HANDLER", "bootstrap")
+        // Where rustls-native-certs loads root certificates from, when the bench is told.
+        .envs(
+            ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+                .into_iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (k, v))),
+        )
         .stdin(Stdio::null())
         .stdout(log_file)
         .stderr(err_file);
@@ -283,6 +311,7 @@ async fn cold_start(
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot exec {}: {e}", binary.display()))?;
+    api.run.lock().expect("lock").pid = Some(child.id());
     let finished = tokio::time::timeout(RUN_TIMEOUT, done).await.is_ok();
     let peak = peak_rss_kb(child.id());
     let _ = child.kill();
@@ -312,6 +341,8 @@ async fn cold_start(
         Sample {
             init: first_poll - started,
             first_response: at - started,
+            init_cpu: run.init_cpu,
+            first_cpu: run.first_cpu,
             ok,
             peak_rss_kb: peak,
         },
@@ -440,12 +471,14 @@ async fn bench() -> Result<Value, String> {
     );
     println!();
     println!(
-        "{:<18} {:>10} {:>10} {:>12} {:>12} {:>9} {:>11} {:>11}",
+        "{:<18} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>8} {:>10} {:>10}",
         "function",
         "init p50",
         "init p90",
+        "init cpu",
         "first p50",
         "first p90",
+        "first cpu",
         "peak MB",
         "binary B",
         "zip B"
@@ -460,6 +493,8 @@ async fn bench() -> Result<Value, String> {
         let log = logs.join(format!("{function}.log"));
         let mut inits = Vec::new();
         let mut firsts = Vec::new();
+        let mut init_cpus = Vec::new();
+        let mut first_cpus = Vec::new();
         let mut peaks = Vec::new();
         let mut failures = Vec::new();
         for i in 0..=runs {
@@ -481,10 +516,14 @@ async fn bench() -> Result<Value, String> {
             }
             inits.push(ms(sample.init));
             firsts.push(ms(sample.first_response));
+            init_cpus.extend(sample.init_cpu.map(ms));
+            first_cpus.extend(sample.first_cpu.map(ms));
             peaks.extend(sample.peak_rss_kb);
         }
         let init = summary(inits);
         let first = summary(firsts);
+        let init_cpu = summary(init_cpus);
+        let first_cpu = summary(first_cpus);
         let peak_kb = peaks.iter().copied().max();
         let binary_bytes = std::fs::metadata(&binary).map(|m| m.len()).ok();
         let zip_bytes = std::fs::metadata(zip_path(function)).map(|m| m.len()).ok();
@@ -496,12 +535,14 @@ async fn bench() -> Result<Value, String> {
         zips_found += usize::from(zip_bytes.is_some());
         let show = |v: Option<u64>| v.map_or("-".to_owned(), |b| b.to_string());
         println!(
-            "{:<18} {:>10.2} {:>10.2} {:>12.2} {:>12.2} {:>9.1} {:>11} {:>11}",
+            "{:<18} {:>9.2} {:>9.2} {:>9.2} {:>10.2} {:>10.2} {:>10.2} {:>8.1} {:>10} {:>10}",
             function,
             init_p50,
             init["p90"].as_f64().unwrap_or(f64::NAN),
+            init_cpu["median"].as_f64().unwrap_or(f64::NAN),
             first["median"].as_f64().unwrap_or(f64::NAN),
             first["p90"].as_f64().unwrap_or(f64::NAN),
+            first_cpu["median"].as_f64().unwrap_or(f64::NAN),
             peak_kb.map_or(f64::NAN, |k| k as f64 / 1024.0),
             show(binary_bytes),
             show(zip_bytes),
@@ -514,6 +555,8 @@ async fn bench() -> Result<Value, String> {
             json!({
                 "init_ms": init,
                 "first_response_ms": first,
+                "init_cpu_ms": init_cpu,
+                "first_response_cpu_ms": first_cpu,
                 "peak_rss_kb": peak_kb,
                 "binary_bytes_x86_64": binary_bytes,
                 "zip_bytes_arm64": zip_bytes,
@@ -531,7 +574,8 @@ async fn bench() -> Result<Value, String> {
     }
     println!(
         "\ninit = exec to the first invocation/next poll (includes priming: credentials, a DynamoDB \
-         GetItem, the secret); first = exec to the first response. Emulators on loopback; x86_64 \
+         GetItem, the secret); first = exec to the first response; cpu = the process's CPU time \
+         (all threads) at those points, median, which contention on the machine does not inflate. Emulators on loopback; x86_64 \
          release binaries on this machine, not Lambda's arm64 sandbox."
     );
     Ok(json!({
