@@ -2,6 +2,7 @@
 //! figures and, as its last line, one JSON object with the figures and the targets they are held
 //! against (DESIGN.md, Benchmarks).
 
+mod coldstart;
 mod intake;
 mod uem;
 
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
     let outcome: Result<serde_json::Value, String> = match name.as_str() {
         "intake" => intake::run(),
         "uem" => uem::run(),
+        "coldstart" => coldstart::run(),
         other => Err(format!("unknown benchmark {other:?}\n{USAGE}")),
     };
     match outcome {

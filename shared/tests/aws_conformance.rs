@@ -2,10 +2,10 @@
 //! server this test binary starts itself, plus the checks specific to AWS (provisioning, caching,
 //! error mapping).
 //!
-//! moto comes from `LOADOUT_MOTO_SERVER`, else `<repo>/.venv/bin/moto_server` (installed by
-//! `scripts/aws-emulator.sh`), else `moto_server` on PATH. Without one these tests fail: they are
-//! never skipped.
+//! The server is `loadout::adapters::aws::emulator::MotoServer` (which moto it runs, and why
+//! serially). Without one these tests fail: they are never skipped.
 
+use loadout::adapters::aws::emulator::MotoServer;
 use loadout::adapters::aws::provision::{
     self, ProvisionSpec, create_audit_table, create_queue_with_dead_letter, create_secret,
     create_state_table, write_secret,
@@ -20,189 +20,14 @@ use loadout::ports::{
     Condition, OutgoingMessage, Queue, QueueError, Secrets, StateStore, StoreError, SystemClock,
 };
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-// ----------------------------------------------------------------------------------------------
-// The emulator
-
-/// A running moto server. Dropping the guard stops it; so does the end of the test process even
-/// though a static is never dropped: the server runs under a small shell that waits on a pipe from
-/// this process and kills the server when the pipe closes, which the OS does at exit.
-struct MotoServer {
-    shell: Child,
-    lifeline: Option<ChildStdin>,
-    endpoint: String,
-    log: PathBuf,
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        drop(self.lifeline.take());
-        let _ = self.shell.wait();
-    }
-}
-
-fn moto_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("LOADOUT_MOTO_SERVER") {
-        return PathBuf::from(path);
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the crate lives in the repository");
-    let venv = repo.join(".venv/bin/moto_server");
-    if venv.is_file() {
-        return venv;
-    }
-    if let Some(found) = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("moto_server"))
-            .find(|candidate| candidate.is_file())
-    }) {
-        return found;
-    }
-    panic!(
-        "no moto_server found: set LOADOUT_MOTO_SERVER, or run scripts/aws-emulator.sh to install \
-         it into .venv (the AWS conformance tests need it and are never skipped)"
-    );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free local port")
-        .port()
-}
-
-/// Runs moto's server main with werkzeug's `threaded` switched off. moto's DynamoDB checks a
-/// condition and then writes, with no lock between the two, while its server runs each request
-/// on its own thread: concurrent conditional writes can then both pass, which DynamoDB never
-/// allows (the suite's compare-and-swap check saw 39 of 40 increments). One request at a time
-/// restores the atomicity the adapters rely on.
-const SERIAL_MOTO: &str = r#"
-import sys
-import werkzeug.serving as serving
-run_simple = serving.run_simple
-def serial(*args, **kwargs):
-    kwargs["threaded"] = False
-    return run_simple(*args, **kwargs)
-serving.run_simple = serial
-import moto.server
-moto.server.run_simple = serial
-sys.argv = ["moto_server"] + sys.argv[1:]
-moto.server.main()
-"#;
-
-/// The command line that runs `binary` serially: under the Python interpreter of its shebang (a
-/// pip-installed console script), else `python3` if that has moto; else the binary as it is.
-fn serial_command(binary: &Path) -> Vec<String> {
-    let mut first_line = String::new();
-    if let Ok(text) = std::fs::read(binary) {
-        first_line = String::from_utf8_lossy(&text[..text.len().min(256)])
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-    }
-    let interpreter: Option<Vec<String>> = first_line
-        .strip_prefix("#!")
-        .filter(|shebang| shebang.contains("python"))
-        .map(|shebang| shebang.split_whitespace().map(str::to_owned).collect());
-    let interpreter = interpreter.or_else(|| {
-        let has_moto = Command::new("python3")
-            .args(["-c", "import moto.server"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        has_moto.then(|| vec!["python3".to_owned()])
-    });
-    match interpreter {
-        Some(mut cmd) => {
-            cmd.extend(["-c".to_owned(), SERIAL_MOTO.to_owned()]);
-            cmd
-        }
-        None => {
-            eprintln!(
-                "warning: cannot find the Python of {}; running it threaded, so concurrent \
-                 conditional writes may race inside moto",
-                binary.display()
-            );
-            vec![binary.display().to_string()]
-        }
-    }
-}
-
-impl MotoServer {
-    fn start() -> Self {
-        let binary = moto_binary();
-        let port = free_port();
-        let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{port}.log"));
-        let mut command = serial_command(&binary);
-        command.extend([
-            "-H".into(),
-            "127.0.0.1".into(),
-            "-p".into(),
-            port.to_string(),
-        ]);
-        let mut shell = Command::new("sh")
-            .arg("-c")
-            .arg(r#""$@" >"$MOTO_LOG" 2>&1 & server=$!; read _ || true; kill "$server" 2>/dev/null; wait "$server""#)
-            .arg("moto-lifeline")
-            .args(&command)
-            .env("MOTO_LOG", &log)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let lifeline = shell.stdin.take();
-        let server = Self {
-            shell,
-            lifeline,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        server.wait_until_ready(port, &binary);
-        server
-    }
-
-    fn wait_until_ready(&self, port: u16, binary: &Path) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let mut output = String::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut output);
-        }
-        panic!(
-            "{} did not listen on port {port} within 60 s; its output:\n{output}",
-            binary.display()
-        );
-    }
-}
-
-/// One server for the whole test binary, started by the first test that needs it.
-fn moto() -> &'static MotoServer {
-    static SERVER: OnceLock<MotoServer> = OnceLock::new();
-    SERVER.get_or_init(MotoServer::start)
-}
-
-/// A context on the emulator. Each test builds its own: SDK clients keep connections on the
-/// runtime that opened them, and every `#[tokio::test]` has its own runtime.
+/// A context on the emulator (one server for the whole test binary). Each test builds its own:
+/// SDK clients keep connections on the runtime that opened them, and every `#[tokio::test]` has
+/// its own runtime.
 async fn aws(settings: AwsSettings) -> AwsContext {
-    AwsContext::builder()
-        .settings(settings)
-        .endpoint_url(&moto().endpoint)
-        .region("us-east-1")
-        .static_credentials("test", "test")
-        .load()
-        .await
+    MotoServer::shared().context(settings).await
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -4,12 +4,14 @@
 
 use crate::adapters::aws::{AwsConfigError, AwsContext, DEFAULT_SECRET_TTL};
 use crate::config::{ConfigError, Settings};
+use crate::ports::secrets::keys;
 use crate::ports::{Clock, NoSecrets, Secrets, SystemClock};
 use crate::stages::Services;
 use crate::stages::batch::{BatchReport, InboundMessage};
 use crate::uem::{UemApi, UemClient, UemConfig, UemError};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub mod handlers;
 
@@ -39,24 +41,63 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// The ports of one Lambda instance. `with_secrets`: whether this function reads the secret.
+/// The ports of one Lambda instance, primed ([`prime`]). `with_secrets`: whether this function
+/// reads the secret.
 pub async fn services_from_env(with_secrets: bool) -> Result<(Services, AwsContext), StartupError> {
     let aws = AwsContext::from_env().await;
+    let services = services_from_context(&aws, with_secrets, Settings::from_env()?)?;
+    prime(&services, with_secrets).await;
+    Ok((services, aws))
+}
+
+/// The ports on an already built context (what [`services_from_env`] does after loading it; tests
+/// call it with a context on the emulator).
+pub fn services_from_context(
+    aws: &AwsContext,
+    with_secrets: bool,
+    settings: Settings,
+) -> Result<Services, StartupError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secrets: Arc<dyn Secrets> = if with_secrets {
         Arc::new(aws.secrets(DEFAULT_SECRET_TTL)?)
     } else {
         Arc::new(NoSecrets)
     };
-    let services = Services {
+    Ok(Services {
         store: Arc::new(aws.state_store(clock.clone())?),
         audit: Arc::new(aws.audit_log()?),
         queue: Arc::new(aws.queue()),
         secrets,
         clock,
-        settings: Settings::from_env()?,
+        settings,
+    })
+}
+
+/// The longest init waits for priming; past it the first invocation pays instead.
+const PRIME_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Pays during init (which Lambda runs at full CPU) what the first invocation would otherwise
+/// pay: the SDK's credentials and a first (TLS) connection to DynamoDB, by one GetItem of a key
+/// that never exists on the state table (every function's role allows GetItem there), and the
+/// secret document when the function reads it. Both run at once; a failure or a timeout is
+/// logged and left to the first invocation, never fatal. Nothing here runs per invocation.
+pub async fn prime(services: &Services, with_secrets: bool) {
+    let store = async {
+        if let Err(e) = services.store.get("prime", "prime").await {
+            tracing::warn!(error = %e, "priming the state table failed");
+        }
     };
-    Ok((services, aws))
+    let secrets = async {
+        if with_secrets && let Err(e) = services.secrets.get(keys::HRIS_HMAC_SECRET).await {
+            tracing::warn!(error = %e, "priming the secret failed");
+        }
+    };
+    if tokio::time::timeout(PRIME_TIMEOUT, async { tokio::join!(store, secrets) })
+        .await
+        .is_err()
+    {
+        tracing::warn!("priming took longer than {PRIME_TIMEOUT:?}; continuing without");
+    }
 }
 
 /// The UEM client for a function that calls UEM (base URL and credentials from the environment
@@ -65,7 +106,16 @@ pub async fn uem_from_env(services: &Services) -> Result<Arc<dyn UemApi>, Startu
     let base = std::env::var("LOADOUT_UEM_BASE_URL")
         .map_err(|_| StartupError::Missing("LOADOUT_UEM_BASE_URL"))?;
     let token_url = std::env::var("LOADOUT_UEM_TOKEN_URL").ok();
-    let config = UemConfig::from_secrets(services.secrets.as_ref(), &base, token_url.as_deref())
+    uem_client(services, &base, token_url.as_deref()).await
+}
+
+/// The UEM client on `base_url`, with the credentials of the secret.
+pub async fn uem_client(
+    services: &Services,
+    base_url: &str,
+    token_url: Option<&str>,
+) -> Result<Arc<dyn UemApi>, StartupError> {
+    let config = UemConfig::from_secrets(services.secrets.as_ref(), base_url, token_url)
         .await?
         .requests_per_minute(services.settings.uem_requests_per_minute);
     Ok(Arc::new(UemClient::new(

@@ -1,6 +1,10 @@
 //! Helpers for the end-to-end tests: a local mode on a temporary directory against the UEM
 //! simulator, HR events built from the sample organization, and the expected app sets computed
-//! by the policy engine from the same examples.
+//! by the policy engine from the same examples. `aws`: the same spine on the AWS adapters (moto)
+//! through the Lambda handlers, with payloads from `lambda_events`.
+
+pub mod aws;
+pub mod lambda_events;
 
 use chrono::Utc;
 use loadout::domain::org::{parse_devices, parse_org};

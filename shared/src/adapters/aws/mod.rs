@@ -18,6 +18,8 @@
 
 pub mod audit_log;
 pub mod context;
+#[cfg(feature = "emulator")]
+pub mod emulator;
 pub mod provision;
 pub mod queue;
 mod sdk_error;
