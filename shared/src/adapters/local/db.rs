@@ -141,8 +141,12 @@ impl LocalDb {
         self.jobs
             .send(job)
             .map_err(|_| E::from(TaskFailed("the database thread stopped".into())))?;
-        reply
+        // Waiting on the blocking pool rather than on the channel directly tells tokio that work
+        // is in progress, so a paused clock (benchmarks on simulated time) does not jump ahead
+        // while the database thread works.
+        tokio::task::spawn_blocking(move || reply.blocking_recv())
             .await
+            .map_err(|e| E::from(TaskFailed(format!("database wait failed: {e}"))))?
             .map_err(|_| E::from(TaskFailed("the database thread dropped a call".into())))?
     }
 }
