@@ -93,6 +93,19 @@ enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Validate a policy set with its catalog and make it the active one (the decision engine
+    /// picks it up within seconds, no redeploy).
+    Push {
+        dir: PathBuf,
+        #[arg(long)]
+        catalog: PathBuf,
+        /// The local-mode data directory to write to.
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        /// Write to the AWS state table (LOADOUT_STATE_TABLE) instead of a local data directory.
+        #[arg(long)]
+        aws: bool,
+    },
 }
 
 fn init_logs() {
@@ -205,6 +218,24 @@ async fn run(command: Command) -> Result<(), String> {
             } else {
                 Err("the policy set has errors".into())
             }
+        }
+        Command::Policy {
+            command:
+                PolicyCommand::Push {
+                    dir,
+                    catalog,
+                    data_dir,
+                    aws,
+                },
+        } => {
+            let target = if aws {
+                loadout_cli::policy_cmd::PushTarget::Aws
+            } else {
+                loadout_cli::policy_cmd::PushTarget::Local(data_dir)
+            };
+            let version = loadout_cli::policy_cmd::push(&dir, &catalog, target).await?;
+            println!("policy set {version} is now active");
+            Ok(())
         }
         Command::UemSim { addr, seed, rpm } => {
             let tenant = uem_sim::Tenant::from_dir(&seed).map_err(|e| e.to_string())?;

@@ -60,3 +60,47 @@ async fn inspecting_a_directory_without_data_says_so() {
         .expect_err("no data");
     assert!(err.to_string().contains("no Loadout data"), "{err}");
 }
+
+#[tokio::test]
+async fn policy_push_validates_and_activates_a_policy_set() {
+    let dir = TempDir::new("push");
+    let examples = loadout_e2e::examples_dir();
+    let version = loadout_cli::policy_cmd::push(
+        &examples.join("policies"),
+        &examples.join("catalog.yaml"),
+        loadout_cli::policy_cmd::PushTarget::Local(dir.0.clone()),
+    )
+    .await
+    .expect("push");
+    assert!(version.starts_with("pv-"));
+    let db = loadout::adapters::local::LocalDb::open_dir(&dir.0).expect("db");
+    let store = loadout::adapters::local::SqliteStateStore::new(
+        db,
+        std::sync::Arc::new(loadout::ports::SystemClock),
+    );
+    let active = loadout::stages::policy_repo::active(&store)
+        .await
+        .expect("read")
+        .expect("an active set");
+    assert_eq!(active.version, version);
+
+    let broken = TempDir::new("broken-policies");
+    std::fs::copy(
+        examples.join("policies/schema.cedarschema"),
+        broken.0.join("schema.cedarschema"),
+    )
+    .expect("copy");
+    std::fs::write(
+        broken.0.join("bad.cedar"),
+        "permit(principal, action, resource) when { principal.deparment == \"Sales\" };",
+    )
+    .expect("write");
+    let err = loadout_cli::policy_cmd::push(
+        &broken.0,
+        &examples.join("catalog.yaml"),
+        loadout_cli::policy_cmd::PushTarget::Local(dir.0.clone()),
+    )
+    .await
+    .expect_err("an invalid set is refused");
+    assert!(err.contains("bad.cedar"), "{err}");
+}
