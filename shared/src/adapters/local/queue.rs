@@ -152,13 +152,14 @@ impl Queue for SqliteQueue {
         self.db
             .with(move |conn| {
                 let tx = conn.savepoint().map_err(unavailable)?;
-                // FIFO: a group with a message in flight is blocked, so order within it holds.
+                // FIFO: a group with a message in flight (or delayed) is blocked, so order within
+                // it holds.
                 let mut blocked: BTreeSet<String> = BTreeSet::new();
                 if spec.fifo {
                     let mut stmt = tx
                         .prepare(
                             "SELECT DISTINCT group_id FROM queue_messages
-                             WHERE queue = ?1 AND visible_at > ?2 AND receive_count > 0",
+                             WHERE queue = ?1 AND visible_at > ?2",
                         )
                         .map_err(unavailable)?;
                     let rows = stmt
@@ -170,43 +171,31 @@ impl Queue for SqliteQueue {
                         }
                     }
                 }
-                let candidates: Vec<(i64, String, String, Option<String>, u32, i64)> = {
+                // Only visible messages are candidates, oldest first, and only a bounded slice of
+                // them: a backlog of thousands must not make every receive read them all.
+                // (In-flight and delayed messages of a FIFO group are in `blocked` already.)
+                let candidates: Vec<(i64, String, String, Option<String>, u32)> = {
                     let mut stmt = tx
                         .prepare(
-                            "SELECT seq, message_id, body, group_id, receive_count, visible_at
-                             FROM queue_messages WHERE queue = ?1 ORDER BY seq",
+                            "SELECT seq, message_id, body, group_id, receive_count
+                             FROM queue_messages WHERE queue = ?1 AND visible_at <= ?2
+                             ORDER BY seq LIMIT ?3",
                         )
                         .map_err(unavailable)?;
+                    let window = (max.max(1) * 20) as i64;
                     let rows = stmt
-                        .query_map(params![spec.name], |r| {
-                            Ok((
-                                r.get(0)?,
-                                r.get(1)?,
-                                r.get(2)?,
-                                r.get(3)?,
-                                r.get(4)?,
-                                r.get(5)?,
-                            ))
+                        .query_map(params![spec.name, now, window], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                         })
                         .map_err(unavailable)?;
                     rows.collect::<Result<_, _>>().map_err(unavailable)?
                 };
                 let mut out = Vec::new();
-                for (seq, message_id, body, group, count, visible_at) in candidates {
+                for (seq, message_id, body, group, count) in candidates {
                     if out.len() >= max {
                         break;
                     }
-                    let group_blocked = group.as_ref().is_some_and(|g| blocked.contains(g));
-                    if visible_at > now {
-                        if spec.fifo {
-                            // Later messages of this group must wait behind this one.
-                            if let Some(g) = group {
-                                blocked.insert(g);
-                            }
-                        }
-                        continue;
-                    }
-                    if group_blocked {
+                    if group.as_ref().is_some_and(|g| blocked.contains(g)) {
                         continue;
                     }
                     if count >= spec.max_receives {
