@@ -18,8 +18,6 @@ mod groups;
 mod lease;
 pub mod port;
 mod rate_limit;
-#[cfg(test)]
-mod test_store;
 mod wire;
 
 pub use api::CACHE_PK;

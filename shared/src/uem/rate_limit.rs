@@ -104,10 +104,17 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::local::{LocalDb, SqliteStateStore};
     use crate::ports::{ManualClock, TokioClock};
-    use crate::uem::test_store::MemoryStore;
 
-    fn limiter(store: &Arc<MemoryStore>, clock: Arc<dyn Clock>, rpm: u32) -> RateLimiter {
+    fn memory_store() -> Arc<SqliteStateStore> {
+        Arc::new(SqliteStateStore::new(
+            LocalDb::in_memory().expect("in-memory database"),
+            Arc::new(crate::ports::SystemClock),
+        ))
+    }
+
+    fn limiter(store: &Arc<SqliteStateStore>, clock: Arc<dyn Clock>, rpm: u32) -> RateLimiter {
         RateLimiter::new(store.clone(), clock, "tenant-a".into(), rpm)
     }
 
@@ -115,7 +122,7 @@ mod tests {
     async fn a_full_bucket_is_spent_at_once_then_calls_are_spaced() {
         let start = chrono::Utc::now();
         let clock = ManualClock::at(start);
-        let store = Arc::new(MemoryStore::default());
+        let store = memory_store();
         let l = limiter(&store, Arc::new(clock.clone()), 6);
         for _ in 0..6 {
             l.acquire().await.unwrap();
@@ -138,7 +145,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn concurrent_callers_share_one_budget() {
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(chrono::Utc::now()));
-        let store = Arc::new(MemoryStore::default());
+        let store = memory_store();
         let started = tokio::time::Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..2 {
@@ -161,7 +168,7 @@ mod tests {
 
     #[tokio::test]
     async fn zero_means_unlimited_and_touches_no_state() {
-        let store = Arc::new(MemoryStore::default());
+        let store = memory_store();
         let l = limiter(&store, Arc::new(ManualClock::at(chrono::Utc::now())), 0);
         for _ in 0..100 {
             l.acquire().await.unwrap();

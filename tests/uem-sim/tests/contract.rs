@@ -4,11 +4,12 @@
 mod support;
 
 use loadout::domain::{Ownership, Platform, PushMode};
+use loadout::ports::StateStore;
 use loadout::ports::{Clock, ManualClock, SecretString, SystemClock};
 use loadout::uem::{GroupMember, UemApi, UemClient, UemConfig, UemError};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{MemoryStore, client, client_with, oauth_config, sim, sim_with, tenant};
+use support::{client, client_with, memory_store, oauth_config, sim, sim_with, tenant};
 use uem_sim::{Fault, FaultConfig, PushMode as SimMode, SimConfig};
 
 fn member(c: &UemClient, id: i64, name: &str) -> GroupMember {
@@ -87,7 +88,7 @@ async fn find_users_pages_through_all_users_once_for_a_backlog() {
     let sim = sim_with(SimConfig::new(many_users(20)).requests_per_minute(0)).await;
     let c = client_with(
         oauth_config(&sim).page_size(5),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(SystemClock),
     );
     let mut wanted = names(0..10);
@@ -126,7 +127,7 @@ async fn find_users_stops_paging_once_everyone_is_found() {
     let sim = sim_with(SimConfig::new(many_users(20)).requests_per_minute(0)).await;
     let c = client_with(
         oauth_config(&sim).page_size(5),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(SystemClock),
     );
     let found = c.find_users(&names(0..8)).await.unwrap();
@@ -143,7 +144,7 @@ async fn find_users_searches_a_handful_by_name() {
     let sim = sim_with(SimConfig::new(many_users(20)).requests_per_minute(0)).await;
     let c = client_with(
         oauth_config(&sim).page_size(5),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(SystemClock),
     );
     let found = c.find_users(&names(15..18)).await.unwrap();
@@ -156,7 +157,7 @@ async fn find_users_searches_by_name_when_the_tenant_dwarfs_the_backlog() {
     let sim = sim_with(SimConfig::new(many_users(100)).requests_per_minute(0)).await;
     let c = client_with(
         oauth_config(&sim).page_size(5),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(SystemClock),
     );
     // Two on the first page, six far away: 19 more pages would cost more than 6 searches.
@@ -533,11 +534,7 @@ async fn basic_auth_with_tenant_code_works_and_needs_the_code() {
         &sim.credentials.tenant_code,
     )
     .requests_per_minute(0);
-    let c = client_with(
-        config,
-        Arc::new(MemoryStore::default()),
-        Arc::new(SystemClock),
-    );
+    let c = client_with(config, memory_store(), Arc::new(SystemClock));
     assert!(c.find_user("alice").await.unwrap().is_some());
     assert_eq!(sim.count("POST", "/connect/token"), 0);
 
@@ -548,11 +545,7 @@ async fn basic_auth_with_tenant_code_works_and_needs_the_code() {
     };
     no_code.tenant_code = None;
     assert!(matches!(
-        UemClient::new(
-            no_code,
-            Arc::new(MemoryStore::default()),
-            Arc::new(SystemClock)
-        ),
+        UemClient::new(no_code, memory_store(), Arc::new(SystemClock)),
         Err(UemError::Config(_))
     ));
 }
@@ -568,7 +561,7 @@ async fn wrong_credentials_are_unauthorized() {
     );
     let c = client_with(
         config.requests_per_minute(0),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(SystemClock),
     );
     let err = c.find_user("alice").await.unwrap_err();
@@ -588,11 +581,7 @@ async fn wrong_credentials_are_unauthorized() {
         client_id: sim.credentials.client_id.clone(),
         client_secret: SecretString::new("wrong"),
     };
-    let c = client_with(
-        oauth,
-        Arc::new(MemoryStore::default()),
-        Arc::new(SystemClock),
-    );
+    let c = client_with(oauth, memory_store(), Arc::new(SystemClock));
     assert!(matches!(
         c.find_user("alice").await,
         Err(UemError::Unauthorized { .. })
@@ -695,7 +684,7 @@ async fn persistent_server_errors_give_up_with_the_activity_id() {
     let sim = sim().await;
     let c = client_with(
         oauth_config(&sim).max_attempts(3),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(SystemClock),
     );
     c.find_user("alice").await.unwrap();
@@ -719,7 +708,7 @@ async fn a_hung_request_times_out_and_is_retried() {
     let sim = sim().await;
     let c = client_with(
         oauth_config(&sim).timeout(Duration::from_millis(300)),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(SystemClock),
     );
     c.find_user("alice").await.unwrap();
@@ -730,7 +719,7 @@ async fn a_hung_request_times_out_and_is_retried() {
         oauth_config(&sim)
             .timeout(Duration::from_millis(200))
             .max_attempts(2),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(SystemClock),
     );
     c.find_user("alice").await.unwrap();
@@ -751,7 +740,7 @@ async fn random_faults_do_not_change_the_outcome() {
         oauth_config(&sim)
             .max_attempts(10)
             .timeout(Duration::from_millis(400)),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(SystemClock),
     );
     let alice = user_member(&c, "alice").await;
@@ -795,7 +784,7 @@ async fn the_client_keeps_to_its_budget_on_the_clock() {
     let sim = sim().await;
     let clock = ManualClock::at(chrono::Utc::now());
     let start = clock.now();
-    let store = Arc::new(MemoryStore::default());
+    let store = memory_store();
     let c = client_with(
         oauth_config(&sim).requests_per_minute(3),
         store.clone(),
@@ -811,9 +800,11 @@ async fn the_client_keeps_to_its_budget_on_the_clock() {
     );
     assert!(
         store
-            .keys()
-            .iter()
-            .any(|(pk, sk)| pk == "uem#rate" && sk == &sim.credentials.tenant_code)
+            .get("uem#rate", &sim.credentials.tenant_code)
+            .await
+            .expect("store")
+            .is_some(),
+        "the bucket lives in the state store, keyed by the tenant"
     );
 
     // A second client (another Lambda) draws from the same bucket: it must wait too.
@@ -853,7 +844,7 @@ async fn a_backlog_on_simulated_time_keeps_to_the_tenants_limit() {
             // Paused time jumps when every task waits; a long timeout keeps a jump from
             // ending a request that loopback I/O is about to answer.
             .timeout(Duration::from_secs(3600)),
-        Arc::new(MemoryStore::default()),
+        memory_store(),
         Arc::new(clock),
     );
     let started = tokio::time::Instant::now();
@@ -919,7 +910,7 @@ async fn removing_the_last_member_writes_nothing_and_says_so() {
 #[tokio::test]
 async fn concurrent_callers_lose_no_member_and_no_assignment() {
     let sim = sim().await;
-    let store = Arc::new(MemoryStore::default());
+    let store = memory_store();
     let first = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
     let alice = user_member(&first, "alice").await;
     let g = first
@@ -960,7 +951,11 @@ async fn concurrent_callers_lose_no_member_and_no_assignment() {
         );
     }
     assert!(
-        store.keys().iter().all(|(pk, _)| pk != "uem#lease"),
+        store
+            .query("uem#lease", "")
+            .await
+            .expect("store")
+            .is_empty(),
         "every lease is released"
     );
 }
@@ -968,7 +963,7 @@ async fn concurrent_callers_lose_no_member_and_no_assignment() {
 #[tokio::test]
 async fn concurrent_creates_of_one_name_make_one_group() {
     let sim = sim().await;
-    let store = Arc::new(MemoryStore::default());
+    let store = memory_store();
     let mut tasks = Vec::new();
     for _ in 0..3 {
         let c = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
