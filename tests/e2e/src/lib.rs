@@ -212,3 +212,45 @@ pub fn normalize_modes(apps: BTreeMap<String, uem_sim::PushMode>) -> BTreeMap<St
         })
         .collect()
 }
+
+/// The audit records of one correlation id (oldest first).
+pub async fn trail_of(
+    audit: &dyn loadout::ports::AuditLog,
+    correlation: &str,
+) -> Vec<loadout::domain::AuditRecord> {
+    audit
+        .query(&loadout::ports::AuditQuery::correlation(
+            &loadout::domain::CorrelationId::new(correlation),
+        ))
+        .await
+        .expect("audit")
+}
+
+/// Every stage of the pipeline audited its part of one event.
+pub fn assert_every_stage_left_its_mark(trail: &[loadout::domain::AuditRecord]) {
+    use loadout::domain::AuditKind;
+    let kinds: Vec<AuditKind> = trail.iter().map(|r| r.kind).collect();
+    for kind in [
+        AuditKind::EventAccepted,
+        AuditKind::ContextEnriched,
+        AuditKind::Decision,
+        AuditKind::ActionPlanned,
+        AuditKind::ActionApplied,
+    ] {
+        assert!(kinds.contains(&kind), "audit has {kind:?}: {kinds:?}");
+    }
+}
+
+/// The most recent audit records of one kind (any correlation).
+pub async fn records_of_kind(
+    audit: &dyn loadout::ports::AuditLog,
+    kind: loadout::domain::AuditKind,
+) -> Vec<loadout::domain::AuditRecord> {
+    audit
+        .query(&loadout::ports::AuditQuery::default())
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|r| r.kind == kind)
+        .collect()
+}

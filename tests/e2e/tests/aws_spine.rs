@@ -5,7 +5,7 @@
 //!
 //! moto is started by the test (`loadout::adapters::aws::emulator`); without one these tests fail.
 
-use loadout::domain::{AuditKind, CorrelationId, UserId};
+use loadout::domain::{AuditKind, UserId};
 use loadout::governance::Mode;
 use loadout::ports::AuditQuery;
 use loadout::ports::queue::names;
@@ -64,22 +64,12 @@ async fn joiner_gets_exactly_the_apps_the_policies_entitle() {
 
     // Every function left its mark in the DynamoDB audit table under the event's correlation id.
     let services = stack.services(false).await;
-    let correlation = CorrelationId::new(sent.body["correlation_id"].as_str().expect("id"));
-    let trail = services
-        .audit
-        .query(&AuditQuery::correlation(&correlation))
-        .await
-        .expect("audit");
-    let kinds: Vec<AuditKind> = trail.iter().map(|r| r.kind).collect();
-    for kind in [
-        AuditKind::EventAccepted,
-        AuditKind::ContextEnriched,
-        AuditKind::Decision,
-        AuditKind::ActionPlanned,
-        AuditKind::ActionApplied,
-    ] {
-        assert!(kinds.contains(&kind), "audit has {kind:?}: {kinds:?}");
-    }
+    let trail = loadout_e2e::trail_of(
+        services.audit.as_ref(),
+        sent.body["correlation_id"].as_str().expect("id"),
+    )
+    .await;
+    loadout_e2e::assert_every_stage_left_its_mark(&trail);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -244,17 +244,12 @@ async fn replay(pacing: Pacing) {
             .await
             .expect("depth");
     }
-    let dead_letter_audit: Vec<String> = h
-        .local
-        .services
-        .audit
-        .query(&AuditQuery::default())
-        .await
-        .expect("audit")
-        .into_iter()
-        .filter(|r| r.kind == AuditKind::DeadLettered)
-        .map(|r| r.summary)
-        .collect();
+    let dead_letter_audit: Vec<String> =
+        loadout_e2e::records_of_kind(h.local.services.audit.as_ref(), AuditKind::DeadLettered)
+            .await
+            .into_iter()
+            .map(|r| r.summary)
+            .collect();
     assert_eq!(dead, 0, "nothing dead-lettered: {dead_letter_audit:?}");
 
     let mut wrong = Vec::new();

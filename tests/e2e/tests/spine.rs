@@ -44,25 +44,12 @@ async fn joiner_gets_exactly_the_apps_the_policies_entitle() {
     assert_eq!(uem_apps(&h, joiner.id.as_str()), expected);
 
     // Every stage left its mark under the event's correlation id, with the deciding rules.
-    let correlation =
-        loadout::domain::CorrelationId::new(sent.body["correlation_id"].as_str().expect("id"));
-    let trail = h
-        .local
-        .services
-        .audit
-        .query(&AuditQuery::correlation(&correlation))
-        .await
-        .expect("audit");
-    let kinds: Vec<AuditKind> = trail.iter().map(|r| r.kind).collect();
-    for kind in [
-        AuditKind::EventAccepted,
-        AuditKind::ContextEnriched,
-        AuditKind::Decision,
-        AuditKind::ActionPlanned,
-        AuditKind::ActionApplied,
-    ] {
-        assert!(kinds.contains(&kind), "audit has {kind:?}: {kinds:?}");
-    }
+    let trail = loadout_e2e::trail_of(
+        h.local.services.audit.as_ref(),
+        sent.body["correlation_id"].as_str().expect("id"),
+    )
+    .await;
+    loadout_e2e::assert_every_stage_left_its_mark(&trail);
     let decision = trail
         .iter()
         .find(|r| r.kind == AuditKind::Decision)
@@ -213,16 +200,9 @@ async fn bad_signature_gets_401_with_a_json_error_and_an_audit_record() {
     assert_eq!(forged.status, 401);
     assert_eq!(forged.body["error"]["code"], "invalid_signature");
     assert!(forged.body["error"]["message"].is_string());
-    let rejected: Vec<_> = h
-        .local
-        .services
-        .audit
-        .query(&AuditQuery::default())
-        .await
-        .expect("audit")
-        .into_iter()
-        .filter(|r| r.kind == AuditKind::EventRejected)
-        .collect();
+    let rejected =
+        loadout_e2e::records_of_kind(h.local.services.audit.as_ref(), AuditKind::EventRejected)
+            .await;
     assert_eq!(rejected.len(), 1);
     let text = serde_json::to_string(&rejected[0]).expect("json");
     assert!(
