@@ -48,9 +48,12 @@ pub mod keys {
     pub const SERVICENOW_USERNAME: &str = "LOADOUT_SERVICENOW_USERNAME";
     pub const SERVICENOW_PASSWORD: &str = "LOADOUT_SERVICENOW_PASSWORD";
     pub const SLACK_WEBHOOK_URL: &str = "LOADOUT_SLACK_WEBHOOK_URL";
+    /// Reading people from Entra ID and BambooHR during enrichment.
+    pub const GRAPH_CLIENT_SECRET: &str = "LOADOUT_GRAPH_CLIENT_SECRET";
+    pub const BAMBOOHR_API_KEY: &str = "LOADOUT_BAMBOOHR_API_KEY";
 
     /// Every key, for generating local secrets and for documentation.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 17] = [
         HRIS_HMAC_SECRET,
         BAMBOOHR_HMAC_SECRET,
         OKTA_AUTHORIZATION,
@@ -66,6 +69,8 @@ pub mod keys {
         SERVICENOW_USERNAME,
         SERVICENOW_PASSWORD,
         SLACK_WEBHOOK_URL,
+        GRAPH_CLIENT_SECRET,
+        BAMBOOHR_API_KEY,
     ];
 }
 

@@ -57,3 +57,13 @@ impl From<UemError> for StageError {
         }
     }
 }
+
+impl From<crate::sources::SourceError> for StageError {
+    fn from(e: crate::sources::SourceError) -> Self {
+        if e.is_retryable() {
+            StageError::Retryable(e.to_string())
+        } else {
+            StageError::Permanent(e.to_string())
+        }
+    }
+}

@@ -21,6 +21,7 @@ mod rate_limit;
 mod wire;
 
 pub use api::CACHE_PK;
+pub(crate) use client::retry_after;
 pub use client::{Answer, Call, Replay, UemClient};
 pub use config::{UemAuth, UemConfig};
 pub use lease::LEASE_PK;

@@ -1,0 +1,141 @@
+//! One GET against a directory API, retried the way both Graph and BambooHR ask: throttling
+//! (429, 503) after `Retry-After`, other 5xx and broken connections with backoff. Reads are safe
+//! to repeat, so every attempt is.
+
+use super::SourceError;
+use crate::uem::retry_after;
+use rand::RngExt;
+use reqwest::header::{self, HeaderMap};
+use std::time::Duration;
+
+/// What the source answered, for the reader to map (success, 401, 404, ...).
+#[derive(Debug)]
+pub(super) struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Fetcher {
+    http: reqwest::Client,
+    source_name: &'static str,
+    max_attempts: u32,
+    /// A longer `Retry-After` is not waited out inside one event: the queue redelivers it later.
+    max_wait: Duration,
+}
+
+impl Fetcher {
+    pub fn new(source_name: &'static str, timeout: Duration) -> Result<Self, SourceError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("loadout/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SourceError::Config {
+                source_name,
+                detail: format!("HTTP client: {e}"),
+            })?;
+        Ok(Self {
+            http,
+            source_name,
+            max_attempts: 4,
+            max_wait: Duration::from_secs(10),
+        })
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// GETs `url`; `prepare` adds the auth and accept headers to each attempt.
+    pub async fn get(
+        &self,
+        url: &str,
+        prepare: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Reply, SourceError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= self.max_attempts;
+            let outcome = match prepare(self.http.get(url)).send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let headers = response.headers().clone();
+                    response
+                        .bytes()
+                        .await
+                        .map(|body| Reply {
+                            status,
+                            headers,
+                            body,
+                        })
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            let reply = match outcome {
+                Ok(reply) => reply,
+                Err(detail) if last => {
+                    return Err(SourceError::Transport {
+                        source_name: self.source_name,
+                        detail,
+                    });
+                }
+                Err(detail) => {
+                    tracing::warn!(source = self.source_name, attempt, %detail, "directory read failed; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+            };
+            if reply.status < 500 && reply.status != 429 {
+                return Ok(reply);
+            }
+            let wait = retry_after(&reply.headers);
+            if last || wait.is_some_and(|w| w > self.max_wait) {
+                return Err(SourceError::Unavailable {
+                    source_name: self.source_name,
+                    status: reply.status,
+                    retry_after: wait,
+                });
+            }
+            tracing::warn!(
+                source = self.source_name,
+                attempt,
+                status = reply.status,
+                ?wait,
+                "directory throttled or failing; retrying"
+            );
+            tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt))).await;
+        }
+    }
+}
+
+/// 250 ms doubling per attempt, capped at 4 s; half fixed, half random so that concurrent
+/// enrichers do not retry in step.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(250) * 2u32.saturating_pow(attempt.saturating_sub(1));
+    let capped = base.min(Duration::from_secs(4));
+    capped.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
+/// The JSON content type check both APIs need before decoding.
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(250));
+        assert!(backoff(1) >= Duration::from_millis(125));
+        assert!(backoff(3) >= Duration::from_millis(500));
+        assert!(backoff(30) <= Duration::from_secs(4));
+    }
+}

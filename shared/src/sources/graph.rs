@@ -1,0 +1,350 @@
+//! Microsoft Graph (Entra ID): the user a change notification named, their manager and their
+//! groups, with an app-only token from the client-credentials flow.
+
+use super::fetch::{Fetcher, Reply, is_json};
+use super::{DirectorySource, GraphConfig, SourceError, SourceUser};
+use crate::domain::EventSource;
+use async_trait::async_trait;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header;
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::time::Instant;
+
+const NAME: &str = "graph";
+/// The user properties Loadout maps; anything else stays in Entra ID.
+const USER_SELECT: &str = "id,userPrincipalName,mail,department,jobTitle,officeLocation,country,employeeType,accountEnabled,onPremisesSamAccountName";
+/// A user in more groups than this many pages hold is cut off (and logged), not looped on.
+const MAX_GROUP_PAGES: usize = 50;
+/// Renew this long before the token runs out, so no call carries one that expires in flight.
+const RENEW_EARLY: Duration = Duration::from_secs(300);
+/// Path segment encoding: ids are GUIDs, but a user principal name may carry `#` or `%`.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'@');
+
+pub struct GraphReader {
+    config: GraphConfig,
+    fetcher: Fetcher,
+    /// Held while a token is fetched, so concurrent reads share one sign-in.
+    token: tokio::sync::Mutex<Option<(String, Instant)>>,
+}
+
+impl std::fmt::Debug for GraphReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphReader")
+            .field("base_url", &self.config.base_url)
+            .field("tenant_id", &self.config.tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphUser {
+    user_principal_name: Option<String>,
+    mail: Option<String>,
+    department: Option<String>,
+    job_title: Option<String>,
+    office_location: Option<String>,
+    country: Option<String>,
+    employee_type: Option<String>,
+    account_enabled: Option<bool>,
+    on_premises_sam_account_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Manager {
+    mail: Option<String>,
+    user_principal_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GroupPage {
+    #[serde(default)]
+    value: Vec<Group>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Group {
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: String,
+    expires_in: u64,
+}
+
+#[derive(Deserialize)]
+struct TokenError {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+impl GraphReader {
+    pub fn new(config: GraphConfig) -> Result<Self, SourceError> {
+        Ok(Self {
+            fetcher: Fetcher::new(NAME, config.timeout)?,
+            config,
+            token: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    async fn token(&self) -> Result<String, SourceError> {
+        let mut slot = self.token.lock().await;
+        if let Some((token, expires)) = slot.as_ref()
+            && Instant::now() + RENEW_EARLY < *expires
+        {
+            return Ok(token.clone());
+        }
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.config.client_id.as_str()),
+            ("client_secret", self.config.client_secret.expose()),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let response = self
+            .fetcher
+            .http()
+            .post(self.config.token_url())
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| SourceError::Transport {
+                source_name: NAME,
+                detail: format!("token endpoint: {e}"),
+            })?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(|e| SourceError::Transport {
+            source_name: NAME,
+            detail: format!("token endpoint: {e}"),
+        })?;
+        if status != 200 {
+            // Entra's error codes (AADSTS...) name the fix; the description never holds the secret.
+            let detail = serde_json::from_slice::<TokenError>(&body)
+                .ok()
+                .map(|e| {
+                    let code = e.error.unwrap_or_default();
+                    let first_line = e
+                        .error_description
+                        .unwrap_or_default()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    format!("{code}: {first_line}")
+                })
+                .unwrap_or_else(|| format!("token endpoint answered HTTP {status}"));
+            return Err(if status >= 500 || status == 429 {
+                SourceError::Unavailable {
+                    source_name: NAME,
+                    status,
+                    retry_after: None,
+                }
+            } else {
+                SourceError::Unauthorized {
+                    source_name: NAME,
+                    status,
+                    detail,
+                }
+            });
+        }
+        let reply: TokenReply = serde_json::from_slice(&body).map_err(|e| SourceError::Decode {
+            source_name: NAME,
+            detail: format!("token reply: {e}"),
+        })?;
+        let expires = Instant::now() + Duration::from_secs(reply.expires_in);
+        *slot = Some((reply.access_token.clone(), expires));
+        Ok(reply.access_token)
+    }
+
+    /// GET with the bearer token; a 401 (revoked or expired early) gets one fresh token.
+    async fn get(&self, url: &str) -> Result<Reply, SourceError> {
+        let mut renewed = false;
+        loop {
+            let token = self.token().await?;
+            let reply = self
+                .fetcher
+                .get(url, |r| {
+                    r.bearer_auth(&token)
+                        .header(header::ACCEPT, "application/json")
+                })
+                .await?;
+            if reply.status == 401 && !renewed {
+                renewed = true;
+                *self.token.lock().await = None;
+                continue;
+            }
+            return Ok(reply);
+        }
+    }
+
+    /// The object a URL answered, `None` on 404, a typed error otherwise.
+    async fn object<T: for<'de> Deserialize<'de>>(
+        &self,
+        url: &str,
+    ) -> Result<Option<T>, SourceError> {
+        let reply = self.get(url).await?;
+        match reply.status {
+            200 if is_json(&reply.headers) => serde_json::from_slice(&reply.body)
+                .map(Some)
+                .map_err(|e| SourceError::Decode {
+                    source_name: NAME,
+                    detail: e.to_string(),
+                }),
+            200 => Err(SourceError::Decode {
+                source_name: NAME,
+                detail: "the answer is not JSON".into(),
+            }),
+            404 => Ok(None),
+            status @ (401 | 403) => Err(SourceError::Unauthorized {
+                source_name: NAME,
+                status,
+                detail: graph_error(&reply.body),
+            }),
+            status => Err(SourceError::Rejected {
+                source_name: NAME,
+                status,
+                detail: graph_error(&reply.body),
+            }),
+        }
+    }
+
+    async fn groups(&self, user_path: &str) -> Result<Vec<String>, SourceError> {
+        let mut url = format!(
+            "{}/{user_path}/memberOf/microsoft.graph.group?$select=displayName&$top=999",
+            self.config.base_url
+        );
+        let mut names = Vec::new();
+        for _ in 0..MAX_GROUP_PAGES {
+            let Some(page) = self.object::<GroupPage>(&url).await? else {
+                return Ok(names);
+            };
+            names.extend(page.value.into_iter().filter_map(|g| g.display_name));
+            match page.next_link {
+                // Only follow links to the same service: the token must not travel elsewhere.
+                Some(next) if same_origin(&next, &self.config.base_url) => url = next,
+                Some(_) => {
+                    return Err(SourceError::Decode {
+                        source_name: NAME,
+                        detail: "@odata.nextLink points outside the Graph base URL".into(),
+                    });
+                }
+                None => return Ok(names),
+            }
+        }
+        tracing::warn!(
+            pages = MAX_GROUP_PAGES,
+            "user is in more groups than Loadout reads; the rest are ignored"
+        );
+        Ok(names)
+    }
+}
+
+#[async_trait]
+impl DirectorySource for GraphReader {
+    fn source(&self) -> EventSource {
+        EventSource::Graph
+    }
+
+    async fn user(&self, external_id: &str) -> Result<Option<SourceUser>, SourceError> {
+        if external_id.is_empty() || external_id.len() > 256 {
+            return Err(SourceError::Rejected {
+                source_name: NAME,
+                status: 400,
+                detail: "the user id is empty or too long".into(),
+            });
+        }
+        let user_path = format!("users/{}", utf8_percent_encode(external_id, SEGMENT));
+        let url = format!("{}/{user_path}?$select={USER_SELECT}", self.config.base_url);
+        let Some(user) = self.object::<GraphUser>(&url).await? else {
+            return Ok(None);
+        };
+        let manager_url = format!(
+            "{}/{user_path}/manager?$select=mail,userPrincipalName",
+            self.config.base_url
+        );
+        let manager = self.object::<Manager>(&manager_url).await?;
+        let groups = self.groups(&user_path).await?;
+        let present = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        Ok(Some(SourceUser {
+            external_id: external_id.to_owned(),
+            account_name: present(user.on_premises_sam_account_name),
+            email: present(user.mail).or(present(user.user_principal_name)),
+            department: present(user.department),
+            title: present(user.job_title),
+            location: present(user.office_location),
+            country: present(user.country),
+            employment_type: present(user.employee_type),
+            manager_email: manager.and_then(|m| present(m.mail).or(present(m.user_principal_name))),
+            groups: Some(groups),
+            active: user.account_enabled != Some(false),
+        }))
+    }
+}
+
+/// `code: message` of a Graph error body, for the dead-letter reason.
+fn graph_error(body: &[u8]) -> String {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let error = &value["error"];
+    match (error["code"].as_str(), error["message"].as_str()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => "no error body".to_owned(),
+    }
+}
+
+fn same_origin(url: &str, base: &str) -> bool {
+    let origin = |u: &str| {
+        let rest = u
+            .split_once("://")
+            .map(|(scheme, rest)| (scheme.to_ascii_lowercase(), rest));
+        rest.map(|(scheme, rest)| {
+            let host = rest
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            (scheme, host)
+        })
+    };
+    origin(url).is_some() && origin(url) == origin(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_links_must_stay_on_the_graph_host() {
+        let base = "https://graph.microsoft.com/v1.0";
+        assert!(same_origin(
+            "https://graph.microsoft.com/v1.0/users?$skiptoken=x",
+            base
+        ));
+        assert!(!same_origin("https://evil.example/v1.0/users", base));
+        assert!(!same_origin("http://graph.microsoft.com/v1.0/users", base));
+        assert!(!same_origin("not a url", base));
+    }
+
+    #[test]
+    fn graph_errors_are_summarized_by_code_and_message() {
+        let body =
+            br#"{"error":{"code":"Request_ResourceNotFound","message":"gone","innerError":{}}}"#;
+        assert_eq!(graph_error(body), "Request_ResourceNotFound: gone");
+        assert_eq!(graph_error(b"<html>"), "no error body");
+    }
+
+    #[test]
+    fn user_principal_names_are_encoded_as_one_segment() {
+        let encoded = utf8_percent_encode("a#b/c@example.com", SEGMENT).to_string();
+        assert_eq!(encoded, "a%23b%2Fc@example.com");
+    }
+}

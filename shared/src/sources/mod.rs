@@ -1,0 +1,106 @@
+//! Reading a person from the directory that named them. Microsoft Graph notifications and
+//! BambooHR webhooks carry only that system's own id (an Entra object id, a BambooHR employee id)
+//! and, by design, no attributes worth trusting: enrichment reads the person through the
+//! source's API and maps them onto Loadout's directory.
+
+mod bamboohr;
+mod config;
+mod error;
+mod fetch;
+mod graph;
+
+pub use bamboohr::BambooHrReader;
+pub use config::{BambooHrConfig, GraphConfig};
+pub use error::SourceError;
+pub use graph::GraphReader;
+
+use crate::domain::EventSource;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A person as one source describes them. `None` means the source does not hold that attribute
+/// (BambooHR has no groups): Loadout keeps what it knew, rather than erasing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceUser {
+    /// The source's own id, as the event named it.
+    pub external_id: String,
+    /// The on-premises account name, when the source has one (Entra `onPremisesSamAccountName`);
+    /// UEM users synced from a directory usually carry it as their user name.
+    pub account_name: Option<String>,
+    pub email: Option<String>,
+    pub department: Option<String>,
+    pub title: Option<String>,
+    pub location: Option<String>,
+    pub country: Option<String>,
+    pub employment_type: Option<String>,
+    /// The manager's e-mail; Loadout resolves it to a user id.
+    pub manager_email: Option<String>,
+    pub groups: Option<Vec<String>>,
+    /// False once the source has disabled or terminated the person.
+    pub active: bool,
+}
+
+/// One directory Loadout can read people from.
+#[async_trait]
+pub trait DirectorySource: Send + Sync {
+    /// The event source whose ids this reader understands.
+    fn source(&self) -> EventSource;
+
+    /// The person with this id, or `None` when the source no longer has them (deleted).
+    async fn user(&self, external_id: &str) -> Result<Option<SourceUser>, SourceError>;
+}
+
+/// The readers configured for this deployment, by the event source they serve.
+#[derive(Clone, Default)]
+pub struct DirectorySources {
+    readers: HashMap<EventSource, Arc<dyn DirectorySource>>,
+}
+
+impl DirectorySources {
+    /// No directory is read: events that name users by a source id resolve only through ids
+    /// Loadout has already learned.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn with(mut self, reader: Arc<dyn DirectorySource>) -> Self {
+        self.readers.insert(reader.source(), reader);
+        self
+    }
+
+    pub fn reader(&self, source: EventSource) -> Option<&Arc<dyn DirectorySource>> {
+        self.readers.get(&source)
+    }
+
+    /// The readers whose settings are present (see [`GraphConfig::from_settings`] and
+    /// [`BambooHrConfig::from_settings`]); a source with no settings is simply not read.
+    pub async fn from_settings(
+        lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+        secrets: &dyn crate::ports::Secrets,
+    ) -> Result<Self, SourceError> {
+        let mut sources = Self::none();
+        if let Some(config) = GraphConfig::from_settings(lookup, secrets).await? {
+            sources = sources.with(Arc::new(GraphReader::new(config)?));
+        }
+        if let Some(config) = BambooHrConfig::from_settings(lookup, secrets).await? {
+            sources = sources.with(Arc::new(BambooHrReader::new(config)?));
+        }
+        Ok(sources)
+    }
+
+    /// The sources that have a reader, for start-up logs.
+    pub fn configured(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.readers.keys().map(|s| s.as_str()).collect();
+        names.sort_unstable();
+        names
+    }
+}
+
+impl std::fmt::Debug for DirectorySources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectorySources")
+            .field("configured", &self.configured())
+            .finish()
+    }
+}
