@@ -115,3 +115,17 @@ pub fn smart_group_name(app: &AppId, mode: PushMode) -> String {
 pub fn intent(user: &UserId) -> (String, String) {
     (format!("user#{user}"), "intent".to_owned())
 }
+
+/// A source's own id of a person (Entra object id, BambooHR employee id) -> Loadout's user id,
+/// learned the first time that source's record is read; lets a later delete still be resolved.
+pub fn external_id_index(source: &str, external_id: &str) -> (String, String) {
+    (format!("external#{source}"), external_id.to_owned())
+}
+
+/// The region most recently seen with a location, to place people a source gives only an office.
+pub fn location_region(location: &str) -> (String, String) {
+    (
+        "location-region".to_owned(),
+        location.trim().to_ascii_lowercase(),
+    )
+}

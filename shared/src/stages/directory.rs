@@ -61,6 +61,12 @@ async fn index(store: &dyn StateStore, employee: &Employee) -> Result<(), StageE
             .put_as(&pk, &sk, &employee.id, None, Condition::None)
             .await?;
     }
+    if !employee.location.trim().is_empty() && !employee.region.trim().is_empty() {
+        let (pk, sk) = keys::location_region(&employee.location);
+        store
+            .put_as(&pk, &sk, &employee.region, None, Condition::None)
+            .await?;
+    }
     if let Some(manager) = &employee.manager_id {
         let (pk, sk) = keys::manager_marker(manager);
         store.put_as(&pk, &sk, &true, None, Condition::None).await?;
@@ -82,6 +88,35 @@ pub async fn resolve_email(
 ) -> Result<Option<UserId>, StageError> {
     let (pk, sk) = keys::email_index(email);
     Ok(store.get_as(&pk, &sk).await?.map(|(u, _)| u))
+}
+
+/// The region people at `location` are in, as the directory last saw it.
+pub async fn region_of_location(
+    store: &dyn StateStore,
+    location: &str,
+) -> Result<Option<String>, StageError> {
+    let (pk, sk) = keys::location_region(location);
+    Ok(store.get_as(&pk, &sk).await?.map(|(r, _)| r))
+}
+
+pub async fn resolve_external_id(
+    store: &dyn StateStore,
+    source: &str,
+    external_id: &str,
+) -> Result<Option<UserId>, StageError> {
+    let (pk, sk) = keys::external_id_index(source, external_id);
+    Ok(store.get_as(&pk, &sk).await?.map(|(u, _)| u))
+}
+
+pub async fn remember_external_id(
+    store: &dyn StateStore,
+    source: &str,
+    external_id: &str,
+    user: &UserId,
+) -> Result<(), StageError> {
+    let (pk, sk) = keys::external_id_index(source, external_id);
+    store.put_as(&pk, &sk, user, None, Condition::None).await?;
+    Ok(())
 }
 
 pub async fn is_manager(store: &dyn StateStore, user: &UserId) -> Result<bool, StageError> {

@@ -3,13 +3,17 @@
 
 use super::batch::{BatchReport, InboundMessage, decode_envelope, process_each};
 use super::directory::{self, StoredProfile};
+use super::source_lookup;
 use super::{Services, StageError};
+use crate::domain::event::MembershipChange;
 use crate::domain::{
-    AuditKind, AuditRecord, DomainEvent, Envelope, EventKind, MessageKind, UserContext, UserId,
+    AuditKind, AuditRecord, DomainEvent, Employee, Envelope, EventKind, MessageKind, UserContext,
+    UserId,
 };
 use crate::keys;
 use crate::ports::queue::names;
 use crate::ports::{Condition, OutgoingMessage, StateStoreExt};
+use crate::sources::DirectorySources;
 use crate::uem::UemApi;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -32,11 +36,22 @@ pub struct EnrichedEvent {
 pub struct Enricher {
     services: Services,
     uem: Arc<dyn UemApi>,
+    sources: DirectorySources,
 }
 
 impl Enricher {
     pub fn new(services: Services, uem: Arc<dyn UemApi>) -> Self {
-        Self { services, uem }
+        Self {
+            services,
+            uem,
+            sources: DirectorySources::none(),
+        }
+    }
+
+    /// Reads people from these directories when an event names them by that source's id.
+    pub fn with_sources(mut self, sources: DirectorySources) -> Self {
+        self.sources = sources;
+        self
     }
 
     pub async fn handle_batch(&self, messages: Vec<InboundMessage>) -> BatchReport {
@@ -80,10 +95,19 @@ impl Enricher {
     /// Resolves the user and gathers their context.
     pub async fn enrich(&self, event: &DomainEvent) -> Result<EnrichedEvent, StageError> {
         let s = &self.services;
-        let user = self.resolve_user(event).await?;
-        let profile: StoredProfile = match &event.employee {
+        let (user, employee, source_active) = if source_lookup::applies(event, &self.sources) {
+            let r = source_lookup::resolve(s.store.as_ref(), &self.sources, event).await?;
+            (r.user, r.employee, r.active)
+        } else {
+            (
+                self.resolve_user(event).await?,
+                event.employee.clone(),
+                None,
+            )
+        };
+        let profile: StoredProfile = match &employee {
             Some(employee) => {
-                let active = event.kind != EventKind::Leaver;
+                let active = source_active.unwrap_or(event.kind != EventKind::Leaver);
                 directory::upsert_profile(s.store.as_ref(), employee, event.occurred_at, active)
                     .await?
                     .0
@@ -96,24 +120,25 @@ impl Enricher {
                             "no profile is known for user {user}; an HR event or directory import must come first"
                         ))
                     })?;
-                // Thin events (IdP, UEM) still change whether the person is active.
-                let active = match event.kind {
-                    EventKind::Leaver => Some(false),
-                    EventKind::Joiner => Some(true),
-                    _ => None,
-                };
-                match active {
-                    Some(active) if active != known.active => {
-                        directory::upsert_profile(
-                            s.store.as_ref(),
-                            &known.employee,
-                            event.occurred_at,
-                            active,
-                        )
-                        .await?
-                        .0
-                    }
-                    _ => known,
+                // Thin events (IdP, UEM) still change whether the person is active, and a
+                // membership event names the group that changed.
+                let active = source_active.unwrap_or(match event.kind {
+                    EventKind::Leaver => false,
+                    EventKind::Joiner => true,
+                    _ => known.active,
+                });
+                let employee = with_membership(&known.employee, event);
+                if active != known.active || employee != known.employee {
+                    directory::upsert_profile(
+                        s.store.as_ref(),
+                        &employee,
+                        event.occurred_at,
+                        active,
+                    )
+                    .await?
+                    .0
+                } else {
+                    known
                 }
             }
         };
@@ -149,14 +174,6 @@ impl Enricher {
                 "no user is known for the event's e-mail address".into(),
             ));
         }
-        if event.subject.external_id.is_some() {
-            // Graph and BambooHR name users by their own ids; mapping those needs a read of that
-            // directory, which Loadout does not do yet.
-            return Err(StageError::Permanent(format!(
-                "no user is known for this {} user id; only e-mail and user name are resolved",
-                event.source.as_str()
-            )));
-        }
         Err(StageError::Permanent("the event names no user".into()))
     }
 
@@ -190,4 +207,24 @@ impl Enricher {
             .await?;
         Ok(context)
     }
+}
+
+/// The profile with the group a membership event names added or removed (by the group's name,
+/// which is what policies read); unchanged for any other event.
+fn with_membership(employee: &Employee, event: &DomainEvent) -> Employee {
+    let mut employee = employee.clone();
+    let Some(group) = &event.subject.group else {
+        return employee;
+    };
+    let (Some(name), Some(change)) = (&group.name, group.change) else {
+        return employee;
+    };
+    match change {
+        MembershipChange::Added if !employee.groups.contains(name) => {
+            employee.groups.push(name.clone());
+        }
+        MembershipChange::Removed => employee.groups.retain(|g| g != name),
+        MembershipChange::Added => {}
+    }
+    employee
 }

@@ -12,6 +12,7 @@ pub mod intent;
 pub mod membership;
 pub mod policy_repo;
 pub mod resync;
+pub mod source_lookup;
 
 pub use error::StageError;
 
