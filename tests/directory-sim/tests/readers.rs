@@ -1,0 +1,255 @@
+//! Loadout's Graph and BambooHR readers against the simulators: what enrichment relies on
+//! (attributes, manager, every page of groups, 404 as "gone", token renewal, throttling, refused
+//! credentials).
+
+use directory_sim::{DirectorySim, Person};
+use loadout::ports::SecretString;
+use loadout::sources::{
+    BambooHrConfig, BambooHrReader, DirectorySource, GraphConfig, GraphReader, SourceError,
+};
+
+fn people() -> Vec<Person> {
+    let mut boss = Person::new("cmgr", "cmgr@example.com");
+    boss.department = "Sales".into();
+    let mut alee = Person::new("alee", "alee@example.com");
+    alee.first_name = "Ann".into();
+    alee.last_name = "Lee".into();
+    alee.department = "Sales".into();
+    alee.job_title = "Account Executive".into();
+    alee.location = "Austin".into();
+    alee.country = "United States".into();
+    alee.employment_type = "Full-time".into();
+    alee.manager = Some("cmgr".into());
+    alee.groups = vec!["all-staff".into(), "sales".into()];
+    let mut many = Person::new("many", "many@example.com");
+    // More groups than one page of 999 holds: the reader must follow @odata.nextLink.
+    many.groups = (0..1005).map(|i| format!("team-{i:04}")).collect();
+    vec![boss, alee, many]
+}
+
+fn graph(sim: &DirectorySim) -> GraphReader {
+    let g = &sim.graph;
+    GraphReader::new(
+        GraphConfig::new(
+            &g.tenant_id,
+            &g.client_id,
+            SecretString::new(&g.client_secret),
+        )
+        .urls(&g.base_url, &g.login_url),
+    )
+    .expect("reader")
+}
+
+fn bamboo(sim: &DirectorySim, base: &str) -> BambooHrReader {
+    BambooHrReader::new(
+        BambooHrConfig::new(
+            &sim.bamboohr.company_domain,
+            SecretString::new(&sim.bamboohr.api_key),
+        )
+        .base_url(base),
+    )
+    .expect("reader")
+}
+
+#[tokio::test]
+async fn graph_reads_the_attributes_the_manager_and_the_groups() {
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let reader = graph(&sim);
+    let id = sim.graph_id("alee").expect("id");
+    let u = reader.user(&id).await.expect("read").expect("exists");
+    assert_eq!(u.external_id, id);
+    assert_eq!(u.email.as_deref(), Some("alee@example.com"));
+    assert_eq!(u.account_name.as_deref(), Some("alee"));
+    assert_eq!(u.department.as_deref(), Some("Sales"));
+    assert_eq!(u.title.as_deref(), Some("Account Executive"));
+    assert_eq!(u.location.as_deref(), Some("Austin"));
+    assert_eq!(u.country.as_deref(), Some("United States"));
+    assert_eq!(u.employment_type.as_deref(), Some("Full-time"));
+    assert_eq!(u.manager_email.as_deref(), Some("cmgr@example.com"));
+    let mut groups = u.groups.clone().expect("Graph has groups");
+    groups.sort();
+    assert_eq!(groups, vec!["all-staff".to_owned(), "sales".to_owned()]);
+    assert!(u.active);
+
+    let boss = reader
+        .user(&sim.graph_id("cmgr").expect("id"))
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        boss.manager_email, None,
+        "Graph's 404 on /manager is no manager"
+    );
+    assert_eq!(boss.title, None, "an empty jobTitle is null in Graph");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn graph_follows_every_page_of_groups() {
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let u = graph(&sim)
+        .user(&sim.graph_id("many").expect("id"))
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(u.groups.expect("groups").len(), 1005);
+    let pages = sim
+        .calls()
+        .iter()
+        .filter(|c| c.contains("/memberOf"))
+        .count();
+    assert!(pages >= 2, "{:?}", sim.calls());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn graph_disabled_deleted_and_unknown_users() {
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let reader = graph(&sim);
+    let id = sim.graph_id("alee").expect("id");
+    assert!(sim.update("alee", |p| p.active = false));
+    let u = reader.user(&id).await.expect("read").expect("exists");
+    assert!(!u.active, "accountEnabled false");
+    assert!(sim.delete_from_graph("alee"));
+    assert_eq!(reader.user(&id).await.expect("404 is not an error"), None);
+    assert_eq!(
+        reader
+            .user("00000000-0000-0000-0000-000000000000")
+            .await
+            .expect("read"),
+        None
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn graph_renews_an_expired_token_and_waits_out_throttling() {
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let reader = graph(&sim);
+    let id = sim.graph_id("alee").expect("id");
+    reader.user(&id).await.expect("read").expect("exists");
+    sim.expire_tokens();
+    reader
+        .user(&id)
+        .await
+        .expect("a 401 gets one fresh token")
+        .expect("exists");
+    let tokens = sim
+        .calls()
+        .iter()
+        .filter(|c| c.contains("oauth2/v2.0/token"))
+        .count();
+    assert_eq!(tokens, 2, "{:?}", sim.calls());
+
+    sim.fail_next(2, 429);
+    reader
+        .user(&id)
+        .await
+        .expect("retried after Retry-After")
+        .expect("exists");
+    sim.fail_next(20, 503);
+    let err = reader.user(&id).await.expect_err("still unavailable");
+    assert!(
+        matches!(err, SourceError::Unavailable { status: 503, .. }),
+        "{err}"
+    );
+    assert!(err.is_retryable());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn graph_refuses_a_wrong_client_secret_for_good() {
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let g = &sim.graph;
+    let reader = GraphReader::new(
+        GraphConfig::new(&g.tenant_id, &g.client_id, SecretString::new("wrong"))
+            .urls(&g.base_url, &g.login_url),
+    )
+    .expect("reader");
+    let err = reader
+        .user(&sim.graph_id("alee").expect("id"))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, SourceError::Unauthorized { .. }), "{err}");
+    assert!(!err.is_retryable());
+    assert!(err.to_string().contains("invalid_client"), "{err}");
+    assert!(
+        !err.to_string().contains("wrong"),
+        "the secret never shows: {err}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn bamboohr_reads_an_employee_on_both_base_urls() {
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let id = sim.bamboo_id("alee").expect("id");
+    for base in [
+        sim.bamboohr.base_url.clone(),
+        sim.bamboohr.legacy_base_url.clone(),
+    ] {
+        let u = bamboo(&sim, &base)
+            .user(&id)
+            .await
+            .expect("read")
+            .expect("exists");
+        assert_eq!(u.email.as_deref(), Some("alee@example.com"));
+        assert_eq!(u.department.as_deref(), Some("Sales"));
+        assert_eq!(u.title.as_deref(), Some("Account Executive"));
+        assert_eq!(u.location.as_deref(), Some("Austin"));
+        assert_eq!(u.manager_email.as_deref(), Some("cmgr@example.com"));
+        assert_eq!(
+            u.groups, None,
+            "BambooHR has no groups: Loadout keeps its own"
+        );
+        assert!(u.active);
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn bamboohr_inactive_deleted_refused_and_malformed_ids() {
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let reader = bamboo(&sim, &sim.bamboohr.base_url);
+    let id = sim.bamboo_id("alee").expect("id");
+    assert!(sim.update("alee", |p| p.active = false));
+    assert!(
+        !reader
+            .user(&id)
+            .await
+            .expect("read")
+            .expect("exists")
+            .active
+    );
+    assert!(sim.delete_from_bamboohr("alee"));
+    assert_eq!(reader.user(&id).await.expect("404 is not an error"), None);
+
+    let err = reader.user("12; DROP").await.expect_err("not a number");
+    assert!(
+        matches!(err, SourceError::Rejected { status: 400, .. }),
+        "{err}"
+    );
+    let before = sim.calls().len();
+    let _ = reader.user("../directory").await;
+    assert_eq!(sim.calls().len(), before, "a bad id never reaches BambooHR");
+
+    let wrong = BambooHrReader::new(
+        BambooHrConfig::new(&sim.bamboohr.company_domain, SecretString::new("nope"))
+            .base_url(&sim.bamboohr.base_url),
+    )
+    .expect("reader");
+    let boss = sim.bamboo_id("cmgr").expect("id");
+    let err = wrong.user(&boss).await.expect_err("refused");
+    assert!(
+        matches!(err, SourceError::Unauthorized { status: 401, .. }),
+        "{err}"
+    );
+
+    sim.fail_next(1, 503);
+    reader
+        .user(&boss)
+        .await
+        .expect("503 is retried")
+        .expect("exists");
+    sim.shutdown().await;
+}
