@@ -6,6 +6,7 @@ use crate::adapters::aws::{AwsConfigError, AwsContext, DEFAULT_SECRET_TTL};
 use crate::config::{ConfigError, Settings};
 use crate::ports::secrets::keys;
 use crate::ports::{Clock, NoSecrets, Secrets, SystemClock};
+use crate::sources::DirectorySources;
 use crate::stages::Services;
 use crate::stages::batch::{BatchReport, InboundMessage};
 use crate::uem::{UemApi, UemClient, UemConfig, UemError};
@@ -25,6 +26,8 @@ pub enum StartupError {
     Uem(#[from] UemError),
     #[error("{0} is not set")]
     Missing(&'static str),
+    #[error("directory source: {0}")]
+    Source(#[from] crate::sources::SourceError),
 }
 
 /// JSON logs to stdout, level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default info).
@@ -123,6 +126,15 @@ pub async fn uem_client(
         services.store.clone(),
         services.clock.clone(),
     )?))
+}
+
+/// The directories enrichment reads people from (Graph, BambooHR), as far as the environment
+/// and the secret configure them.
+pub async fn sources_from_env(services: &Services) -> Result<DirectorySources, StartupError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let sources = DirectorySources::from_settings(&lookup, services.secrets.as_ref()).await?;
+    tracing::info!(configured = ?sources.configured(), "directory sources");
+    Ok(sources)
 }
 
 /// The messages of an SQS event, with their receive counts.
