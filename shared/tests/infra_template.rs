@@ -34,6 +34,10 @@ fn required_environment(function: &str) -> &'static [&'static str] {
             UEM[0],
             UEM[1],
             UEM[2],
+            // Directory sources (empty = not read); see sources::DirectorySources::from_settings.
+            "LOADOUT_GRAPH_TENANT_ID",
+            "LOADOUT_GRAPH_CLIENT_ID",
+            "LOADOUT_BAMBOOHR_COMPANY_DOMAIN",
         ],
         "decision-engine" => &[
             "LOADOUT_MODE",

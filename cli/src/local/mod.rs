@@ -1,6 +1,7 @@
 //! Local mode: the HTTP routes on 127.0.0.1, a worker per queue over the durable local queue, the
 //! embedded store under the data directory, and UEM either real or the simulator in-process.
 
+mod directories;
 mod http;
 mod secrets;
 mod seed;
@@ -8,6 +9,7 @@ pub mod workers;
 
 pub use seed::{ExampleData, SeedError, load_policy_set, load_policy_set_for_check};
 
+use directory_sim::DirectorySim;
 use loadout::adapters::local::{
     LocalDb, LocalDbError, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
 };
@@ -121,6 +123,8 @@ pub struct LocalMode {
     pub services: Services,
     /// The in-process UEM simulator, when no real tenant was given.
     pub sim: Option<SimHandle>,
+    /// The Graph and BambooHR simulators that go with the UEM simulator.
+    pub directory_sim: Option<DirectorySim>,
     /// Secrets generated on first start (printed once; kept in the data directory).
     pub generated_secrets: Vec<(String, String)>,
     pub policy_version: String,
@@ -218,7 +222,14 @@ impl LocalMode {
                 Duration::from_secs(5),
             )
         };
-        let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()));
+        let (sources, directory_sim) = match &options.uem {
+            UemTarget::Simulator => {
+                let (sources, sim) = directories::simulated(&examples.org).await?;
+                (sources, Some(sim))
+            }
+            _ => (directories::configured(secrets.as_ref()).await?, None),
+        };
+        let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()).with_sources(sources));
         let decider = Arc::new(Decider::new(services.clone(), cache()));
         let executor = Arc::new(
             Executor::new(services.clone(), uem, cache())
@@ -268,6 +279,7 @@ impl LocalMode {
             base_url: format!("http://{bound}"),
             services,
             sim,
+            directory_sim,
             generated_secrets: generated,
             policy_version,
             examples,
@@ -334,6 +346,9 @@ impl LocalMode {
         if let Some(sim) = self.sim.take() {
             sim.shutdown().await;
         }
+        if let Some(sim) = self.directory_sim.take() {
+            sim.shutdown().await;
+        }
     }
 
     /// Stops abruptly, as a crash would: in-flight batches are abandoned mid-way.
@@ -343,6 +358,9 @@ impl LocalMode {
         }
         let _ = self.stop.send(true);
         if let Some(sim) = self.sim.take() {
+            sim.shutdown().await;
+        }
+        if let Some(sim) = self.directory_sim.take() {
             sim.shutdown().await;
         }
     }

@@ -1,8 +1,9 @@
-//! context-enricher: SQS `enrich` -> user context from UEM -> SQS `decide`.
+//! context-enricher: SQS `enrich` -> the person from their directory (Graph, BambooHR) and
+//! their context from UEM -> SQS `decide`.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use loadout::lambda::{handlers, init_tracing, services_from_env, uem_from_env};
+use loadout::lambda::{handlers, init_tracing, services_from_env, sources_from_env, uem_from_env};
 use loadout::stages::enrich::Enricher;
 
 #[tokio::main]
@@ -10,7 +11,8 @@ async fn main() -> Result<(), Error> {
     init_tracing();
     let (services, _aws) = services_from_env(true).await?;
     let uem = uem_from_env(&services).await?;
-    let enricher = Enricher::new(services, uem);
+    let sources = sources_from_env(&services).await?;
+    let enricher = Enricher::new(services, uem).with_sources(sources);
     run(service_fn(|event: LambdaEvent<SqsEvent>| async {
         Ok::<SqsBatchResponse, Error>(handlers::enrich(&enricher, event.payload).await)
     }))
