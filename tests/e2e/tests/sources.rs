@@ -1,6 +1,6 @@
 //! Events from the identity provider and from UEM itself, through local mode into UEM: an Okta
-//! deactivation removes what Loadout assigned; a UEM compliance change re-evaluates the user
-//! against their devices as UEM now reports them.
+//! deactivation removes what Loadout assigned; Okta group membership changes apply the group; a
+//! UEM compliance change re-evaluates the user against their devices as UEM now reports them.
 
 use loadout::governance::Mode;
 use loadout::ports::secrets::keys;
@@ -152,5 +152,70 @@ async fn uem_compliance_change_reevaluates_against_the_devices_uem_reports() {
         "non-compliance changes what the policies allow"
     );
     assert_eq!(after, expected);
+    h.local.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_group_membership_changes_apply_the_named_group() {
+    let ex = Examples::load();
+    let h = start(Mode::Auto, UemTarget::Simulator, TempDir::new("okta-group")).await;
+    let user = ex.with_devices("Engineering").remove(0);
+    assert!(!user.groups.iter().any(|g| g == "pilot"));
+    h.sender
+        .send(&hr_event("update", &user, &[]), "okta-group-baseline")
+        .await
+        .expect("send");
+    assert!(h.local.wait_idle(SETTLE).await);
+    let sim = h.local.sim.as_ref().expect("sim");
+    let mut piloting = user.clone();
+    piloting.groups.push("pilot".into());
+    assert_ne!(ex.expected_apps(&piloting), ex.expected_apps(&user));
+
+    let authorization = secret(&h, keys::OKTA_AUTHORIZATION).await;
+    for (n, (event_type, expected)) in [
+        ("group.user_membership.add", &piloting),
+        ("group.user_membership.remove", &user),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = json!({
+            "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0",
+            "cloudEventsVersion": "0.1", "contentType": "application/json",
+            "eventId": format!("e2e-okta-group-{n}"),
+            "eventTime": chrono::Utc::now().to_rfc3339(),
+            "data": {"events": [{
+                "uuid": format!("e2e-okta-group-event-{n}"),
+                "published": chrono::Utc::now().to_rfc3339(),
+                "eventType": event_type, "version": "0", "severity": "INFO",
+                "displayMessage": "Add user to group membership",
+                "actor": {"id": "00uadmin", "type": "User", "alternateId": "it-admin@example.com", "displayName": "IT"},
+                "outcome": {"result": "SUCCESS"},
+                "target": [
+                    {"id": "00uuser", "type": "User", "alternateId": user.email, "displayName": "x"},
+                    {"id": "00gpilot", "type": "UserGroup", "alternateId": "unknown", "displayName": "pilot"}
+                ]
+            }]}
+        });
+        let response = reqwest::Client::new()
+            .post(format!("{}/webhooks/okta", h.local.base_url))
+            .header("content-type", "application/json")
+            .header("authorization", &authorization)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status().as_u16(), 202);
+        assert!(
+            h.local.wait_idle(SETTLE).await,
+            "{}",
+            h.local.diagnostics().await
+        );
+        assert_eq!(
+            normalize_modes(sim.effective_apps(user.id.as_str())),
+            ex.expected_apps(expected),
+            "after {event_type}"
+        );
+    }
     h.local.shutdown().await;
 }
