@@ -38,6 +38,12 @@ pub enum SourceError {
         status: u16,
         detail: String,
     },
+    /// The source has no such thing to read (BambooHR has no groups).
+    #[error("{source_name} has no {what}")]
+    Unsupported {
+        source_name: &'static str,
+        what: &'static str,
+    },
     #[error("{source_name} answered something Loadout cannot read: {detail}")]
     Decode {
         source_name: &'static str,

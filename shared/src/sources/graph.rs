@@ -14,8 +14,8 @@ use tokio::time::Instant;
 const NAME: &str = "graph";
 /// The user properties Loadout maps; anything else stays in Entra ID.
 const USER_SELECT: &str = "id,userPrincipalName,mail,department,jobTitle,officeLocation,country,employeeType,accountEnabled,onPremisesSamAccountName";
-/// A user in more groups than this many pages hold is cut off (and logged), not looped on.
-const MAX_GROUP_PAGES: usize = 50;
+/// A collection longer than this many pages of 999 is cut off (and logged), not looped on.
+const MAX_PAGES: usize = 200;
 /// Renew this long before the token runs out, so no call carries one that expires in flight.
 const RENEW_EARLY: Duration = Duration::from_secs(300);
 /// Path segment encoding: ids are GUIDs, but a user principal name may carry `#` or `%`.
@@ -74,6 +74,19 @@ struct GroupPage {
 #[serde(rename_all = "camelCase")]
 struct Group {
     display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MemberPage {
+    #[serde(default)]
+    value: Vec<Member>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Member {
+    id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -217,18 +230,20 @@ impl GraphReader {
         }
     }
 
-    async fn groups(&self, user_path: &str) -> Result<Vec<String>, SourceError> {
-        let mut url = format!(
-            "{}/{user_path}/memberOf/microsoft.graph.group?$select=displayName&$top=999",
-            self.config.base_url
-        );
-        let mut names = Vec::new();
-        for _ in 0..MAX_GROUP_PAGES {
-            let Some(page) = self.object::<GroupPage>(&url).await? else {
-                return Ok(names);
+    /// Every page of a collection from `url` on, each page mapped by `take`; `None` on 404.
+    async fn pages<P: for<'de> Deserialize<'de>, T>(
+        &self,
+        mut url: String,
+        take: impl Fn(P) -> (Vec<T>, Option<String>),
+    ) -> Result<Option<Vec<T>>, SourceError> {
+        let mut items = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let Some(page) = self.object::<P>(&url).await? else {
+                return Ok(None);
             };
-            names.extend(page.value.into_iter().filter_map(|g| g.display_name));
-            match page.next_link {
+            let (page_items, next) = take(page);
+            items.extend(page_items);
+            match next {
                 // Only follow links to the same service: the token must not travel elsewhere.
                 Some(next) if same_origin(&next, &self.config.base_url) => url = next,
                 Some(_) => {
@@ -237,14 +252,30 @@ impl GraphReader {
                         detail: "@odata.nextLink points outside the Graph base URL".into(),
                     });
                 }
-                None => return Ok(names),
+                None => return Ok(Some(items)),
             }
         }
         tracing::warn!(
-            pages = MAX_GROUP_PAGES,
-            "user is in more groups than Loadout reads; the rest are ignored"
+            pages = MAX_PAGES,
+            "collection longer than Loadout reads; the rest is ignored"
         );
-        Ok(names)
+        Ok(Some(items))
+    }
+
+    async fn groups(&self, user_path: &str) -> Result<Vec<String>, SourceError> {
+        let url = format!(
+            "{}/{user_path}/memberOf/microsoft.graph.group?$select=displayName&$top=999",
+            self.config.base_url
+        );
+        let names = self
+            .pages(url, |p: GroupPage| {
+                (
+                    p.value.into_iter().filter_map(|g| g.display_name).collect(),
+                    p.next_link,
+                )
+            })
+            .await?;
+        Ok(names.unwrap_or_default())
     }
 }
 
@@ -287,6 +318,29 @@ impl DirectorySource for GraphReader {
             groups: Some(groups),
             active: user.account_enabled != Some(false),
         }))
+    }
+
+    async fn group_members(&self, group_id: &str) -> Result<Option<Vec<String>>, SourceError> {
+        if group_id.is_empty() || group_id.len() > 256 {
+            return Err(SourceError::Rejected {
+                source_name: NAME,
+                status: 400,
+                detail: "the group id is empty or too long".into(),
+            });
+        }
+        // Only user members: nested groups and devices hold no apps of their own here.
+        let url = format!(
+            "{}/groups/{}/members/microsoft.graph.user?$select=id&$top=999",
+            self.config.base_url,
+            utf8_percent_encode(group_id, SEGMENT)
+        );
+        self.pages(url, |p: MemberPage| {
+            (
+                p.value.into_iter().filter_map(|m| m.id).collect(),
+                p.next_link,
+            )
+        })
+        .await
     }
 }
 

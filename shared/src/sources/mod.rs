@@ -49,6 +49,15 @@ pub trait DirectorySource: Send + Sync {
 
     /// The person with this id, or `None` when the source no longer has them (deleted).
     async fn user(&self, external_id: &str) -> Result<Option<SourceUser>, SourceError>;
+
+    /// The ids of a group's user members (every page), or `None` when the group is gone. A
+    /// group change that names no member is applied by re-reading each of them.
+    async fn group_members(&self, _group_id: &str) -> Result<Option<Vec<String>>, SourceError> {
+        Err(SourceError::Unsupported {
+            source_name: self.source().as_str(),
+            what: "groups",
+        })
+    }
 }
 
 /// The readers configured for this deployment, by the event source they serve.
