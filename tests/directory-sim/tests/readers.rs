@@ -253,3 +253,39 @@ async fn bamboohr_inactive_deleted_refused_and_malformed_ids() {
         .expect("exists");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn graph_lists_every_user_member_of_a_group_and_none_for_a_deleted_one() {
+    // More members than one page of 999 holds.
+    let mut everyone = people();
+    for i in 0..1001 {
+        let mut p = Person::new(format!("u{i:04}"), format!("u{i:04}@example.com"));
+        p.groups = vec!["big".into()];
+        everyone.push(p);
+    }
+    let sim = DirectorySim::start(everyone).await.expect("sim");
+    let reader = graph(&sim);
+    let big = sim.graph_group_id("big").expect("group");
+    let mut members = reader
+        .group_members(&big)
+        .await
+        .expect("read")
+        .expect("exists");
+    members.sort();
+    members.dedup();
+    assert_eq!(members.len(), 1001);
+    assert!(members.contains(&sim.graph_id("u0000").expect("id")));
+    assert_eq!(
+        reader
+            .group_members("00000000-0000-0000-0000-000000000000")
+            .await
+            .expect("404 is not an error"),
+        None
+    );
+    let err = bamboo(&sim, &sim.bamboohr.base_url)
+        .group_members("1")
+        .await
+        .expect_err("BambooHR has no groups");
+    assert!(matches!(err, SourceError::Unsupported { .. }), "{err}");
+    sim.shutdown().await;
+}

@@ -232,6 +232,63 @@ async fn a_graph_group_membership_and_a_disabled_then_deleted_account_end_in_the
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graph_group_change_without_members_delta_rereads_every_member() {
+    let ex = Examples::load();
+    let h = start(
+        Mode::Auto,
+        UemTarget::Simulator,
+        TempDir::new("graph-group-all"),
+    )
+    .await;
+    let first = baselined(&h, &ex, "Engineering").await;
+    let second = ex.with_devices("Engineering").remove(1);
+    h.sender
+        .send(&hr_event("update", &second, &[]), "baseline-second")
+        .await
+        .expect("send");
+    settle(&h).await;
+    let dir = h.local.directory_sim.as_ref().expect("directory simulator");
+    // Both join the pilot group; Graph's notification says only that the group changed.
+    for user in [&first, &second] {
+        assert!(dir.update(user.id.as_str(), |p| p.groups.push("pilot".into())));
+    }
+    let group_id = dir.graph_group_id("pilot").expect("pilot group");
+    let item = json!({
+        "id": "grp-2",
+        "subscriptionId": "2b0bc1e5-3a7c-4ef4-9a3c-4e6a1c6b7d10",
+        "clientState": secret(&h, keys::GRAPH_CLIENT_STATE).await,
+        "changeType": "updated",
+        "resource": format!("Groups/{group_id}"),
+        "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+        "resourceData": {
+            "@odata.type": "#Microsoft.Graph.Group",
+            "@odata.id": format!("Groups/{group_id}"),
+            "id": group_id
+        }
+    });
+    assert_eq!(post_graph(&h, vec![item]).await, 202);
+    settle(&h).await;
+    for user in [&first, &second] {
+        let mut piloting = user.clone();
+        piloting.groups.push("pilot".into());
+        assert_eq!(
+            apps_of(&h, user),
+            ex.expected_apps(&piloting),
+            "{}",
+            user.id
+        );
+    }
+    assert!(
+        dir.calls()
+            .iter()
+            .any(|c| c.contains(&format!("/groups/{group_id}/members"))),
+        "{:?}",
+        dir.calls()
+    );
+    h.local.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bamboohr_updates_and_terminations_are_read_from_bamboohr() {
     let ex = Examples::load();
     let h = start(Mode::Auto, UemTarget::Simulator, TempDir::new("bamboohr")).await;
