@@ -254,6 +254,11 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
             let _ = writeln!(out, "Audit records of refused requests: {rejected}\n");
         }
     }
+    if let Some(directory) = &local.directory_sim {
+        step += 1;
+        let user = graph_membership_step(&mut out, local, directory, step).await?;
+        users.push(user);
+    }
     let _ = writeln!(
         out,
         "== What UEM holds now (from the simulator's smart groups and assignments) =="
@@ -273,6 +278,85 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
         sim.calls().len()
     );
     Ok(out)
+}
+
+/// An Entra ID group change: Graph's notification names the group and the member by object id
+/// only, so Loadout reads the person from Graph before deciding.
+async fn graph_membership_step(
+    out: &mut String,
+    local: &LocalMode,
+    directory: &directory_sim::DirectorySim,
+    step: usize,
+) -> Result<String, DemoError> {
+    let sim = local
+        .sim
+        .as_ref()
+        .ok_or_else(|| DemoError::Unexpected("the demo needs the simulator".into()))?;
+    let user = local
+        .examples
+        .org
+        .iter()
+        .find(|e| e.department == "Engineering" && !e.groups.iter().any(|g| g == "pilot"))
+        .map(|e| e.id.to_string())
+        .ok_or_else(|| DemoError::Unexpected("no Engineering user outside the pilot".into()))?;
+    let _ = writeln!(
+        out,
+        "== {step}. Entra ID: {user} is added to the group \"pilot\" (Microsoft Graph notification) =="
+    );
+    let before_apps = sim.effective_app_names(&user).len();
+    directory.update(&user, |p| p.groups.push("pilot".into()));
+    let (group, member) = directory
+        .graph_group_id("pilot")
+        .zip(directory.graph_id(&user))
+        .ok_or_else(|| DemoError::Unexpected("the directory simulator lacks ids".into()))?;
+    let client_state = local
+        .services
+        .secrets
+        .get(secret_keys::GRAPH_CLIENT_STATE)
+        .await
+        .map_err(|e| DemoError::Read(e.to_string()))?
+        .ok_or_else(|| DemoError::Unexpected("no Graph clientState".into()))?;
+    let body = serde_json::json!({"value": [{
+        "id": "demo-group-change", "subscriptionId": "demo-subscription",
+        "clientState": client_state.expose(), "changeType": "updated",
+        "resource": format!("Groups/{group}"), "tenantId": directory.graph.tenant_id,
+        "resourceData": {"@odata.type": "#Microsoft.Graph.Group", "@odata.id": format!("Groups/{group}"),
+                         "id": group, "members@delta": [{"id": member}]}
+    }]});
+    let reads_before = directory.calls().len();
+    let status = reqwest::Client::new()
+        .post(format!("{}/webhooks/graph", local.base_url))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| DemoError::Unexpected(format!("POST /webhooks/graph: {e}")))?
+        .status();
+    let _ = writeln!(
+        out,
+        "POST /webhooks/graph (ids only: Groups/{group}, members@delta [{member}]) -> {}",
+        status.as_u16()
+    );
+    if !local.wait_idle(SETTLE).await {
+        return Err(DemoError::Timeout(SETTLE));
+    }
+    let reads: Vec<String> = directory.calls()[reads_before..]
+        .iter()
+        .filter(|c| !c.contains("oauth2"))
+        .map(|c| c.replace(&member, "{id}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "Loadout read the person from Graph: {}",
+        reads.join(", ")
+    );
+    let after_apps = sim.effective_app_names(&user).len();
+    let _ = writeln!(
+        out,
+        "Apps in UEM for {user}: {before_apps} before, {after_apps} now"
+    );
+    let _ = writeln!(out, "UEM now gives {user}: {}\n", apps_of(sim, &user));
+    Ok(user)
 }
 
 /// What UEM gives a user, split by delivery and wrapped for a terminal.
