@@ -38,6 +38,7 @@ fn required_environment(function: &str) -> &'static [&'static str] {
             "LOADOUT_GRAPH_TENANT_ID",
             "LOADOUT_GRAPH_CLIENT_ID",
             "LOADOUT_BAMBOOHR_COMPANY_DOMAIN",
+            "LOADOUT_OKTA_ORG_URL",
         ],
         "decision-engine" => &[
             "LOADOUT_MODE",

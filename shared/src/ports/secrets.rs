@@ -51,9 +51,10 @@ pub mod keys {
     /// Reading people from Entra ID and BambooHR during enrichment.
     pub const GRAPH_CLIENT_SECRET: &str = "LOADOUT_GRAPH_CLIENT_SECRET";
     pub const BAMBOOHR_API_KEY: &str = "LOADOUT_BAMBOOHR_API_KEY";
+    pub const OKTA_API_TOKEN: &str = "LOADOUT_OKTA_API_TOKEN";
 
     /// Every key, for generating local secrets and for documentation.
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 18] = [
         HRIS_HMAC_SECRET,
         BAMBOOHR_HMAC_SECRET,
         OKTA_AUTHORIZATION,
@@ -71,6 +72,7 @@ pub mod keys {
         SLACK_WEBHOOK_URL,
         GRAPH_CLIENT_SECRET,
         BAMBOOHR_API_KEY,
+        OKTA_API_TOKEN,
     ];
 }
 

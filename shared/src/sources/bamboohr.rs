@@ -130,6 +130,7 @@ impl DirectorySource for BambooHrReader {
             country: present(employee.country),
             employment_type: present(employee.employment_history_status),
             manager_email: present(employee.supervisor_email),
+            manager_external_id: None,
             groups: None,
             active: !present(employee.status).is_some_and(|s| s.eq_ignore_ascii_case("inactive")),
         }))

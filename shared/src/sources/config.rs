@@ -133,6 +133,51 @@ impl BambooHrConfig {
     }
 }
 
+/// An Okta API token (read-only admin) or an OAuth access token for the Users API.
+#[derive(Debug, Clone)]
+pub struct OktaConfig {
+    /// `https://{yourOktaDomain}`, without a trailing slash.
+    pub org_url: String,
+    pub api_token: SecretString,
+    pub timeout: Duration,
+}
+
+impl OktaConfig {
+    pub fn new(org_url: &str, api_token: SecretString) -> Self {
+        Self {
+            org_url: org_url.trim_end_matches('/').into(),
+            api_token,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// `LOADOUT_OKTA_ORG_URL` and the secret's `LOADOUT_OKTA_API_TOKEN`. `None` when the org URL is
+    /// not set: Okta events are then resolved by e-mail only.
+    pub async fn from_settings(
+        lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+        secrets: &dyn Secrets,
+    ) -> Result<Option<Self>, SourceError> {
+        let Some(org) = setting(lookup, "LOADOUT_OKTA_ORG_URL") else {
+            return Ok(None);
+        };
+        let missing = |detail: &str| SourceError::Config {
+            source_name: "okta",
+            detail: detail.to_owned(),
+        };
+        if !(org.starts_with("https://") || org.starts_with("http://127.0.0.1")) {
+            return Err(missing(
+                "LOADOUT_OKTA_ORG_URL must be the org's https:// URL",
+            ));
+        }
+        let token = secrets
+            .get(keys::OKTA_API_TOKEN)
+            .await
+            .map_err(|e| missing(&format!("{}: {e}", keys::OKTA_API_TOKEN)))?
+            .ok_or_else(|| missing("the secret holds no LOADOUT_OKTA_API_TOKEN"))?;
+        Ok(Some(Self::new(&org, token)))
+    }
+}
+
 fn setting(lookup: &(dyn Fn(&str) -> Option<String> + Sync), name: &str) -> Option<String> {
     lookup(name)
         .map(|v| v.trim().to_owned())

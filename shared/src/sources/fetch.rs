@@ -91,7 +91,7 @@ impl Fetcher {
             if reply.status < 500 && reply.status != 429 {
                 return Ok(reply);
             }
-            let wait = retry_after(&reply.headers);
+            let wait = retry_after(&reply.headers).or_else(|| rate_limit_reset(&reply.headers));
             if last || wait.is_some_and(|w| w > self.max_wait) {
                 return Err(SourceError::Unavailable {
                     source_name: self.source_name,
@@ -109,6 +109,20 @@ impl Fetcher {
             tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt))).await;
         }
     }
+}
+
+/// Okta answers 429 without `Retry-After`, with the epoch second its window resets instead.
+fn rate_limit_reset(headers: &HeaderMap) -> Option<Duration> {
+    let reset: i64 = headers
+        .get("x-rate-limit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let now = chrono::Utc::now().timestamp();
+    // At least a second: the reset second itself may not have passed on Okta's clock.
+    Some(Duration::from_secs((reset - now).clamp(1, 3600) as u64))
 }
 
 /// 250 ms doubling per attempt, capped at 4 s; half fixed, half random so that concurrent
@@ -130,6 +144,22 @@ pub(super) fn is_json(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn okta_rate_limit_reset_is_a_wait() {
+        let mut h = HeaderMap::new();
+        let soon = chrono::Utc::now().timestamp() + 3;
+        h.insert(
+            "x-rate-limit-reset",
+            soon.to_string().parse().expect("header"),
+        );
+        let wait = rate_limit_reset(&h).expect("a wait");
+        assert!(wait >= Duration::from_secs(2) && wait <= Duration::from_secs(3));
+        h.insert("x-rate-limit-reset", "0".parse().expect("header"));
+        assert_eq!(rate_limit_reset(&h), Some(Duration::from_secs(1)));
+        h.insert("x-rate-limit-reset", "later".parse().expect("header"));
+        assert_eq!(rate_limit_reset(&h), None);
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

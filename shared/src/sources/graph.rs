@@ -315,6 +315,7 @@ impl DirectorySource for GraphReader {
             country: present(user.country),
             employment_type: present(user.employee_type),
             manager_email: manager.and_then(|m| present(m.mail).or(present(m.user_principal_name))),
+            manager_external_id: None,
             groups: Some(groups),
             active: user.account_enabled != Some(false),
         }))

@@ -1,18 +1,20 @@
-//! Reading a person from the directory that named them. Microsoft Graph notifications and
-//! BambooHR webhooks carry only that system's own id (an Entra object id, a BambooHR employee id)
-//! and, by design, no attributes worth trusting: enrichment reads the person through the
-//! source's API and maps them onto Loadout's directory.
+//! Reading a person from the directory that named them. Microsoft Graph notifications, BambooHR
+//! webhooks and Okta event hooks carry the source's own id (an Entra object id, a BambooHR
+//! employee id, an Okta user id) and no attributes worth trusting: enrichment reads the person
+//! through the source's API and maps them onto Loadout's directory.
 
 mod bamboohr;
 mod config;
 mod error;
 mod fetch;
 mod graph;
+mod okta;
 
 pub use bamboohr::BambooHrReader;
-pub use config::{BambooHrConfig, GraphConfig};
+pub use config::{BambooHrConfig, GraphConfig, OktaConfig};
 pub use error::SourceError;
 pub use graph::GraphReader;
+pub use okta::OktaReader;
 
 use crate::domain::EventSource;
 use async_trait::async_trait;
@@ -36,6 +38,9 @@ pub struct SourceUser {
     pub employment_type: Option<String>,
     /// The manager's e-mail; Loadout resolves it to a user id.
     pub manager_email: Option<String>,
+    /// The manager's id in this source (Okta `managerId`), resolved through the ids Loadout
+    /// has learned from this source.
+    pub manager_external_id: Option<String>,
     pub groups: Option<Vec<String>>,
     /// False once the source has disabled or terminated the person.
     pub active: bool,
@@ -94,6 +99,9 @@ impl DirectorySources {
         }
         if let Some(config) = BambooHrConfig::from_settings(lookup, secrets).await? {
             sources = sources.with(Arc::new(BambooHrReader::new(config)?));
+        }
+        if let Some(config) = OktaConfig::from_settings(lookup, secrets).await? {
+            sources = sources.with(Arc::new(OktaReader::new(config)?));
         }
         Ok(sources)
     }

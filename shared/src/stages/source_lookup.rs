@@ -1,5 +1,5 @@
 //! Who an event is about when its source names people by its own id (Entra object id, BambooHR
-//! employee id): the person is read from that source, matched to Loadout's directory (an id
+//! employee id, Okta user id): the person is read from that source, matched to Loadout's directory (an id
 //! learned before, else the e-mail address, else a new user named by the account name), and their
 //! attributes are laid over what Loadout knew. The notification's own data is never trusted.
 
@@ -41,7 +41,11 @@ pub async fn resolve(
         .external_id
         .as_deref()
         .ok_or_else(|| StageError::Permanent("the event names no source user id".into()))?;
-    let known = directory::resolve_external_id(store, source, external_id).await?;
+    let known = match directory::resolve_external_id(store, source, external_id).await? {
+        Some(user) => Some(user),
+        // Okta events also carry the login; BambooHR's field-based payloads, the work e-mail.
+        None => named_otherwise(store, event).await?,
+    };
     let Some(reader) = sources.reader(event.source) else {
         // Without a reader, only a person this source named before (and was read then) is known.
         return known
@@ -75,13 +79,27 @@ pub async fn resolve(
         None => match_user(store, &person, source).await?,
     };
     let stored = directory::load_profile(store, &user).await?;
-    let employee = apply(store, stored, &user, &person).await?;
+    let employee = apply(store, stored, &user, &person, source).await?;
     directory::remember_external_id(store, source, external_id, &user).await?;
     Ok(Resolved {
         user,
         employee: Some(employee),
         active: Some(person.active && event.kind != EventKind::Leaver),
     })
+}
+
+/// The user the event names besides the source id, if Loadout knows them.
+async fn named_otherwise(
+    store: &dyn StateStore,
+    event: &DomainEvent,
+) -> Result<Option<UserId>, StageError> {
+    if let Some(user) = &event.subject.user_id {
+        return Ok(Some(user.clone()));
+    }
+    match &event.subject.email {
+        Some(email) => directory::resolve_email(store, email).await,
+        None => Ok(None),
+    }
 }
 
 /// A person first seen from this source: the directory's user with their e-mail, else a new
@@ -121,6 +139,7 @@ async fn apply(
     stored: Option<StoredProfile>,
     user: &UserId,
     person: &SourceUser,
+    source: &str,
 ) -> Result<Employee, StageError> {
     let mut employee = stored.map(|p| p.employee).unwrap_or_else(|| Employee {
         id: user.clone(),
@@ -154,10 +173,12 @@ async fn apply(
     {
         employee.region = region;
     }
-    if let Some(email) = &person.manager_email
-        && let Some(manager) = directory::resolve_email(store, email).await?
-        && manager != *user
-    {
+    let manager = match (&person.manager_email, &person.manager_external_id) {
+        (Some(email), _) => directory::resolve_email(store, email).await?,
+        (None, Some(id)) => directory::resolve_external_id(store, source, id).await?,
+        (None, None) => None,
+    };
+    if let Some(manager) = manager.filter(|m| m != user) {
         employee.manager_id = Some(manager);
     }
     if let Some(groups) = &person.groups {
@@ -344,6 +365,18 @@ mod tests {
         let e = r.employee.expect("employee");
         assert_eq!(e.email, "dnew@example.com");
         assert_eq!(e.region, "NA");
+    }
+
+    #[tokio::test]
+    async fn a_person_gone_from_the_source_is_still_found_by_the_e_mail_the_event_carries() {
+        let (store, _dir, sources) = seeded().await;
+        let mut e = event(EventKind::Leaver, "oid-never-read");
+        e.subject.email = Some("bkim@example.com".into());
+        let r = resolve(store.as_ref(), &sources, &e)
+            .await
+            .expect("by e-mail");
+        assert_eq!(r.user, UserId::new("bkim"));
+        assert_eq!(r.active, Some(false));
     }
 
     #[tokio::test]
