@@ -35,6 +35,7 @@
 
 mod bamboohr;
 mod basic;
+mod country;
 mod directory;
 mod encoding;
 mod faults;
