@@ -42,11 +42,15 @@ mod faults;
 mod graph;
 mod handle;
 mod ids;
+mod okta;
 mod person;
 mod state;
 mod tokens;
 
 pub use bamboohr::{BAMBOO_JSON, BAMBOO_XML, ERROR_HEADER as BAMBOO_ERROR_HEADER};
 pub use graph::respond::GRAPH_JSON;
-pub use handle::{BambooEndpoint, COMPANY_DOMAIN, DirectorySim, GraphEndpoint, TENANT_DOMAIN};
+pub use handle::{
+    BambooEndpoint, COMPANY_DOMAIN, DirectorySim, GraphEndpoint, OktaEndpoint, TENANT_DOMAIN,
+};
+pub use okta::respond::OKTA_JSON;
 pub use person::Person;
