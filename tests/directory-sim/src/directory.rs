@@ -1,18 +1,21 @@
-//! The people both directories hold, with each side's id and whether each side still has them.
-//! One list serves both APIs so that `update` is seen by Graph and BambooHR at once; a deletion
-//! is per side because the two systems are deprovisioned independently.
+//! The people all three directories hold, with each side's id and whether each side still has
+//! them. One list serves every API so that `update` is seen by Graph, Okta and BambooHR at once;
+//! a deletion is per side because the systems are deprovisioned independently.
 
-use crate::ids::{FIRST_BAMBOO_ID, group_guid, user_guid};
+use crate::ids::{FIRST_BAMBOO_ID, group_guid, okta_user_id, user_guid};
 use crate::person::Person;
 
-/// A person and their ids in both directories.
+/// A person and their ids in every directory.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub person: Person,
     /// Entra object id, fixed at first add (a renamed user keeps it, as in Entra).
     pub graph_id: String,
+    /// Okta user id, fixed at first add like the Entra one.
+    pub okta_id: String,
     pub bamboo_id: u64,
     pub in_graph: bool,
+    pub in_okta: bool,
     pub in_bamboo: bool,
 }
 
@@ -41,8 +44,8 @@ impl Directory {
         dir
     }
 
-    /// A new hire gets ids on both sides. A user name already known is a rehire: its data is
-    /// replaced, its ids kept, and it is present in both directories again.
+    /// A new hire gets ids on every side. A user name already known is a rehire: its data is
+    /// replaced, its ids kept, and it is present in every directory again.
     pub fn add(&mut self, person: Person) {
         if let Some(e) = self
             .entries
@@ -51,6 +54,7 @@ impl Directory {
         {
             e.person = person;
             e.in_graph = true;
+            e.in_okta = true;
             e.in_bamboo = true;
         } else {
             let bamboo_id = self.next_bamboo;
@@ -58,9 +62,11 @@ impl Directory {
             self.key_owner.get_or_insert(bamboo_id);
             self.entries.push(Entry {
                 graph_id: user_guid(&person.user_name),
+                okta_id: okta_user_id(&person.user_name),
                 bamboo_id,
                 person,
                 in_graph: true,
+                in_okta: true,
                 in_bamboo: true,
             });
         }
@@ -107,6 +113,7 @@ impl Directory {
         };
         let flag = match side {
             Side::Graph => &mut e.in_graph,
+            Side::Okta => &mut e.in_okta,
             Side::BambooHr => &mut e.in_bamboo,
         };
         std::mem::replace(flag, false)
@@ -167,6 +174,39 @@ impl Directory {
             .filter(move |e| e.person.groups.iter().any(|g| g == group))
     }
 
+    // ---- Okta's view --------------------------------------------------------------------------
+
+    pub fn okta_users(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.in_okta)
+    }
+
+    /// As Okta resolves `users/{key}`: the id (exact), the login (case-insensitive), or the
+    /// login's part before `@` when exactly one user has it.
+    pub fn okta_user(&self, key: &str) -> Option<&Entry> {
+        if let Some(e) = self
+            .okta_users()
+            .find(|e| e.okta_id == key || login_is(&e.person.email, key))
+        {
+            return Some(e);
+        }
+        let mut short = self.okta_users().filter(|e| {
+            e.person
+                .email
+                .split_once('@')
+                .is_some_and(|(s, _)| s.eq_ignore_ascii_case(key))
+        });
+        match (short.next(), short.next()) {
+            (Some(e), None) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The Okta users in a group named in their `Person::groups`.
+    pub fn okta_members_of<'a>(&'a self, group: &'a str) -> impl Iterator<Item = &'a Entry> {
+        self.okta_users()
+            .filter(move |e| e.person.groups.iter().any(|g| g == group))
+    }
+
     // ---- BambooHR's view ----------------------------------------------------------------------
 
     pub fn bamboo_employees(&self) -> impl Iterator<Item = &Entry> {
@@ -187,10 +227,15 @@ impl Directory {
     }
 }
 
+fn login_is(login: &str, key: &str) -> bool {
+    !login.is_empty() && login.eq_ignore_ascii_case(key)
+}
+
 /// Which directory a deletion applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
     Graph,
+    Okta,
     BambooHr,
 }
 
@@ -217,6 +262,24 @@ mod tests {
         assert!(d.graph_user("A@EXAMPLE.COM").is_some());
         assert_eq!(d.groups(), ["G1".to_owned(), "G2".to_owned()]);
         assert_eq!(d.key_owner(), Some(101));
+    }
+
+    #[test]
+    fn okta_resolves_id_login_and_unambiguous_shortname() {
+        let mut d = Directory::new(vec![person("a", &[]), person("b", &[])]);
+        let id = okta_user_id("a");
+        assert!(d.okta_user(&id).is_some());
+        assert!(d.okta_user(&id.to_ascii_lowercase()).is_none());
+        assert!(d.okta_user("A@example.com").is_some());
+        assert_eq!(
+            d.okta_user("b").map(|e| e.okta_id.clone()),
+            Some(okta_user_id("b"))
+        );
+        d.add(Person::new("b2", "b@other.example"));
+        assert!(d.okta_user("b").is_none(), "two users share the shortname");
+        assert!(d.delete("a", Side::Okta));
+        assert!(d.okta_user(&id).is_none());
+        assert!(d.graph_user("a@example.com").is_some());
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! them from one side, script failures, expire tokens, read the call log.
 
 use crate::directory::{Directory, Side};
-use crate::ids::{derived_guid, derived_hex, group_guid};
+use crate::ids::{derived_guid, derived_hex, group_guid, okta_group_id};
 use crate::person::Person;
-use crate::state::{BambooCompany, GraphTenant, Shared, lock};
+use crate::state::{BambooCompany, GraphTenant, OktaOrg, Shared, lock};
 use crate::tokens::TokenStore;
-use crate::{bamboohr, graph};
+use crate::{bamboohr, graph, okta};
 use axum::Router;
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
@@ -41,23 +41,45 @@ pub struct BambooEndpoint {
     pub api_key: String,
 }
 
-/// Simulated Microsoft Graph and BambooHR, on two listeners (two hosts, as in production).
+/// How a client reaches the simulated Okta org.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OktaEndpoint {
+    /// `http://127.0.0.1:R`, the `https://{yourOktaDomain}` of Okta's docs; the Users API is
+    /// under `{org_url}/api/v1`.
+    pub org_url: String,
+    /// Sent as `Authorization: SSWS {api_token}` (or `Bearer {api_token}`).
+    pub api_token: String,
+}
+
+/// Simulated Microsoft Graph, Okta and BambooHR, on three listeners (three hosts, as in
+/// production).
 #[derive(Debug)]
 pub struct DirectorySim {
     pub graph: GraphEndpoint,
     pub bamboohr: BambooEndpoint,
+    pub okta: OktaEndpoint,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
 }
 
 impl DirectorySim {
-    /// Binds 127.0.0.1 on two free ports and serves `people` from both.
+    /// Binds 127.0.0.1 on three free ports and serves `people` from all of them.
     pub async fn start(people: Vec<Person>) -> std::io::Result<Self> {
         let graph_listener = TcpListener::bind("127.0.0.1:0").await?;
         let bamboo_listener = TcpListener::bind("127.0.0.1:0").await?;
+        let okta_listener = TcpListener::bind("127.0.0.1:0").await?;
         let graph_origin = format!("http://{}", graph_listener.local_addr()?);
         let bamboo_origin = format!("http://{}", bamboo_listener.local_addr()?);
+        let okta_org = OktaOrg {
+            origin: format!("http://{}", okta_listener.local_addr()?),
+            // Okta API tokens are 42 characters starting `00`.
+            api_token: format!("00{}", derived_hex("okta-api-token", 40)),
+        };
+        let okta = OktaEndpoint {
+            org_url: okta_org.origin.clone(),
+            api_token: okta_org.api_token.clone(),
+        };
         let tenant = GraphTenant {
             tenant_id: derived_guid("entra-tenant", TENANT_DOMAIN),
             tenant_domain: TENANT_DOMAIN.to_owned(),
@@ -92,6 +114,8 @@ impl DirectorySim {
             calls: Mutex::default(),
             graph: tenant,
             bamboo: company,
+            okta: okta_org,
+            okta_rate: Mutex::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let graph_app = Router::new()
@@ -100,13 +124,18 @@ impl DirectorySim {
         let bamboo_app = Router::new()
             .fallback(bamboohr::dispatch)
             .with_state(Arc::clone(&shared));
+        let okta_app = Router::new()
+            .fallback(okta::dispatch)
+            .with_state(Arc::clone(&shared));
         let servers = vec![
             serve(graph_listener, graph_app, stopped.clone()),
-            serve(bamboo_listener, bamboo_app, stopped),
+            serve(bamboo_listener, bamboo_app, stopped.clone()),
+            serve(okta_listener, okta_app, stopped),
         ];
         Ok(Self {
             graph,
             bamboohr,
+            okta,
             shared,
             stop,
             servers,
@@ -134,13 +163,28 @@ impl DirectorySim {
             .then(|| group_guid(display_name))
     }
 
-    /// Changes a person in both directories; false if the user name is unknown.
+    /// The person's Okta user id (`00u` and 17 alphanumerics, stable: derived from the user name
+    /// at first add).
+    pub fn okta_id(&self, user_name: &str) -> Option<String> {
+        lock(&self.shared.directory)
+            .entry(user_name)
+            .map(|e| e.okta_id.clone())
+    }
+
+    /// The id of the Okta group with this name (`00g...`): `Everyone` always, any other name if
+    /// anyone has been in it.
+    pub fn okta_group_id(&self, name: &str) -> Option<String> {
+        (name == okta::EVERYONE || lock(&self.shared.directory).group_exists(name))
+            .then(|| okta_group_id(name))
+    }
+
+    /// Changes a person in every directory; false if the user name is unknown.
     pub fn update(&self, user_name: &str, f: impl FnOnce(&mut Person)) -> bool {
         lock(&self.shared.directory).update(user_name, f)
     }
 
-    /// A new hire, present in both directories. A known user name is a rehire: data replaced,
-    /// ids kept, present in both again.
+    /// A new hire, present in every directory. A known user name is a rehire: data replaced,
+    /// ids kept, present in every directory again.
     pub fn add(&self, person: Person) {
         lock(&self.shared.directory).add(person);
     }
@@ -150,14 +194,22 @@ impl DirectorySim {
         lock(&self.shared.directory).delete(user_name, Side::Graph)
     }
 
+    /// Deletes the user from Okta (deactivated and then deleted): 404 afterwards, gone from
+    /// every list and group.
+    pub fn delete_from_okta(&self, user_name: &str) -> bool {
+        lock(&self.shared.directory).delete(user_name, Side::Okta)
+    }
+
     /// Deletes the employee from BambooHR: 404 afterwards, and gone from the directory.
     pub fn delete_from_bamboohr(&self, user_name: &str) -> bool {
         lock(&self.shared.directory).delete(user_name, Side::BambooHr)
     }
 
-    /// The next `n` requests to either API (token requests excluded) answer `status` (429 or
-    /// 503; anything outside 400..=599 becomes 503) with `Retry-After: 1` and the service's
-    /// throttling body. Replaces any earlier script.
+    /// The next `n` requests to any API (token requests excluded) answer `status` (429 or
+    /// 503; anything outside 400..=599 becomes 503) with the service's throttling body and
+    /// `Retry-After: 1`, except that an Okta 429 has no `Retry-After` (Okta sends none) and
+    /// reports `X-Rate-Limit-Remaining: 0` with a reset one second away. Replaces any earlier
+    /// script.
     pub fn fail_next(&self, n: usize, status: u16) {
         lock(&self.shared.faults).set(n, status);
     }
@@ -168,12 +220,12 @@ impl DirectorySim {
         lock(&self.shared.tokens).expire_all();
     }
 
-    /// Every request received on both hosts, in order, as `METHOD /path` (no query).
+    /// Every request received on every host, in order, as `METHOD /path` (no query).
     pub fn calls(&self) -> Vec<String> {
         lock(&self.shared.calls).clone()
     }
 
-    /// Stops both listeners and waits for them.
+    /// Stops every listener and waits for them.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for s in self.servers {

@@ -1,5 +1,5 @@
-//! Deterministic identifiers. Tests and Loadout's e2e suite must know a person's Entra object id
-//! and BambooHR employee id before any request is made, so ids derive from names, never from
+//! Deterministic identifiers. Tests and Loadout's e2e suite must know a person's Entra object id,
+//! Okta user id and BambooHR employee id before any request is made, so ids derive from names, never from
 //! randomness or start order.
 
 use sha2::{Digest, Sha256};
@@ -21,6 +21,41 @@ pub(crate) fn user_guid(user_name: &str) -> String {
 
 pub(crate) fn group_guid(display_name: &str) -> String {
     derived_guid("entra-group", display_name)
+}
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// An Okta-shaped id: a three-character type prefix (`00u` users, `00g` groups, `oty` user
+/// types) and 17 alphanumerics from the name's SHA-256, 20 characters in all like Okta's.
+pub(crate) fn okta_shaped(prefix: &str, kind: &str, name: &str) -> String {
+    let digest = Sha256::digest(format!("{kind}:{name}").as_bytes());
+    let tail: String = digest
+        .iter()
+        .take(17)
+        .map(|b| char::from(BASE62[usize::from(*b) % BASE62.len()]))
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+pub(crate) fn okta_user_id(user_name: &str) -> String {
+    okta_shaped("00u", "okta-user", user_name)
+}
+
+pub(crate) fn okta_group_id(name: &str) -> String {
+    okta_shaped("00g", "okta-group", name)
+}
+
+/// `len` random alphanumerics: Okta's request ids and error ids are opaque and never repeat.
+pub(crate) fn random_base62(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in uuid::Uuid::new_v4().as_bytes() {
+            if out.len() < len {
+                out.push(char::from(BASE62[usize::from(*b) % BASE62.len()]));
+            }
+        }
+    }
+    out
 }
 
 /// Hex of a name's SHA-256, cut to `len` characters: stable secrets and API keys.
@@ -53,6 +88,20 @@ mod tests {
         assert_ne!(user_guid("x"), group_guid("x"));
         assert_eq!(user_guid("rchen").len(), 36);
         assert!(uuid::Uuid::parse_str(&user_guid("rchen")).is_ok());
+    }
+
+    #[test]
+    fn okta_ids_look_like_okta_ids() {
+        let id = okta_user_id("rchen");
+        assert_eq!(id, okta_user_id("rchen"));
+        assert_ne!(id, okta_user_id("amiller"));
+        assert_eq!(id.len(), 20);
+        assert!(id.starts_with("00u"));
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(okta_group_id("Engineering").starts_with("00g"));
+        let r = random_base62(25);
+        assert_eq!(r.len(), 25);
+        assert_ne!(r, random_base62(25));
     }
 
     #[test]

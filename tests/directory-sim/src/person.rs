@@ -1,30 +1,32 @@
-//! One person as both directories know them. Tests seed and change people through this one
-//! shape so that Graph and BambooHR always agree about who exists, as a real HR-driven
+//! One person as every directory knows them. Tests seed and change people through this one
+//! shape so that Graph, Okta and BambooHR always agree about who exists, as a real HR-driven
 //! directory does after provisioning has run.
 
-/// A person as both directories know them. Empty strings mean "not set" (Graph answers `null`,
-/// BambooHR answers `null` in JSON and an empty element in XML).
+/// A person as every directory knows them. Empty strings mean "not set" (Graph and Okta answer
+/// `null`, BambooHR answers `null` in JSON and an empty element in XML).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Person {
     /// The on-prem sAMAccountName, e.g. `rchen`: Loadout's user id.
     pub user_name: String,
-    /// Graph `mail` and `userPrincipalName`; BambooHR `workEmail`.
+    /// Graph `mail` and `userPrincipalName`; Okta `login` and `email`; BambooHR `workEmail`.
     pub email: String,
     pub first_name: String,
     pub last_name: String,
     pub department: String,
     pub job_title: String,
-    /// Graph `officeLocation`, BambooHR `location`.
+    /// Graph `officeLocation`, Okta `city`, BambooHR `location`.
     pub location: String,
-    /// A country name, e.g. `United States`.
+    /// A country name, e.g. `United States` (Okta `countryCode` and Graph `usageLocation` carry
+    /// its ISO code).
     pub country: String,
-    /// e.g. `Full-time`: Graph `employeeType`, BambooHR `employmentHistoryStatus`.
+    /// e.g. `Full-time`: Graph and Okta `employeeType`, BambooHR `employmentHistoryStatus`.
     pub employment_type: String,
     /// The manager's `user_name`.
     pub manager: Option<String>,
-    /// Entra group display names (BambooHR has no groups).
+    /// Entra group display names, also Okta group names (BambooHR has no groups).
     pub groups: Vec<String>,
-    /// Graph `accountEnabled`; BambooHR status `Active` / `Inactive`.
+    /// Graph `accountEnabled`; Okta `ACTIVE` / `DEPROVISIONED`; BambooHR status `Active` /
+    /// `Inactive`.
     pub active: bool,
 }
 

@@ -1,9 +1,10 @@
-//! What both HTTP services share: the directory, the token store, the failure script, the call
-//! log and the fixed credentials. One `Arc<Shared>` backs both listeners so that a test's
+//! What the HTTP services share: the directory, the token store, the failure script, the call
+//! log and the fixed credentials. One `Arc<Shared>` backs every listener so that a test's
 //! `update` or `fail_next` applies to whichever API is called next.
 
 use crate::directory::Directory;
 use crate::faults::FailNext;
+use crate::okta::rate::RateWindow;
 use crate::tokens::TokenStore;
 use std::sync::{Mutex, MutexGuard};
 
@@ -25,6 +26,14 @@ pub(crate) struct BambooCompany {
     pub api_key: String,
 }
 
+/// The Okta org and API token the simulator accepts.
+#[derive(Debug, Clone)]
+pub(crate) struct OktaOrg {
+    /// `http://127.0.0.1:R`, for `_links` and `Link` headers a client can follow.
+    pub origin: String,
+    pub api_token: String,
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub directory: Mutex<Directory>,
@@ -33,6 +42,8 @@ pub(crate) struct Shared {
     pub calls: Mutex<Vec<String>>,
     pub graph: GraphTenant,
     pub bamboo: BambooCompany,
+    pub okta: OktaOrg,
+    pub okta_rate: Mutex<RateWindow>,
 }
 
 /// A poisoned lock only means a test panicked while holding it; the data is still usable.

@@ -4,7 +4,6 @@
 //! method check, then the directory.
 
 mod aad;
-mod country;
 mod error;
 mod filter;
 mod query;

@@ -2,7 +2,7 @@
 //! strings are `null`, collections are arrays, never `null`), and the property sets Graph
 //! returns when no `$select` is given.
 
-use super::country::usage_location;
+use crate::country::alpha2;
 use crate::directory::Entry;
 use crate::ids::group_guid;
 use serde_json::{Map, Value, json};
@@ -109,7 +109,7 @@ pub(crate) fn user(e: &Entry) -> Map<String, Value> {
     m.insert("country".into(), text(&p.country));
     m.insert(
         "usageLocation".into(),
-        usage_location(&p.country).map_or(Value::Null, Value::String),
+        alpha2(&p.country).map_or(Value::Null, Value::String),
     );
     m.insert("city".into(), Value::Null);
     m.insert("employeeType".into(), text(&p.employment_type));

@@ -1,5 +1,5 @@
-//! Country name to the ISO 3166 alpha-2 code Graph keeps in `usageLocation`. `Person` holds the
-//! name HR systems use; Entra licensing needs the code.
+//! Country name to its ISO 3166 alpha-2 code, which Graph keeps in `usageLocation` and Okta in
+//! `profile.countryCode`. `Person` holds the name HR systems use; both directories want the code.
 
 const CODES: &[(&str, &str)] = &[
     ("United States", "US"),
@@ -36,7 +36,7 @@ const CODES: &[(&str, &str)] = &[
 
 /// The two-letter code for a country name (case-insensitive), or the input itself when it is
 /// already two letters; `None` for names not in the table.
-pub(crate) fn usage_location(country: &str) -> Option<String> {
+pub(crate) fn alpha2(country: &str) -> Option<String> {
     let c = country.trim();
     if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()) {
         return Some(c.to_ascii_uppercase());
@@ -49,14 +49,14 @@ pub(crate) fn usage_location(country: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::usage_location;
+    use super::alpha2;
 
     #[test]
     fn maps_names_and_codes() {
-        assert_eq!(usage_location("United States").as_deref(), Some("US"));
-        assert_eq!(usage_location("germany").as_deref(), Some("DE"));
-        assert_eq!(usage_location("gb").as_deref(), Some("GB"));
-        assert_eq!(usage_location("Atlantis"), None);
-        assert_eq!(usage_location(""), None);
+        assert_eq!(alpha2("United States").as_deref(), Some("US"));
+        assert_eq!(alpha2("germany").as_deref(), Some("DE"));
+        assert_eq!(alpha2("gb").as_deref(), Some("GB"));
+        assert_eq!(alpha2("Atlantis"), None);
+        assert_eq!(alpha2(""), None);
     }
 }
