@@ -1,13 +1,14 @@
 //! The directories local mode reads people from when an event names them by a source id: with
-//! the UEM simulator, Graph and BambooHR simulators seeded with the same people; with a real UEM
-//! tenant, whatever the environment configures (README, Directory sources).
+//! the UEM simulator, Graph, BambooHR and Okta simulators seeded with the same people; with a real
+//! UEM tenant, whatever the environment configures (README, Who an event is about).
 
 use super::LocalError;
 use directory_sim::{DirectorySim, Person};
 use loadout::domain::Employee;
 use loadout::ports::{SecretString, Secrets};
 use loadout::sources::{
-    BambooHrConfig, BambooHrReader, DirectorySources, GraphConfig, GraphReader,
+    BambooHrConfig, BambooHrReader, DirectorySources, GraphConfig, GraphReader, OktaConfig,
+    OktaReader,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,9 +74,11 @@ pub async fn simulated(org: &[Employee]) -> Result<(DirectorySources, DirectoryS
         SecretString::new(&sim.bamboohr.api_key),
     )
     .base_url(&sim.bamboohr.base_url);
+    let okta = OktaConfig::new(&sim.okta.org_url, SecretString::new(&sim.okta.api_token));
     let sources = DirectorySources::none()
         .with(Arc::new(GraphReader::new(graph).map_err(source_error)?))
-        .with(Arc::new(BambooHrReader::new(bamboo).map_err(source_error)?));
+        .with(Arc::new(BambooHrReader::new(bamboo).map_err(source_error)?))
+        .with(Arc::new(OktaReader::new(okta).map_err(source_error)?));
     Ok((sources, sim))
 }
 

@@ -123,7 +123,7 @@ pub struct LocalMode {
     pub services: Services,
     /// The in-process UEM simulator, when no real tenant was given.
     pub sim: Option<SimHandle>,
-    /// The Graph and BambooHR simulators that go with the UEM simulator.
+    /// The Graph, BambooHR and Okta simulators that go with the UEM simulator.
     pub directory_sim: Option<DirectorySim>,
     /// Secrets generated on first start (printed once; kept in the data directory).
     pub generated_secrets: Vec<(String, String)>,
