@@ -1,11 +1,12 @@
-//! Loadout's Graph and BambooHR readers against the simulators: what enrichment relies on
+//! Loadout's Graph, BambooHR and Okta readers against the simulators: what enrichment relies on
 //! (attributes, manager, every page of groups, 404 as "gone", token renewal, throttling, refused
 //! credentials).
 
 use directory_sim::{DirectorySim, Person};
 use loadout::ports::SecretString;
 use loadout::sources::{
-    BambooHrConfig, BambooHrReader, DirectorySource, GraphConfig, GraphReader, SourceError,
+    BambooHrConfig, BambooHrReader, DirectorySource, GraphConfig, GraphReader, OktaConfig,
+    OktaReader, SourceError,
 };
 
 fn people() -> Vec<Person> {
@@ -287,5 +288,100 @@ async fn graph_lists_every_user_member_of_a_group_and_none_for_a_deleted_one() {
         .await
         .expect_err("BambooHR has no groups");
     assert!(matches!(err, SourceError::Unsupported { .. }), "{err}");
+    sim.shutdown().await;
+}
+
+fn okta(sim: &DirectorySim) -> OktaReader {
+    OktaReader::new(OktaConfig::new(
+        &sim.okta.org_url,
+        SecretString::new(&sim.okta.api_token),
+    ))
+    .expect("reader")
+}
+
+#[tokio::test]
+async fn okta_reads_the_profile_the_groups_and_the_manager_id() {
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let reader = okta(&sim);
+    let id = sim.okta_id("alee").expect("id");
+    let u = reader.user(&id).await.expect("read").expect("exists");
+    assert_eq!(u.email.as_deref(), Some("alee@example.com"));
+    assert_eq!(u.department.as_deref(), Some("Sales"));
+    assert_eq!(u.title.as_deref(), Some("Account Executive"));
+    assert_eq!(u.location.as_deref(), Some("Austin"));
+    assert_eq!(u.country.as_deref(), Some("US"));
+    assert_eq!(u.employment_type.as_deref(), Some("Full-time"));
+    assert_eq!(u.manager_external_id, sim.okta_id("cmgr"));
+    let mut groups = u.groups.clone().expect("Okta has groups");
+    groups.sort();
+    assert_eq!(
+        groups,
+        vec!["all-staff".to_owned(), "sales".to_owned()],
+        "the built-in Everyone is left out"
+    );
+    assert!(u.active);
+
+    // A login names the user too.
+    let by_login = reader
+        .user("alee@example.com")
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(by_login.department.as_deref(), Some("Sales"));
+
+    let many = reader
+        .user(&sim.okta_id("many").expect("id"))
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        many.groups.expect("groups").len(),
+        1005,
+        "every Link rel=next page"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn okta_deactivated_deleted_throttled_and_refused() {
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let reader = okta(&sim);
+    let id = sim.okta_id("alee").expect("id");
+    assert!(sim.update("alee", |p| p.active = false));
+    assert!(
+        !reader
+            .user(&id)
+            .await
+            .expect("read")
+            .expect("exists")
+            .active
+    );
+
+    // Okta's 429 has no Retry-After: the reader waits for X-Rate-Limit-Reset.
+    sim.fail_next(1, 429);
+    reader
+        .user(&id)
+        .await
+        .expect("retried after the reset")
+        .expect("exists");
+
+    assert!(sim.delete_from_okta("alee"));
+    assert_eq!(reader.user(&id).await.expect("404 is not an error"), None);
+
+    let wrong = OktaReader::new(OktaConfig::new(
+        &sim.okta.org_url,
+        SecretString::new("00-wrong-token"),
+    ))
+    .expect("reader");
+    let err = wrong
+        .user(&sim.okta_id("cmgr").expect("id"))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, SourceError::Unauthorized { status: 401, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("E0000011"), "{err}");
+    assert!(!err.to_string().contains("00-wrong-token"), "{err}");
     sim.shutdown().await;
 }
