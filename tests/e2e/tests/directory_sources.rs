@@ -1,5 +1,5 @@
-//! Microsoft Graph and BambooHR events name people by their own ids. Through local mode, the
-//! enricher reads each person from the Graph / BambooHR simulator (never trusting the
+//! Microsoft Graph, BambooHR and Okta events name people by their own ids. Through local mode,
+//! the enricher reads each person from the Graph / BambooHR / Okta simulator (never trusting the
 //! notification), and UEM ends where the person's new attributes entitle them.
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -346,6 +346,63 @@ async fn bamboohr_updates_and_terminations_are_read_from_bamboohr() {
         dead.iter()
             .any(|r| format!("{r:?}").contains("bamboohr no longer has this user")),
         "{dead:?}"
+    );
+    h.local.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_profile_update_is_read_from_okta_and_moves_the_user() {
+    let ex = Examples::load();
+    let h = start(
+        Mode::Auto,
+        UemTarget::Simulator,
+        TempDir::new("okta-profile"),
+    )
+    .await;
+    let user = baselined(&h, &ex, "Engineering").await;
+    let dir = h.local.directory_sim.as_ref().expect("directory simulator");
+    let okta_id = dir.okta_id(user.id.as_str()).expect("an Okta id");
+    // Okta's update_profile event does not say what changed: Loadout must read the profile.
+    assert!(dir.update(user.id.as_str(), |p| {
+        p.department = "Sales".into();
+        p.job_title = "Account Executive".into();
+    }));
+    let body = json!({
+        "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1", "contentType": "application/json",
+        "eventId": "e2e-okta-profile", "eventTime": chrono::Utc::now().to_rfc3339(),
+        "data": {"events": [{
+            "uuid": "e2e-okta-profile-1",
+            "published": chrono::Utc::now().to_rfc3339(),
+            "eventType": "user.account.update_profile", "version": "0", "severity": "INFO",
+            "displayMessage": "Update user profile for Okta",
+            "actor": {"id": "00uadmin", "type": "User", "alternateId": "it-admin@example.com", "displayName": "IT"},
+            "outcome": {"result": "SUCCESS"},
+            "target": [{"id": okta_id, "type": "User", "alternateId": user.email, "displayName": "x"}]
+        }]}
+    });
+    let status = reqwest::Client::new()
+        .post(format!("{}/webhooks/okta", h.local.base_url))
+        .header("content-type", "application/json")
+        .header("authorization", secret(&h, keys::OKTA_AUTHORIZATION).await)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("post")
+        .status();
+    assert_eq!(status.as_u16(), 202);
+    settle(&h).await;
+    let mut moved = user.clone();
+    moved.department = "Sales".into();
+    moved.title = "Account Executive".into();
+    assert_ne!(ex.expected_apps(&moved), ex.expected_apps(&user));
+    assert_eq!(apps_of(&h, &user), ex.expected_apps(&moved));
+    assert!(
+        dir.calls()
+            .iter()
+            .any(|c| c.contains(&format!("/api/v1/users/{okta_id}"))),
+        "{:?}",
+        dir.calls()
     );
     h.local.shutdown().await;
 }

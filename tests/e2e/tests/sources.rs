@@ -1,6 +1,7 @@
 //! Events from the identity provider and from UEM itself, through local mode into UEM: an Okta
-//! deactivation removes what Loadout assigned; Okta group membership changes apply the group; a
-//! UEM compliance change re-evaluates the user against their devices as UEM now reports them.
+//! deactivation removes what Loadout assigned; Okta group membership changes apply the group (read
+//! back from the Okta simulator); a UEM compliance change re-evaluates the user against their
+//! devices as UEM now reports them.
 
 use loadout::governance::Mode;
 use loadout::ports::secrets::keys;
@@ -35,6 +36,10 @@ async fn okta_deactivation_removes_every_loadout_app() {
     assert!(h.local.wait_idle(SETTLE).await);
     let sim = h.local.sim.as_ref().expect("sim");
     assert!(!sim.effective_apps(user.id.as_str()).is_empty());
+    // Okta has deactivated the person; the event names them by Okta id and login.
+    let dir = h.local.directory_sim.as_ref().expect("directory simulator");
+    let okta_id = dir.okta_id(user.id.as_str()).expect("an Okta id");
+    assert!(dir.update(user.id.as_str(), |p| p.active = false));
 
     let body = json!({
         "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "cloudEventsVersion": "0.1",
@@ -47,7 +52,7 @@ async fn okta_deactivation_removes_every_loadout_app() {
             "displayMessage": "Deactivate Okta user",
             "actor": {"id": "00uadmin", "type": "User", "alternateId": "it-admin@example.com", "displayName": "IT"},
             "outcome": {"result": "SUCCESS"},
-            "target": [{"id": "00uuser", "type": "User", "alternateId": user.email, "displayName": "x"}]
+            "target": [{"id": okta_id, "type": "User", "alternateId": user.email, "displayName": "x"}]
         }]}
     });
     let response = reqwest::Client::new()
@@ -172,6 +177,8 @@ async fn okta_group_membership_changes_apply_the_named_group() {
     assert_ne!(ex.expected_apps(&piloting), ex.expected_apps(&user));
 
     let authorization = secret(&h, keys::OKTA_AUTHORIZATION).await;
+    let dir = h.local.directory_sim.as_ref().expect("directory simulator");
+    let okta_id = dir.okta_id(user.id.as_str()).expect("an Okta id");
     for (n, (event_type, expected)) in [
         ("group.user_membership.add", &piloting),
         ("group.user_membership.remove", &user),
@@ -179,6 +186,8 @@ async fn okta_group_membership_changes_apply_the_named_group() {
     .into_iter()
     .enumerate()
     {
+        // Okta holds the membership the event announces; the enricher reads it back.
+        assert!(dir.update(user.id.as_str(), |p| p.groups.clone_from(&expected.groups)));
         let body = json!({
             "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0",
             "cloudEventsVersion": "0.1", "contentType": "application/json",
@@ -192,7 +201,7 @@ async fn okta_group_membership_changes_apply_the_named_group() {
                 "actor": {"id": "00uadmin", "type": "User", "alternateId": "it-admin@example.com", "displayName": "IT"},
                 "outcome": {"result": "SUCCESS"},
                 "target": [
-                    {"id": "00uuser", "type": "User", "alternateId": user.email, "displayName": "x"},
+                    {"id": okta_id, "type": "User", "alternateId": user.email, "displayName": "x"},
                     {"id": "00gpilot", "type": "UserGroup", "alternateId": "unknown", "displayName": "pilot"}
                 ]
             }]}
