@@ -1,7 +1,7 @@
 //! BambooHR: the employee a webhook named, read through `GET /employees/{id}` with the fields
 //! Loadout maps. The API key is the Basic user name; the password is ignored by BambooHR.
 
-use super::fetch::{Fetcher, is_json};
+use super::fetch::{Fetcher, Reply};
 use super::{BambooHrConfig, DirectorySource, SourceError, SourceUser};
 use crate::domain::EventSource;
 use async_trait::async_trait;
@@ -79,45 +79,8 @@ impl DirectorySource for BambooHrReader {
                     .header(header::ACCEPT, "application/json")
             })
             .await?;
-        // BambooHR puts the reason of a refusal in this header, not in the body.
-        let reason = || {
-            reply
-                .headers
-                .get("x-bamboohr-error-message")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("no reason given")
-                .chars()
-                .take(200)
-                .collect::<String>()
-        };
-        let employee: Employee = match reply.status {
-            200 if is_json(&reply.headers) => {
-                serde_json::from_slice(&reply.body).map_err(|e| SourceError::Decode {
-                    source_name: NAME,
-                    detail: e.to_string(),
-                })?
-            }
-            200 => {
-                return Err(SourceError::Decode {
-                    source_name: NAME,
-                    detail: "the answer is not JSON".into(),
-                });
-            }
-            404 => return Ok(None),
-            status @ (401 | 403) => {
-                return Err(SourceError::Unauthorized {
-                    source_name: NAME,
-                    status,
-                    detail: reason(),
-                });
-            }
-            status => {
-                return Err(SourceError::Rejected {
-                    source_name: NAME,
-                    status,
-                    detail: reason(),
-                });
-            }
+        let Some(employee) = reply.json::<Employee>(NAME, refusal_reason)? else {
+            return Ok(None);
         };
         let present = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         Ok(Some(SourceUser {
@@ -135,4 +98,16 @@ impl DirectorySource for BambooHrReader {
             active: !present(employee.status).is_some_and(|s| s.eq_ignore_ascii_case("inactive")),
         }))
     }
+}
+
+/// BambooHR puts the reason of a refusal in this header; error bodies are empty.
+fn refusal_reason(reply: &Reply) -> String {
+    reply
+        .headers
+        .get("x-bamboohr-error-message")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no reason given")
+        .chars()
+        .take(200)
+        .collect()
 }

@@ -16,6 +16,42 @@ pub(super) struct Reply {
     pub body: bytes::Bytes,
 }
 
+impl Reply {
+    /// A 200's JSON body, `None` on 404 (the source no longer has it), typed errors otherwise;
+    /// `reason` says why a refusal happened (each source puts it elsewhere: body or header).
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        source_name: &'static str,
+        reason: impl Fn(&Reply) -> String,
+    ) -> Result<Option<T>, SourceError> {
+        match self.status {
+            200 if is_json(&self.headers) => {
+                serde_json::from_slice(&self.body)
+                    .map(Some)
+                    .map_err(|e| SourceError::Decode {
+                        source_name,
+                        detail: e.to_string(),
+                    })
+            }
+            200 => Err(SourceError::Decode {
+                source_name,
+                detail: "the answer is not JSON".into(),
+            }),
+            404 => Ok(None),
+            status @ (401 | 403) => Err(SourceError::Unauthorized {
+                source_name,
+                status,
+                detail: reason(self),
+            }),
+            status => Err(SourceError::Rejected {
+                source_name,
+                status,
+                detail: reason(self),
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(super) struct Fetcher {
     http: reqwest::Client,
@@ -133,8 +169,8 @@ fn backoff(attempt: u32) -> Duration {
     capped.mul_f64(rand::rng().random_range(0.5..=1.0))
 }
 
-/// The JSON content type check both APIs need before decoding.
-pub(super) fn is_json(headers: &HeaderMap) -> bool {
+/// Whether the answer is JSON, before decoding it.
+fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

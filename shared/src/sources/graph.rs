@@ -1,7 +1,7 @@
 //! Microsoft Graph (Entra ID): the user a change notification named, their manager and their
 //! groups, with an app-only token from the client-credentials flow.
 
-use super::fetch::{Fetcher, Reply, is_json};
+use super::fetch::{Fetcher, Reply};
 use super::{DirectorySource, GraphConfig, SourceError, SourceUser};
 use crate::domain::EventSource;
 use async_trait::async_trait;
@@ -204,30 +204,7 @@ impl GraphReader {
         &self,
         url: &str,
     ) -> Result<Option<T>, SourceError> {
-        let reply = self.get(url).await?;
-        match reply.status {
-            200 if is_json(&reply.headers) => serde_json::from_slice(&reply.body)
-                .map(Some)
-                .map_err(|e| SourceError::Decode {
-                    source_name: NAME,
-                    detail: e.to_string(),
-                }),
-            200 => Err(SourceError::Decode {
-                source_name: NAME,
-                detail: "the answer is not JSON".into(),
-            }),
-            404 => Ok(None),
-            status @ (401 | 403) => Err(SourceError::Unauthorized {
-                source_name: NAME,
-                status,
-                detail: graph_error(&reply.body),
-            }),
-            status => Err(SourceError::Rejected {
-                source_name: NAME,
-                status,
-                detail: graph_error(&reply.body),
-            }),
-        }
+        self.get(url).await?.json(NAME, |r| graph_error(&r.body))
     }
 
     /// Every page of a collection from `url` on, each page mapped by `take`; `None` on 404.

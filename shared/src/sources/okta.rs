@@ -1,7 +1,7 @@
 //! Okta: the user an event hook named, read through the Users API (`GET /api/v1/users/{id}` and
 //! their groups), because Okta's profile-update events carry no attributes.
 
-use super::fetch::{Fetcher, Reply, is_json};
+use super::fetch::{Fetcher, Reply};
 use super::{DirectorySource, OktaConfig, SourceError, SourceUser};
 use crate::domain::EventSource;
 use async_trait::async_trait;
@@ -82,38 +82,16 @@ impl OktaReader {
             .await
     }
 
-    /// The JSON of a 200, `None` on 404, a typed error otherwise.
+    /// The JSON of a 200 with the next page's link, `None` on 404, a typed error otherwise.
     async fn json<T: for<'de> Deserialize<'de>>(
         &self,
         url: &str,
     ) -> Result<Option<(T, Option<String>)>, SourceError> {
         let reply = self.get(url).await?;
-        match reply.status {
-            200 if is_json(&reply.headers) => {
-                let next = next_link(&reply.headers);
-                serde_json::from_slice(&reply.body)
-                    .map(|v| Some((v, next)))
-                    .map_err(|e| SourceError::Decode {
-                        source_name: NAME,
-                        detail: e.to_string(),
-                    })
-            }
-            200 => Err(SourceError::Decode {
-                source_name: NAME,
-                detail: "the answer is not JSON".into(),
-            }),
-            404 => Ok(None),
-            status @ (401 | 403) => Err(SourceError::Unauthorized {
-                source_name: NAME,
-                status,
-                detail: okta_error(&reply.body),
-            }),
-            status => Err(SourceError::Rejected {
-                source_name: NAME,
-                status,
-                detail: okta_error(&reply.body),
-            }),
-        }
+        let next = next_link(&reply.headers);
+        Ok(reply
+            .json(NAME, |r| okta_error(&r.body))?
+            .map(|value| (value, next)))
     }
 
     /// The names of the user's Okta groups (every page; the built-in `Everyone` left out).
