@@ -3,12 +3,10 @@
 
 use super::batch::{BatchReport, InboundMessage, decode_envelope, process_each};
 use super::directory::{self, StoredProfile};
-use super::source_lookup;
 use super::{Services, StageError};
-use crate::domain::event::MembershipChange;
+use super::{group_change, source_lookup};
 use crate::domain::{
-    AuditKind, AuditRecord, DomainEvent, Employee, Envelope, EventId, EventKind, MessageKind,
-    UserContext, UserId,
+    AuditKind, AuditRecord, DomainEvent, Envelope, EventKind, MessageKind, UserContext, UserId,
 };
 use crate::keys;
 use crate::ports::queue::names;
@@ -60,8 +58,10 @@ impl Enricher {
 
     async fn process(&self, message: InboundMessage) -> Result<(), StageError> {
         let envelope: Envelope<DomainEvent> = decode_envelope(&message.body)?;
-        if let Some(members) = self.members_to_reread(&envelope.payload).await? {
-            return self.fan_out(&envelope, members).await;
+        if let Some(members) =
+            group_change::members_to_reread(&self.sources, &envelope.payload).await?
+        {
+            return group_change::fan_out(&self.services, &envelope, members).await;
         }
         let enriched = self.enrich(&envelope.payload).await?;
         let s = &self.services;
@@ -93,83 +93,6 @@ impl Enricher {
             .send(names::DECIDE, vec![OutgoingMessage::standard(body)])
             .await?;
         Ok(())
-    }
-
-    /// For a group change that names no member (Graph without `members@delta`, e.g. a rename):
-    /// the group's current members, each to be re-read on their own.
-    async fn members_to_reread(
-        &self,
-        event: &DomainEvent,
-    ) -> Result<Option<Vec<String>>, StageError> {
-        let subject = &event.subject;
-        let Some(group) = &subject.group else {
-            return Ok(None);
-        };
-        if subject.user_id.is_some() || subject.email.is_some() || subject.external_id.is_some() {
-            return Ok(None);
-        }
-        let source = event.source.as_str();
-        let reader = self.sources.reader(event.source).ok_or_else(|| {
-            StageError::Permanent(format!(
-                "a change of {source} group {} names no member, and no {source} reader is configured to list them",
-                group.id
-            ))
-        })?;
-        reader.group_members(&group.id).await?.map(Some).ok_or_else(|| {
-            StageError::Permanent(format!(
-                "{source} group {} no longer exists, so its former members cannot be listed; each is re-evaluated at their next event or a resync",
-                group.id
-            ))
-        })
-    }
-
-    /// One event per member on the enrich queue, under the group change's correlation id.
-    async fn fan_out(
-        &self,
-        envelope: &Envelope<DomainEvent>,
-        members: Vec<String>,
-    ) -> Result<(), StageError> {
-        let s = &self.services;
-        let event = &envelope.payload;
-        let mut messages = Vec::with_capacity(members.len());
-        for member in &members {
-            let mut e = event.clone();
-            e.event_id = EventId::generate();
-            e.source_event_id = format!("{}:{member}", event.source_event_id);
-            e.subject.external_id = Some(member.clone());
-            let next = Envelope::new(
-                MessageKind::Event,
-                e.event_id.clone(),
-                envelope.correlation_id.clone(),
-                envelope.occurred_at,
-                e,
-            );
-            let body =
-                serde_json::to_string(&next).map_err(|e| StageError::Permanent(e.to_string()))?;
-            messages.push(OutgoingMessage::standard(body));
-        }
-        // Sent before the audit: a retry after a failed audit re-sends, and re-reading a member
-        // twice changes nothing.
-        if !messages.is_empty() {
-            s.queue.send(names::ENRICH, messages).await?;
-        }
-        let group = event.subject.group.as_ref().map(|g| g.id.clone());
-        s.audit(
-            AuditRecord::new(
-                s.clock.now(),
-                envelope.correlation_id.clone(),
-                AuditKind::ContextEnriched,
-                "enrich",
-                format!(
-                    "group changed: {} member(s) queued to be read from {}",
-                    members.len(),
-                    event.source.as_str()
-                ),
-            )
-            .event(&envelope.event_id)
-            .detail(json!({"group": group, "members": members.len()})),
-        )
-        .await
     }
 
     /// Resolves the user and gathers their context.
@@ -207,7 +130,7 @@ impl Enricher {
                     EventKind::Joiner => true,
                     _ => known.active,
                 });
-                let employee = with_membership(&known.employee, event);
+                let employee = group_change::with_membership(&known.employee, event);
                 if active != known.active || employee != known.employee {
                     directory::upsert_profile(
                         s.store.as_ref(),
@@ -287,24 +210,4 @@ impl Enricher {
             .await?;
         Ok(context)
     }
-}
-
-/// The profile with the group a membership event names added or removed (by the group's name,
-/// which is what policies read); unchanged for any other event.
-fn with_membership(employee: &Employee, event: &DomainEvent) -> Employee {
-    let mut employee = employee.clone();
-    let Some(group) = &event.subject.group else {
-        return employee;
-    };
-    let (Some(name), Some(change)) = (&group.name, group.change) else {
-        return employee;
-    };
-    match change {
-        MembershipChange::Added if !employee.groups.contains(name) => {
-            employee.groups.push(name.clone());
-        }
-        MembershipChange::Removed => employee.groups.retain(|g| g != name),
-        MembershipChange::Added => {}
-    }
-    employee
 }

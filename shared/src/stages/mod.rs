@@ -7,6 +7,7 @@ pub mod directory;
 pub mod enrich;
 pub mod error;
 pub mod execute;
+pub mod group_change;
 pub mod intake;
 pub mod intent;
 pub mod membership;
