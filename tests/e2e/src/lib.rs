@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod lambda_events;
+pub mod senders;
 
 use chrono::Utc;
 use loadout::domain::org::{parse_devices, parse_org};

@@ -2,30 +2,18 @@
 //! the enricher reads each person from the Graph / BambooHR / Okta simulator (never trusting the
 //! notification), and UEM ends where the person's new attributes entitle them.
 
-use hmac::{Hmac, KeyInit, Mac};
 use loadout::domain::Employee;
 use loadout::governance::Mode;
-use loadout::ports::secrets::keys;
 use loadout_cli::local::UemTarget;
+use loadout_e2e::senders::{
+    bamboohr_event, graph_group_item, graph_user_item, okta_delivery, post_bamboohr, post_graph,
+    post_okta,
+};
 use loadout_e2e::{Examples, Harness, TempDir, hr_event, normalize_modes, records_of_kind, start};
-use serde_json::{Value, json};
-use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(60);
-
-async fn secret(h: &Harness, key: &str) -> String {
-    h.local
-        .services
-        .secrets
-        .get(key)
-        .await
-        .expect("secrets")
-        .expect("configured")
-        .expose()
-        .to_owned()
-}
 
 /// A Marketing user with a device, baselined through an HR event so that UEM holds their apps.
 async fn baselined(h: &Harness, ex: &Examples, department: &str) -> Employee {
@@ -53,76 +41,6 @@ async fn settle(h: &Harness) {
         "{}",
         h.local.diagnostics().await
     );
-}
-
-async fn post_graph(h: &Harness, items: Vec<Value>) -> u16 {
-    let body = json!({ "value": items });
-    reqwest::Client::new()
-        .post(format!("{}/webhooks/graph", h.local.base_url))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("post")
-        .status()
-        .as_u16()
-}
-
-async fn graph_user_item(h: &Harness, change: &str, object_id: &str, n: u32) -> Value {
-    json!({
-        "id": format!("lsgTZMr9KwAAA{n}"),
-        "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07",
-        "subscriptionExpirationDateTime": (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339(),
-        "clientState": secret(h, keys::GRAPH_CLIENT_STATE).await,
-        "changeType": change,
-        "resource": format!("Users/{object_id}"),
-        "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
-        "resourceData": {
-            "@odata.type": "#Microsoft.Graph.User",
-            "@odata.id": format!("Users/{object_id}"),
-            "id": object_id,
-            "organizationId": "84bd8158-6d4d-4958-8b9f-9d6445542f95"
-        }
-    })
-}
-
-/// BambooHR's scheme: hex HMAC-SHA256 of the raw body followed by the timestamp header.
-async fn post_bamboohr(h: &Harness, body: &Value) -> u16 {
-    let raw = body.to_string();
-    let timestamp = chrono::Utc::now().timestamp().to_string();
-    let key = secret(h, keys::BAMBOOHR_HMAC_SECRET).await;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
-    mac.update(raw.as_bytes());
-    mac.update(timestamp.as_bytes());
-    let signature: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    reqwest::Client::new()
-        .post(format!("{}/webhooks/hris", h.local.base_url))
-        .header("content-type", "application/json")
-        .header("x-bamboohr-timestamp", timestamp)
-        .header("x-bamboohr-signature", signature)
-        .body(raw)
-        .send()
-        .await
-        .expect("post")
-        .status()
-        .as_u16()
-}
-
-fn bamboohr_event(kind: &str, employee_id: &str, changed: &[&str]) -> Value {
-    let mut data = json!({"companyId": "12345", "employeeId": employee_id});
-    if kind == "employee.updated" {
-        data["changedFields"] = json!(changed);
-    }
-    json!({
-        "type": kind,
-        "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
-        "data": data
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,20 +100,7 @@ async fn a_graph_group_membership_and_a_disabled_then_deleted_account_end_in_the
     let group_id = dir
         .graph_group_id("pilot")
         .expect("the pilot group exists in Entra ID");
-    let item = json!({
-        "id": "grp-1",
-        "subscriptionId": "2b0bc1e5-3a7c-4ef4-9a3c-4e6a1c6b7d10",
-        "clientState": secret(&h, keys::GRAPH_CLIENT_STATE).await,
-        "changeType": "updated",
-        "resource": format!("Groups/{group_id}"),
-        "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
-        "resourceData": {
-            "@odata.type": "#Microsoft.Graph.Group",
-            "@odata.id": format!("Groups/{group_id}"),
-            "id": group_id,
-            "members@delta": [{"id": oid}]
-        }
-    });
+    let item = graph_group_item(&h, "grp-1", &group_id, &[&oid]).await;
     assert_eq!(post_graph(&h, vec![item]).await, 202);
     settle(&h).await;
     let mut piloting = user.clone();
@@ -253,19 +158,7 @@ async fn a_graph_group_change_without_members_delta_rereads_every_member() {
         assert!(dir.update(user.id.as_str(), |p| p.groups.push("pilot".into())));
     }
     let group_id = dir.graph_group_id("pilot").expect("pilot group");
-    let item = json!({
-        "id": "grp-2",
-        "subscriptionId": "2b0bc1e5-3a7c-4ef4-9a3c-4e6a1c6b7d10",
-        "clientState": secret(&h, keys::GRAPH_CLIENT_STATE).await,
-        "changeType": "updated",
-        "resource": format!("Groups/{group_id}"),
-        "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
-        "resourceData": {
-            "@odata.type": "#Microsoft.Graph.Group",
-            "@odata.id": format!("Groups/{group_id}"),
-            "id": group_id
-        }
-    });
+    let item = graph_group_item(&h, "grp-2", &group_id, &[]).await;
     assert_eq!(post_graph(&h, vec![item]).await, 202);
     settle(&h).await;
     for user in [&first, &second] {
@@ -367,30 +260,15 @@ async fn an_okta_profile_update_is_read_from_okta_and_moves_the_user() {
         p.department = "Sales".into();
         p.job_title = "Account Executive".into();
     }));
-    let body = json!({
-        "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0",
-        "cloudEventsVersion": "0.1", "contentType": "application/json",
-        "eventId": "e2e-okta-profile", "eventTime": chrono::Utc::now().to_rfc3339(),
-        "data": {"events": [{
-            "uuid": "e2e-okta-profile-1",
-            "published": chrono::Utc::now().to_rfc3339(),
-            "eventType": "user.account.update_profile", "version": "0", "severity": "INFO",
-            "displayMessage": "Update user profile for Okta",
-            "actor": {"id": "00uadmin", "type": "User", "alternateId": "it-admin@example.com", "displayName": "IT"},
-            "outcome": {"result": "SUCCESS"},
-            "target": [{"id": okta_id, "type": "User", "alternateId": user.email, "displayName": "x"}]
-        }]}
-    });
-    let status = reqwest::Client::new()
-        .post(format!("{}/webhooks/okta", h.local.base_url))
-        .header("content-type", "application/json")
-        .header("authorization", secret(&h, keys::OKTA_AUTHORIZATION).await)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("post")
-        .status();
-    assert_eq!(status.as_u16(), 202);
+    let body = okta_delivery(
+        "e2e-okta-profile-1",
+        "user.account.update_profile",
+        &okta_id,
+        &user.email,
+        &[],
+    );
+    let status = post_okta(&h, &body).await;
+    assert_eq!(status, 202);
     settle(&h).await;
     let mut moved = user.clone();
     moved.department = "Sales".into();

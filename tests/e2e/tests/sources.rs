@@ -6,23 +6,12 @@
 use loadout::governance::Mode;
 use loadout::ports::secrets::keys;
 use loadout_cli::local::UemTarget;
-use loadout_e2e::{Examples, Harness, TempDir, hr_event, normalize_modes, start};
+use loadout_e2e::senders::{okta_delivery, post_okta, secret};
+use loadout_e2e::{Examples, TempDir, hr_event, normalize_modes, start};
 use serde_json::json;
 use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(60);
-
-async fn secret(h: &Harness, key: &str) -> String {
-    h.local
-        .services
-        .secrets
-        .get(key)
-        .await
-        .expect("secrets")
-        .expect("configured")
-        .expose()
-        .to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okta_deactivation_removes_every_loadout_app() {
@@ -41,29 +30,14 @@ async fn okta_deactivation_removes_every_loadout_app() {
     let okta_id = dir.okta_id(user.id.as_str()).expect("an Okta id");
     assert!(dir.update(user.id.as_str(), |p| p.active = false));
 
-    let body = json!({
-        "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "cloudEventsVersion": "0.1",
-        "contentType": "application/json", "eventId": "e2e-okta-1",
-        "eventTime": chrono::Utc::now().to_rfc3339(),
-        "data": {"events": [{
-            "uuid": "e2e-okta-deactivate-1",
-            "published": chrono::Utc::now().to_rfc3339(),
-            "eventType": "user.lifecycle.deactivate", "version": "0", "severity": "INFO",
-            "displayMessage": "Deactivate Okta user",
-            "actor": {"id": "00uadmin", "type": "User", "alternateId": "it-admin@example.com", "displayName": "IT"},
-            "outcome": {"result": "SUCCESS"},
-            "target": [{"id": okta_id, "type": "User", "alternateId": user.email, "displayName": "x"}]
-        }]}
-    });
-    let response = reqwest::Client::new()
-        .post(format!("{}/webhooks/okta", h.local.base_url))
-        .header("content-type", "application/json")
-        .header("authorization", secret(&h, keys::OKTA_AUTHORIZATION).await)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(response.status().as_u16(), 202);
+    let body = okta_delivery(
+        "e2e-okta-deactivate-1",
+        "user.lifecycle.deactivate",
+        &okta_id,
+        &user.email,
+        &[],
+    );
+    assert_eq!(post_okta(&h, &body).await, 202);
     assert!(
         h.local.wait_idle(SETTLE).await,
         "{}",
@@ -176,7 +150,6 @@ async fn okta_group_membership_changes_apply_the_named_group() {
     piloting.groups.push("pilot".into());
     assert_ne!(ex.expected_apps(&piloting), ex.expected_apps(&user));
 
-    let authorization = secret(&h, keys::OKTA_AUTHORIZATION).await;
     let dir = h.local.directory_sim.as_ref().expect("directory simulator");
     let okta_id = dir.okta_id(user.id.as_str()).expect("an Okta id");
     for (n, (event_type, expected)) in [
@@ -188,33 +161,15 @@ async fn okta_group_membership_changes_apply_the_named_group() {
     {
         // Okta holds the membership the event announces; the enricher reads it back.
         assert!(dir.update(user.id.as_str(), |p| p.groups.clone_from(&expected.groups)));
-        let body = json!({
-            "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0",
-            "cloudEventsVersion": "0.1", "contentType": "application/json",
-            "eventId": format!("e2e-okta-group-{n}"),
-            "eventTime": chrono::Utc::now().to_rfc3339(),
-            "data": {"events": [{
-                "uuid": format!("e2e-okta-group-event-{n}"),
-                "published": chrono::Utc::now().to_rfc3339(),
-                "eventType": event_type, "version": "0", "severity": "INFO",
-                "displayMessage": "Add user to group membership",
-                "actor": {"id": "00uadmin", "type": "User", "alternateId": "it-admin@example.com", "displayName": "IT"},
-                "outcome": {"result": "SUCCESS"},
-                "target": [
-                    {"id": okta_id, "type": "User", "alternateId": user.email, "displayName": "x"},
-                    {"id": "00gpilot", "type": "UserGroup", "alternateId": "unknown", "displayName": "pilot"}
-                ]
-            }]}
-        });
-        let response = reqwest::Client::new()
-            .post(format!("{}/webhooks/okta", h.local.base_url))
-            .header("content-type", "application/json")
-            .header("authorization", &authorization)
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("post");
-        assert_eq!(response.status().as_u16(), 202);
+        let group = json!({"id": "00gpilot", "type": "UserGroup", "alternateId": "unknown", "displayName": "pilot"});
+        let body = okta_delivery(
+            &format!("e2e-okta-group-event-{n}"),
+            event_type,
+            &okta_id,
+            &user.email,
+            &[group],
+        );
+        assert_eq!(post_okta(&h, &body).await, 202);
         assert!(
             h.local.wait_idle(SETTLE).await,
             "{}",
