@@ -2,7 +2,7 @@
 //! groups, with an app-only token from the client-credentials flow.
 
 use super::fetch::{Fetcher, Reply};
-use super::{DirectorySource, GraphConfig, SourceError, SourceUser};
+use super::{DirectorySource, GraphConfig, SourceError, SourceUser, check_id};
 use crate::domain::EventSource;
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -263,13 +263,7 @@ impl DirectorySource for GraphReader {
     }
 
     async fn user(&self, external_id: &str) -> Result<Option<SourceUser>, SourceError> {
-        if external_id.is_empty() || external_id.len() > 256 {
-            return Err(SourceError::Rejected {
-                source_name: NAME,
-                status: 400,
-                detail: "the user id is empty or too long".into(),
-            });
-        }
+        check_id(NAME, "user", external_id)?;
         let user_path = format!("users/{}", utf8_percent_encode(external_id, SEGMENT));
         let url = format!("{}/{user_path}?$select={USER_SELECT}", self.config.base_url);
         let Some(user) = self.object::<GraphUser>(&url).await? else {
@@ -299,13 +293,7 @@ impl DirectorySource for GraphReader {
     }
 
     async fn group_members(&self, group_id: &str) -> Result<Option<Vec<String>>, SourceError> {
-        if group_id.is_empty() || group_id.len() > 256 {
-            return Err(SourceError::Rejected {
-                source_name: NAME,
-                status: 400,
-                detail: "the group id is empty or too long".into(),
-            });
-        }
+        check_id(NAME, "group", group_id)?;
         // Only user members: nested groups and devices hold no apps of their own here.
         let url = format!(
             "{}/groups/{}/members/microsoft.graph.user?$select=id&$top=999",

@@ -65,6 +65,19 @@ pub trait DirectorySource: Send + Sync {
     }
 }
 
+/// An id a reader may put in a URL path: present and of a sane length (ids are percent-encoded
+/// as one segment by the reader, so the content is not otherwise limited).
+fn check_id(source_name: &'static str, what: &str, id: &str) -> Result<(), SourceError> {
+    if id.is_empty() || id.len() > 256 {
+        return Err(SourceError::Rejected {
+            source_name,
+            status: 400,
+            detail: format!("the {what} id is empty or too long"),
+        });
+    }
+    Ok(())
+}
+
 /// The readers configured for this deployment, by the event source they serve.
 #[derive(Clone, Default)]
 pub struct DirectorySources {

@@ -2,7 +2,7 @@
 //! their groups), because Okta's profile-update events carry no attributes.
 
 use super::fetch::{Fetcher, Reply};
-use super::{DirectorySource, OktaConfig, SourceError, SourceUser};
+use super::{DirectorySource, OktaConfig, SourceError, SourceUser, check_id};
 use crate::domain::EventSource;
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -134,13 +134,7 @@ impl DirectorySource for OktaReader {
     }
 
     async fn user(&self, external_id: &str) -> Result<Option<SourceUser>, SourceError> {
-        if external_id.is_empty() || external_id.len() > 256 {
-            return Err(SourceError::Rejected {
-                source_name: NAME,
-                status: 400,
-                detail: "the user id is empty or too long".into(),
-            });
-        }
+        check_id(NAME, "user", external_id)?;
         let user_path = format!("api/v1/users/{}", utf8_percent_encode(external_id, SEGMENT));
         let url = format!("{}/{user_path}", self.config.org_url);
         let Some((user, _)) = self.json::<User>(&url).await? else {
