@@ -11,7 +11,7 @@ use serde::Deserialize;
 const NAME: &str = "bamboohr";
 /// BambooHR field names (API aliases) Loadout maps; `supervisorEmail` names the manager.
 const FIELDS: &str =
-    "workEmail,department,jobTitle,location,country,status,employmentHistoryStatus,supervisorEmail";
+    "workEmail,department,jobTitle,location,status,employmentHistoryStatus,supervisorEmail";
 
 pub struct BambooHrReader {
     config: BambooHrConfig,
@@ -34,7 +34,6 @@ struct Employee {
     department: Option<String>,
     job_title: Option<String>,
     location: Option<String>,
-    country: Option<String>,
     status: Option<String>,
     employment_history_status: Option<String>,
     supervisor_email: Option<String>,
@@ -90,7 +89,6 @@ impl DirectorySource for BambooHrReader {
             department: present(employee.department),
             title: present(employee.job_title),
             location: present(employee.location),
-            country: present(employee.country),
             employment_type: present(employee.employment_history_status),
             manager_email: present(employee.supervisor_email),
             manager_external_id: None,

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 const NAME: &str = "graph";
 /// The user properties Loadout maps; anything else stays in Entra ID.
-const USER_SELECT: &str = "id,userPrincipalName,mail,department,jobTitle,officeLocation,country,employeeType,accountEnabled,onPremisesSamAccountName";
+const USER_SELECT: &str = "id,userPrincipalName,mail,department,jobTitle,officeLocation,employeeType,accountEnabled,onPremisesSamAccountName";
 /// A collection longer than this many pages of 999 is cut off (and logged), not looped on.
 const MAX_PAGES: usize = 200;
 /// Renew this long before the token runs out, so no call carries one that expires in flight.
@@ -49,7 +49,6 @@ struct GraphUser {
     department: Option<String>,
     job_title: Option<String>,
     office_location: Option<String>,
-    country: Option<String>,
     employee_type: Option<String>,
     account_enabled: Option<bool>,
     on_premises_sam_account_name: Option<String>,
@@ -283,7 +282,6 @@ impl DirectorySource for GraphReader {
             department: present(user.department),
             title: present(user.job_title),
             location: present(user.office_location),
-            country: present(user.country),
             employment_type: present(user.employee_type),
             manager_email: manager.and_then(|m| present(m.mail).or(present(m.user_principal_name))),
             manager_external_id: None,

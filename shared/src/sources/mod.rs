@@ -34,7 +34,6 @@ pub struct SourceUser {
     pub department: Option<String>,
     pub title: Option<String>,
     pub location: Option<String>,
-    pub country: Option<String>,
     pub employment_type: Option<String>,
     /// The manager's e-mail; Loadout resolves it to a user id.
     pub manager_email: Option<String>,

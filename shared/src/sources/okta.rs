@@ -47,7 +47,6 @@ struct Profile {
     department: Option<String>,
     title: Option<String>,
     city: Option<String>,
-    country_code: Option<String>,
     employee_type: Option<String>,
     manager_id: Option<String>,
 }
@@ -152,7 +151,6 @@ impl DirectorySource for OktaReader {
             department: present(p.department),
             title: present(p.title),
             location: present(p.city),
-            country: present(p.country_code),
             employment_type: present(p.employee_type),
             manager_email: None,
             manager_external_id: present(p.manager_id),

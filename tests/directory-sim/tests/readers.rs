@@ -64,7 +64,6 @@ async fn graph_reads_the_attributes_the_manager_and_the_groups() {
     assert_eq!(u.department.as_deref(), Some("Sales"));
     assert_eq!(u.title.as_deref(), Some("Account Executive"));
     assert_eq!(u.location.as_deref(), Some("Austin"));
-    assert_eq!(u.country.as_deref(), Some("United States"));
     assert_eq!(u.employment_type.as_deref(), Some("Full-time"));
     assert_eq!(u.manager_email.as_deref(), Some("cmgr@example.com"));
     let mut groups = u.groups.clone().expect("Graph has groups");
@@ -309,7 +308,6 @@ async fn okta_reads_the_profile_the_groups_and_the_manager_id() {
     assert_eq!(u.department.as_deref(), Some("Sales"));
     assert_eq!(u.title.as_deref(), Some("Account Executive"));
     assert_eq!(u.location.as_deref(), Some("Austin"));
-    assert_eq!(u.country.as_deref(), Some("US"));
     assert_eq!(u.employment_type.as_deref(), Some("Full-time"));
     assert_eq!(u.manager_external_id, sim.okta_id("cmgr"));
     let mut groups = u.groups.clone().expect("Okta has groups");
