@@ -207,6 +207,26 @@ async fn bamboohr_updates_and_terminations_are_read_from_bamboohr() {
     assert_ne!(ex.expected_apps(&moved), ex.expected_apps(&user));
     assert_eq!(apps_of(&h, &user), ex.expected_apps(&moved));
 
+    // The legacy field-based payload (batched, display names) of a move back: its fields are
+    // not trusted either, BambooHR is read again.
+    assert!(dir.update(user.id.as_str(), |p| {
+        p.department = user.department.clone();
+        p.job_title = user.title.clone();
+    }));
+    let field_based = serde_json::json!({"employees": [{
+        "id": employee_id, "action": "Updated",
+        "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%z").to_string(),
+        "changedFields": ["Department", "Job Title"],
+        "fields": {"Department": "Not trusted", "Job Title": "Not trusted", "Work Email": user.email}
+    }]});
+    assert_eq!(post_bamboohr(&h, &field_based).await, 202);
+    settle(&h).await;
+    assert_eq!(apps_of(&h, &user), ex.expected_apps(&user));
+    assert!(dir.update(user.id.as_str(), |p| {
+        p.department = "Sales".into();
+        p.job_title = "Account Executive".into();
+    }));
+
     // Terminated: status Inactive.
     assert!(dir.update(user.id.as_str(), |p| p.active = false));
     let terminated = bamboohr_event("employee.updated", &employee_id, &["status"]);
