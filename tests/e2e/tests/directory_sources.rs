@@ -15,7 +15,13 @@ use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(60);
 
-/// A Marketing user with a device, baselined through an HR event so that UEM holds their apps.
+/// Local mode in auto mode with the simulators, and the examples it was seeded from.
+async fn started(tag: &str) -> (Examples, Harness) {
+    let h = start(Mode::Auto, UemTarget::Simulator, TempDir::new(tag)).await;
+    (Examples::load(), h)
+}
+
+/// A user of `department` with a device, baselined through an HR event so that UEM holds their apps.
 async fn baselined(h: &Harness, ex: &Examples, department: &str) -> Employee {
     let user = ex.with_devices(department).remove(0);
     h.sender
@@ -45,13 +51,7 @@ async fn settle(h: &Harness) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graph_user_update_is_read_from_graph_and_moves_the_user() {
-    let ex = Examples::load();
-    let h = start(
-        Mode::Auto,
-        UemTarget::Simulator,
-        TempDir::new("graph-mover"),
-    )
-    .await;
+    let (ex, h) = started("graph-mover").await;
     let user = baselined(&h, &ex, "Sales").await;
     let dir = h.local.directory_sim.as_ref().expect("directory simulator");
     let oid = dir.graph_id(user.id.as_str()).expect("an Entra object id");
@@ -83,13 +83,7 @@ async fn a_graph_user_update_is_read_from_graph_and_moves_the_user() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graph_group_membership_and_a_disabled_then_deleted_account_end_in_the_right_state() {
-    let ex = Examples::load();
-    let h = start(
-        Mode::Auto,
-        UemTarget::Simulator,
-        TempDir::new("graph-groups"),
-    )
-    .await;
+    let (ex, h) = started("graph-groups").await;
     let user = baselined(&h, &ex, "Engineering").await;
     assert!(!user.groups.iter().any(|g| g == "pilot"));
     let dir = h.local.directory_sim.as_ref().expect("directory simulator");
@@ -138,13 +132,7 @@ async fn a_graph_group_membership_and_a_disabled_then_deleted_account_end_in_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graph_group_change_without_members_delta_rereads_every_member() {
-    let ex = Examples::load();
-    let h = start(
-        Mode::Auto,
-        UemTarget::Simulator,
-        TempDir::new("graph-group-all"),
-    )
-    .await;
+    let (ex, h) = started("graph-group-all").await;
     let first = baselined(&h, &ex, "Engineering").await;
     let second = ex.with_devices("Engineering").remove(1);
     h.sender
@@ -183,8 +171,7 @@ async fn a_graph_group_change_without_members_delta_rereads_every_member() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bamboohr_updates_and_terminations_are_read_from_bamboohr() {
-    let ex = Examples::load();
-    let h = start(Mode::Auto, UemTarget::Simulator, TempDir::new("bamboohr")).await;
+    let (ex, h) = started("bamboohr").await;
     let user = baselined(&h, &ex, "Marketing").await;
     let dir = h.local.directory_sim.as_ref().expect("directory simulator");
     let employee_id = dir.bamboo_id(user.id.as_str()).expect("a BambooHR id");
@@ -265,13 +252,7 @@ async fn bamboohr_updates_and_terminations_are_read_from_bamboohr() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_okta_profile_update_is_read_from_okta_and_moves_the_user() {
-    let ex = Examples::load();
-    let h = start(
-        Mode::Auto,
-        UemTarget::Simulator,
-        TempDir::new("okta-profile"),
-    )
-    .await;
+    let (ex, h) = started("okta-profile").await;
     let user = baselined(&h, &ex, "Engineering").await;
     let dir = h.local.directory_sim.as_ref().expect("directory simulator");
     let okta_id = dir.okta_id(user.id.as_str()).expect("an Okta id");
