@@ -147,6 +147,64 @@ impl Fetcher {
     }
 }
 
+/// Every page of a collection from `first` on: `page` reads one URL and returns its items and
+/// the next page's link. Links are followed only while they stay on `origin` (the credentials
+/// must not travel to another host), and at most `max_pages` of them (the rest is logged, not
+/// looped on). `None` when the source answers 404 (the collection's owner is gone).
+pub(super) async fn follow_pages<T, Fut>(
+    source_name: &'static str,
+    origin: &str,
+    first: String,
+    max_pages: usize,
+    mut page: impl FnMut(String) -> Fut,
+) -> Result<Option<Vec<T>>, SourceError>
+where
+    Fut: std::future::Future<Output = Result<Option<(Vec<T>, Option<String>)>, SourceError>>,
+{
+    let mut url = first;
+    let mut items = Vec::new();
+    for _ in 0..max_pages {
+        let Some((page_items, next)) = page(url).await? else {
+            return Ok(None);
+        };
+        items.extend(page_items);
+        match next {
+            Some(next) if same_origin(&next, origin) => url = next,
+            Some(_) => {
+                return Err(SourceError::Decode {
+                    source_name,
+                    detail: "the next page's link points to another host".into(),
+                });
+            }
+            None => return Ok(Some(items)),
+        }
+    }
+    tracing::warn!(
+        source = source_name,
+        pages = max_pages,
+        "collection longer than Loadout reads; the rest is ignored"
+    );
+    Ok(Some(items))
+}
+
+/// Whether two URLs share scheme and host (with port).
+fn same_origin(url: &str, base: &str) -> bool {
+    let origin = |u: &str| {
+        let rest = u
+            .split_once("://")
+            .map(|(scheme, rest)| (scheme.to_ascii_lowercase(), rest));
+        rest.map(|(scheme, rest)| {
+            let host = rest
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            (scheme, host)
+        })
+    };
+    origin(url).is_some() && origin(url) == origin(base)
+}
+
 /// Okta answers 429 without `Retry-After`, with the epoch second its window resets instead.
 fn rate_limit_reset(headers: &HeaderMap) -> Option<Duration> {
     let reset: i64 = headers
@@ -180,6 +238,26 @@ fn is_json(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_links_must_stay_on_the_same_host() {
+        let base = "https://graph.microsoft.com/v1.0";
+        assert!(same_origin(
+            "https://graph.microsoft.com/v1.0/users?$skiptoken=x",
+            base
+        ));
+        assert!(!same_origin("https://evil.example/v1.0/users", base));
+        assert!(!same_origin("http://graph.microsoft.com/v1.0/users", base));
+        assert!(!same_origin("not a url", base));
+        assert!(same_origin(
+            "http://127.0.0.1:8080/api/v1/users/1/groups?after=x",
+            "http://127.0.0.1:8080"
+        ));
+        assert!(!same_origin(
+            "http://127.0.0.1:9090/api/v1/users/1/groups",
+            "http://127.0.0.1:8080"
+        ));
+    }
 
     #[test]
     fn okta_rate_limit_reset_is_a_wait() {

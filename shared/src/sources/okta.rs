@@ -1,7 +1,7 @@
 //! Okta: the user an event hook named, read through the Users API (`GET /api/v1/users/{id}` and
 //! their groups), because Okta's profile-update events carry no attributes.
 
-use super::fetch::{Fetcher, Reply};
+use super::fetch::{Fetcher, Reply, follow_pages};
 use super::{DirectorySource, OktaConfig, SourceError, SourceUser, check_id};
 use crate::domain::EventSource;
 use async_trait::async_trait;
@@ -95,34 +95,24 @@ impl OktaReader {
 
     /// The names of the user's Okta groups (every page; the built-in `Everyone` left out).
     async fn groups(&self, user_path: &str) -> Result<Vec<String>, SourceError> {
-        let mut url = format!("{}/{user_path}/groups?limit=200", self.config.org_url);
-        let mut names = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let Some((page, next)) = self.json::<Vec<Group>>(&url).await? else {
-                return Ok(names);
-            };
-            names.extend(
-                page.into_iter()
-                    .filter(|g| g.kind.as_deref() != Some("BUILT_IN"))
-                    .filter_map(|g| g.profile.and_then(|p| p.name)),
-            );
-            match next {
-                Some(next) if next.starts_with(&format!("{}/", self.config.org_url)) => url = next,
-                // The token must not travel to another host.
-                Some(_) => {
-                    return Err(SourceError::Decode {
-                        source_name: NAME,
-                        detail: "the next link points outside the Okta org".into(),
-                    });
-                }
-                None => return Ok(names),
-            }
-        }
-        tracing::warn!(
-            pages = MAX_PAGES,
-            "user is in more Okta groups than Loadout reads"
-        );
-        Ok(names)
+        let url = format!("{}/{user_path}/groups?limit=200", self.config.org_url);
+        let names = follow_pages(
+            NAME,
+            &self.config.org_url,
+            url,
+            MAX_PAGES,
+            |url| async move {
+                Ok(self.json::<Vec<Group>>(&url).await?.map(|(page, next)| {
+                    let names = page
+                        .into_iter()
+                        .filter(|g| g.kind.as_deref() != Some("BUILT_IN"))
+                        .filter_map(|g| g.profile.and_then(|p| p.name));
+                    (names.collect(), next)
+                }))
+            },
+        )
+        .await?;
+        Ok(names.unwrap_or_default())
     }
 }
 
