@@ -62,7 +62,7 @@ pub async fn simulated(org: &[Employee]) -> Result<(DirectorySources, DirectoryS
     let people = org.iter().map(|e| person_of(e, &by_id)).collect();
     let sim = DirectorySim::start(people)
         .await
-        .map_err(|e| LocalError::Simulator(format!("directory simulator: {e}")))?;
+        .map_err(LocalError::DirectorySimulator)?;
     let graph = GraphConfig::new(
         &sim.graph.tenant_id,
         &sim.graph.client_id,
@@ -76,22 +76,16 @@ pub async fn simulated(org: &[Employee]) -> Result<(DirectorySources, DirectoryS
     .base_url(&sim.bamboohr.base_url);
     let okta = OktaConfig::new(&sim.okta.org_url, SecretString::new(&sim.okta.api_token));
     let sources = DirectorySources::none()
-        .with(Arc::new(GraphReader::new(graph).map_err(source_error)?))
-        .with(Arc::new(BambooHrReader::new(bamboo).map_err(source_error)?))
-        .with(Arc::new(OktaReader::new(okta).map_err(source_error)?));
+        .with(Arc::new(GraphReader::new(graph)?))
+        .with(Arc::new(BambooHrReader::new(bamboo)?))
+        .with(Arc::new(OktaReader::new(okta)?));
     Ok((sources, sim))
 }
 
 /// The readers the environment and the secrets configure (a real deployment's settings).
 pub async fn configured(secrets: &dyn Secrets) -> Result<DirectorySources, LocalError> {
     let lookup = |name: &str| std::env::var(name).ok();
-    DirectorySources::from_settings(&lookup, secrets)
-        .await
-        .map_err(source_error)
-}
-
-fn source_error(e: loadout::sources::SourceError) -> LocalError {
-    LocalError::Simulator(e.to_string())
+    Ok(DirectorySources::from_settings(&lookup, secrets).await?)
 }
 
 #[cfg(test)]

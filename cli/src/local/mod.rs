@@ -44,6 +44,11 @@ pub enum LocalError {
     Uem(#[from] UemError),
     #[error("cannot start the UEM simulator: {0}")]
     Simulator(String),
+    #[error("cannot start the directory simulator: {0}")]
+    DirectorySimulator(#[source] std::io::Error),
+    /// A directory reader's settings (Graph, BambooHR, Okta) are incomplete or invalid.
+    #[error("directory source: {0}")]
+    Source(#[from] loadout::sources::SourceError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
