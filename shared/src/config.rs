@@ -1,12 +1,15 @@
 //! Non-secret settings, from environment variables (DESIGN.md, Secrets and settings).
 
 use crate::governance::{Mode, UnknownMode};
+use crate::identity::{UnknownMatchAttribute, UserMatch};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(transparent)]
     Mode(#[from] UnknownMode),
+    #[error(transparent)]
+    UserMatch(#[from] UnknownMatchAttribute),
     #[error("{name} must be {expected}, not {value:?}")]
     Invalid {
         name: &'static str,
@@ -30,6 +33,21 @@ pub struct Settings {
     pub idempotency_ttl: Duration,
     /// Largest webhook body accepted (`LOADOUT_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// How a person is matched to their UEM enrollment user (`LOADOUT_UEM_USER_MATCH`).
+    pub user_match: UserMatch,
+    /// How long the first executor to find an app's pending changes waits for more before it
+    /// writes them (`LOADOUT_EXECUTE_DEBOUNCE_MS`): changes from concurrent invocations share one
+    /// group write.
+    pub execute_debounce: Duration,
+    /// The longest a flush waits for changes that keep arriving (`LOADOUT_EXECUTE_MAX_WAIT_MS`):
+    /// a backlog goes out in a few large writes, but never later than this.
+    pub execute_max_wait: Duration,
+    /// The largest a Loadout group grows before the app's groups are split into shards
+    /// (`LOADOUT_GROUP_SHARD_SIZE`); a PUT re-sends one shard, not the whole population.
+    pub group_shard_size: usize,
+    /// How old the UEM inventory may get before the sweep reads it again
+    /// (`LOADOUT_INVENTORY_REFRESH_SECONDS`).
+    pub inventory_refresh: Duration,
 }
 
 impl Default for Settings {
@@ -42,6 +60,11 @@ impl Default for Settings {
             context_ttl: Duration::from_secs(300),
             idempotency_ttl: Duration::from_secs(7 * 24 * 3600),
             max_body_bytes: 256 * 1024,
+            user_match: UserMatch::default(),
+            execute_debounce: Duration::from_millis(2000),
+            execute_max_wait: Duration::from_secs(30),
+            group_shard_size: 5_000,
+            inventory_refresh: Duration::from_secs(6 * 3600),
         }
     }
 }
@@ -97,6 +120,31 @@ impl Settings {
                 lookup("LOADOUT_MAX_BODY_BYTES"),
                 d.max_body_bytes,
             )?,
+            user_match: match lookup("LOADOUT_UEM_USER_MATCH") {
+                Some(m) if !m.trim().is_empty() => m.parse()?,
+                _ => d.user_match,
+            },
+            execute_debounce: Duration::from_millis(number(
+                "LOADOUT_EXECUTE_DEBOUNCE_MS",
+                lookup("LOADOUT_EXECUTE_DEBOUNCE_MS"),
+                d.execute_debounce.as_millis() as u64,
+            )?),
+            execute_max_wait: Duration::from_millis(number(
+                "LOADOUT_EXECUTE_MAX_WAIT_MS",
+                lookup("LOADOUT_EXECUTE_MAX_WAIT_MS"),
+                d.execute_max_wait.as_millis() as u64,
+            )?),
+            group_shard_size: number(
+                "LOADOUT_GROUP_SHARD_SIZE",
+                lookup("LOADOUT_GROUP_SHARD_SIZE"),
+                d.group_shard_size,
+            )?
+            .max(1),
+            inventory_refresh: Duration::from_secs(number(
+                "LOADOUT_INVENTORY_REFRESH_SECONDS",
+                lookup("LOADOUT_INVENTORY_REFRESH_SECONDS"),
+                d.inventory_refresh.as_secs(),
+            )?),
         })
     }
 }

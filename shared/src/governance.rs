@@ -128,6 +128,8 @@ mod tests {
             push_mode: PushMode::Auto,
             reasons: vec![],
             policy_version: "v".into(),
+            sequence: 0,
+            uem_user: None,
         }
     }
 

@@ -18,6 +18,13 @@ pub fn manager_marker(user: &UserId) -> (String, String) {
     (format!("user#{user}"), "is_manager".to_owned())
 }
 
+/// Every user the directory holds (one small item each), for sweeps over everyone.
+pub const PEOPLE: &str = "people";
+
+pub fn person(user: &UserId) -> (String, String) {
+    (PEOPLE.to_owned(), user.to_string())
+}
+
 /// E-mail -> user id, for sources that name users by e-mail.
 pub fn email_index(email: &str) -> (String, String) {
     ("email".to_owned(), email.trim().to_ascii_lowercase())
@@ -61,13 +68,18 @@ pub fn correlation_action(correlation: &str, id: &ActionId) -> (String, String) 
     (format!("correlation#{correlation}"), id.to_string())
 }
 
-/// Membership changes waiting to be applied to an app's smart groups (coalesced per app).
+/// Membership changes waiting to be applied to an app's smart groups (coalesced per app across
+/// invocations). The sort key orders one user's changes by the sequence of the decision that
+/// made them, so the newest wins whatever order they were recorded in.
 pub fn pending_partition(app: &AppId) -> String {
     format!("pending#{app}")
 }
 
-pub fn pending(app: &AppId, user: &UserId, id: &ActionId) -> (String, String) {
-    (pending_partition(app), format!("{user}#{id}"))
+pub fn pending(app: &AppId, user: &str, sequence: u64, id: &ActionId) -> (String, String) {
+    (
+        pending_partition(app),
+        format!("{user}#{sequence:020}#{id}"),
+    )
 }
 
 /// The index of apps with pending changes.
@@ -80,9 +92,131 @@ pub fn app_lease(app: &AppId) -> (String, String) {
     ("lease#app".to_owned(), app.to_string())
 }
 
-/// The UEM smart group Loadout owns for an app and push mode.
-pub fn owned_group(app: &AppId, mode: PushMode) -> (String, String) {
-    (format!("uemgroup#{app}"), mode.as_str().to_owned())
+/// The UEM smart groups Loadout owns for an app: one per push mode and shard.
+pub fn owned_groups_partition(app: &AppId) -> String {
+    format!("uemgroup#{app}")
+}
+
+pub fn owned_group(app: &AppId, mode: PushMode, shard: u32) -> (String, String) {
+    (
+        owned_groups_partition(app),
+        format!("{}#{shard:04}", mode.as_str()),
+    )
+}
+
+/// How many shards an app's groups of one push mode are split into.
+pub fn shard_layout(app: &AppId, mode: PushMode) -> (String, String) {
+    (
+        owned_groups_partition(app),
+        format!("layout#{}", mode.as_str()),
+    )
+}
+
+/// The apps Loadout has groups for, so that an app dropped from the catalog is still known.
+pub fn owned_app(app: &AppId) -> (String, String) {
+    ("uemgroup-apps".to_owned(), app.to_string())
+}
+
+/// What UEM held in one of Loadout's groups when it was last read or written.
+pub fn group_snapshot(app: &AppId, mode: PushMode, shard: u32) -> (String, String) {
+    (
+        "observed#group".to_owned(),
+        format!("{app}#{}#{shard:04}", mode.as_str()),
+    )
+}
+
+/// What UEM holds for one user in Loadout's groups (kept by the sweep and the executor).
+pub fn observed(user: &UserId) -> (String, String) {
+    (format!("user#{user}"), "observed".to_owned())
+}
+
+/// When the sweep last read every Loadout group (a user with no observed record then holds
+/// nothing through Loadout).
+pub fn observation_meta() -> (String, String) {
+    ("observed#meta".to_owned(), "sweep".to_owned())
+}
+
+/// The users Loadout intends to hold an app (its groups' expected members), per app.
+pub fn intended_partition(app: &AppId) -> String {
+    format!("intended#{app}")
+}
+
+pub fn intended(app: &AppId, user: &UserId) -> (String, String) {
+    (intended_partition(app), user.to_string())
+}
+
+/// The person's UEM enrollment user, once matched.
+pub fn identity(user: &UserId) -> (String, String) {
+    (format!("user#{user}"), "uem-identity".to_owned())
+}
+
+/// UEM user id -> Loadout user id, for reading group members back.
+pub const IDENTITY_INDEX: &str = "identity-by-uem";
+
+pub fn identity_index(uem_user_id: i64) -> (String, String) {
+    (IDENTITY_INDEX.to_owned(), uem_user_id.to_string())
+}
+
+/// People UEM does not know yet (or not unambiguously): retried on enrollment and by the sweep.
+pub const PARKED: &str = "parked";
+
+pub fn parked(user: &UserId) -> (String, String) {
+    (PARKED.to_owned(), user.to_string())
+}
+
+/// Users that need another decision (a given-up action, a repair) at the next sweep.
+pub const ATTENTION: &str = "attention";
+
+pub fn attention(user: &UserId) -> (String, String) {
+    (ATTENTION.to_owned(), user.to_string())
+}
+
+/// The UEM inventory: enrollment users by lower-cased user name, e-mail -> user name, devices
+/// by owner, and when each was last read in bulk.
+pub const INVENTORY_USERS: &str = "inv#user";
+pub const INVENTORY_EMAILS: &str = "inv#email";
+pub const INVENTORY_DEVICES: &str = "inv#device";
+
+pub fn inventory_user(username: &str) -> (String, String) {
+    (
+        INVENTORY_USERS.to_owned(),
+        username.trim().to_ascii_lowercase(),
+    )
+}
+
+pub fn inventory_email_prefix(email: &str) -> String {
+    format!("{}#", email.trim().to_ascii_lowercase())
+}
+
+pub fn inventory_email(email: &str, username: &str) -> (String, String) {
+    (
+        INVENTORY_EMAILS.to_owned(),
+        format!(
+            "{}{}",
+            inventory_email_prefix(email),
+            username.trim().to_ascii_lowercase()
+        ),
+    )
+}
+
+pub fn inventory_device_prefix(owner: &str) -> String {
+    format!("{}#", owner.trim().to_ascii_lowercase())
+}
+
+pub fn inventory_device(owner: &str, device_id: &str) -> (String, String) {
+    (
+        INVENTORY_DEVICES.to_owned(),
+        format!("{}{device_id}", inventory_device_prefix(owner)),
+    )
+}
+
+pub fn inventory_meta(kind: &str) -> (String, String) {
+    ("inv#meta".to_owned(), kind.to_owned())
+}
+
+/// The sweep's last run and its report.
+pub fn sweep_report(kind: &str) -> (String, String) {
+    ("sweep".to_owned(), kind.to_owned())
 }
 
 /// Policy sets by version, and the pointer to the active one.
@@ -128,4 +262,11 @@ pub fn location_region(location: &str) -> (String, String) {
         "location-region".to_owned(),
         location.trim().to_ascii_lowercase(),
     )
+}
+
+/// Apps an admin confirmed may be removed from their users after leaving the catalog.
+pub const RETIRED_APPS: &str = "catalog-retired";
+
+pub fn retired_app(app: &AppId) -> (String, String) {
+    (RETIRED_APPS.to_owned(), app.to_string())
 }

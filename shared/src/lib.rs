@@ -3,8 +3,11 @@
 
 pub mod adapters;
 pub mod config;
+pub mod deadline;
 pub mod domain;
 pub mod governance;
+pub mod identity;
+pub mod inventory;
 pub mod keys;
 #[cfg(feature = "lambda")]
 pub mod lambda;

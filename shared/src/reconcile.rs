@@ -35,6 +35,8 @@ pub fn reconcile(decision: &Decision, managed: &[ManagedApp]) -> Vec<Action> {
         push_mode,
         reasons,
         policy_version: decision.policy_version.clone(),
+        sequence: 0,
+        uem_user: None,
     };
     for wanted in &decision.desired {
         match managed.get(&wanted.app_id) {

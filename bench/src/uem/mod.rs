@@ -137,6 +137,7 @@ pub async fn measure(s: &Scenario) -> Result<Figures, String> {
         poll_interval: Duration::from_millis(50),
         visibility: Duration::from_secs(30),
         max_batch: s.max_batch,
+        deadline: Duration::from_secs(120),
     };
     let tasks: Vec<_> = (0..s.workers)
         .map(|_| {
@@ -228,7 +229,9 @@ fn print_figures(s: &Scenario, f: &Figures) {
         "  executor: {} concurrent worker(s), batches of up to {} messages from the FIFO execute queue, gather window {} ms",
         s.workers,
         s.max_batch,
-        loadout::stages::execute::DEFAULT_GATHER.as_millis()
+        loadout::config::Settings::default()
+            .execute_debounce
+            .as_millis()
     );
     println!(
         "  Loadout UEM calls:     {:>7} ({} answered 429)",
@@ -330,6 +333,7 @@ mod tests {
                     message_id: format!("m{u}"),
                     body: setup::assign_message(u, 0, &version).unwrap().0,
                     receive_count: 1,
+                    group_id: Some(setup::username(u)),
                 })
                 .collect()
         };

@@ -5,7 +5,7 @@
 
 use super::setup;
 use loadout::adapters::local::{LocalDb, SqliteStateStore};
-use loadout::uem::{GroupMember, UemApi, UemClient};
+use loadout::uem::{GroupMember, UemApi, UemClient, UserLookup};
 use std::sync::Arc;
 use uem_sim::{SimConfig, UemSim};
 
@@ -45,9 +45,11 @@ pub async fn run(
     // Not measured: the apps' groups exist already (UEM may refuse an empty user group, so
     // each starts with user 0, who is not in the sample).
     let seed = client
-        .find_user(&setup::username(0))
+        .find_users_by(UserLookup::UserName, &setup::username(0))
         .await
         .map_err(err)?
+        .into_iter()
+        .next()
         .ok_or("no seed user")?;
     let seed = GroupMember {
         id: seed.id.to_string(),
@@ -70,9 +72,11 @@ pub async fn run(
     let started = tokio::time::Instant::now();
     for u in 1..=sample {
         let user = client
-            .find_user(&setup::username(u))
+            .find_users_by(UserLookup::UserName, &setup::username(u))
             .await
             .map_err(err)?
+            .into_iter()
+            .next()
             .ok_or("sample user missing")?;
         for id in &groups {
             let mut group = client.get_smart_group(*id).await.map_err(err)?;

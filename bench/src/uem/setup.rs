@@ -140,6 +140,8 @@ pub fn assign_message(
         push_mode: PushMode::Auto,
         reasons: vec![],
         policy_version: policy_version.to_owned(),
+        sequence: 1,
+        uem_user: None,
     };
     let envelope = Envelope::new(
         MessageKind::Action,

@@ -3,6 +3,8 @@
 
 mod directories;
 mod http;
+pub mod runtime;
+mod schedule;
 mod secrets;
 mod seed;
 pub mod workers;
@@ -23,7 +25,8 @@ use loadout::stages::enrich::Enricher;
 use loadout::stages::execute::Executor;
 use loadout::stages::intake::Intake;
 use loadout::stages::policy_repo::PolicyCache;
-use loadout::uem::{UemApi, UemClient, UemConfig, UemError};
+use loadout::stages::sweep::{SweepOptions, SweepReport, Sweeper};
+use loadout::uem::{CredentialSource, UemApi, UemClient, UemConfig, UemError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -57,6 +60,10 @@ pub enum LocalError {
     },
     #[error("secrets file {path}: {message}")]
     Secrets { path: String, message: String },
+    #[error(transparent)]
+    Stage(#[from] loadout::stages::StageError),
+    #[error("runtime file {path}: {message}")]
+    Runtime { path: String, message: String },
 }
 
 /// Which UEM local mode changes.
@@ -87,6 +94,19 @@ pub struct LocalOptions {
     pub visibility: Duration,
     /// Overrides `LOADOUT_UEM_REQUESTS_PER_MINUTE` (and the simulator's limit).
     pub uem_requests_per_minute: Option<u32>,
+    /// Concurrent execute workers (the template's executor concurrency): while one writes an
+    /// app's groups, the other keeps recording changes for it to pick up.
+    pub execute_workers: usize,
+    /// Overrides `LOADOUT_EXECUTE_DEBOUNCE_MS`.
+    pub execute_debounce: Option<Duration>,
+    /// How often changes left pending are applied (the deployed schedule's nudge).
+    pub nudge_interval: Duration,
+    /// How long one batch may take (the deployed functions' timeout).
+    pub batch_deadline: Duration,
+    /// Sweep once at start-up (reads the UEM inventory and Loadout's groups).
+    pub sweep_at_start: bool,
+    /// How often the sweep runs on its own; `None`: only when asked (`loadout sweep`, tests).
+    pub sweep_interval: Option<Duration>,
 }
 
 impl LocalOptions {
@@ -100,25 +120,20 @@ impl LocalOptions {
             poll_interval: Duration::from_millis(50),
             visibility: Duration::from_secs(30),
             uem_requests_per_minute: None,
+            execute_workers: 2,
+            execute_debounce: None,
+            nudge_interval: Duration::from_secs(5),
+            batch_deadline: Duration::from_secs(60),
+            sweep_at_start: true,
+            sweep_interval: Some(Duration::from_secs(15 * 60)),
         }
     }
 }
 
 async fn clear_stale_leases(services: &Services) -> Result<(), LocalError> {
-    let store = services.store.as_ref();
-    loadout::stages::execute::clear_app_leases(store)
+    loadout::stages::app_lease::clear_all(services.store.as_ref())
         .await
         .map_err(|e| LocalError::Seed(SeedError::Store(e)))?;
-    let held = store
-        .query(loadout::uem::LEASE_PK, "")
-        .await
-        .map_err(|e| LocalError::Seed(SeedError::Store(e.into())))?;
-    for lease in held {
-        store
-            .delete(&lease.pk, &lease.sk, loadout::ports::Condition::None)
-            .await
-            .map_err(|e| LocalError::Seed(SeedError::Store(e.into())))?;
-    }
     Ok(())
 }
 
@@ -135,6 +150,8 @@ pub struct LocalMode {
     pub policy_version: String,
     /// The sample tenant local mode was seeded with.
     pub examples: ExampleData,
+    executor: Arc<Executor>,
+    sweeper: Arc<Sweeper>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -202,7 +219,18 @@ impl LocalMode {
                 (config, Some(sim))
             }
         };
-        let uem: Arc<dyn UemApi> = Arc::new(UemClient::new(uem_config, store, clock.clone())?);
+        let uem_config_for_file = uem_config.clone();
+        let mut client = UemClient::new(uem_config, store, clock.clone())?;
+        if let UemTarget::Url(url) = &options.uem {
+            // A real tenant's credentials come from the secrets: a rotation there reaches the
+            // client at its next refusal.
+            client = client.with_credential_source(CredentialSource {
+                secrets: secrets.clone(),
+                base_url: url.clone(),
+                token_url: std::env::var("LOADOUT_UEM_TOKEN_URL").ok(),
+            });
+        }
+        let uem: Arc<dyn UemApi> = Arc::new(client);
         let policy_version = examples.seed(&services).await?;
         // Local mode is the only executor of its data directory: leases left in it belong to a
         // process that stopped mid-flush, and waiting for them to run out would only delay.
@@ -236,16 +264,40 @@ impl LocalMode {
         };
         let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()).with_sources(sources));
         let decider = Arc::new(Decider::new(services.clone(), cache()));
-        let executor = Arc::new(
-            Executor::new(services.clone(), uem, cache())
-                .with_lease_wait(Duration::from_secs(5))
-                // One execute worker: no concurrent batch to wait for.
-                .with_gather(Duration::ZERO),
-        );
+        let mut executor = Executor::new(services.clone(), uem.clone(), cache());
+        if let Some(debounce) = options.execute_debounce {
+            executor = executor.with_debounce(debounce);
+        }
+        let executor = Arc::new(executor);
+        let sweeper = Arc::new(Sweeper::new(
+            services.clone(),
+            uem.clone(),
+            cache(),
+            executor.clone(),
+        ));
+        runtime::write(
+            &options.data_dir,
+            &runtime::Runtime::of(&uem_config_for_file),
+        )?;
+        // A first sweep before any event: the UEM inventory (users and devices, in bulk pages)
+        // lets enrichment match people and read devices without a UEM call per event, and the
+        // groups Loadout already has in UEM become its observation. A failure is not fatal:
+        // enrichment then reads per person, and the scheduled sweep tries again.
+        if options.sweep_at_start {
+            match sweeper.sweep(&SweepOptions::default()).await {
+                Ok(report) => tracing::info!(
+                    groups = report.groups_read,
+                    uem_calls = ?report.uem_calls,
+                    "first sweep done"
+                ),
+                Err(e) => tracing::warn!(error = %e, "first sweep failed; the schedule retries"),
+            }
+        }
         let worker = workers::WorkerConfig {
             poll_interval: options.poll_interval,
             visibility: options.visibility,
             max_batch: 10,
+            deadline: options.batch_deadline,
         };
         tasks.push(workers::spawn(
             services.clone(),
@@ -267,18 +319,31 @@ impl LocalMode {
                 async move { d.handle_batch(batch).await }
             },
         ));
-        tasks.push(workers::spawn(
-            services.clone(),
-            names::EXECUTE,
-            workers::WorkerConfig {
-                max_batch: 500,
-                ..worker
+        // As deployed: the executor consumes the execute queue (recording changes) and the flush
+        // queue (applying them), with the template's concurrency on each.
+        for queue in [names::EXECUTE, names::FLUSH] {
+            for _ in 0..options.execute_workers.max(1) {
+                let x = executor.clone();
+                tasks.push(workers::spawn(
+                    services.clone(),
+                    queue,
+                    worker.clone(),
+                    stopped.clone(),
+                    move |batch| {
+                        let x = x.clone();
+                        async move { x.handle_batch(batch).await }
+                    },
+                ));
+            }
+        }
+        tasks.push(schedule::spawn(
+            executor.clone(),
+            sweeper.clone(),
+            schedule::Intervals {
+                nudge: options.nudge_interval,
+                sweep: options.sweep_interval,
             },
             stopped,
-            move |batch| {
-                let x = executor.clone();
-                async move { x.handle_batch(batch).await }
-            },
         ));
         Ok(Self {
             base_url: format!("http://{bound}"),
@@ -288,9 +353,24 @@ impl LocalMode {
             generated_secrets: generated,
             policy_version,
             examples,
+            executor,
+            sweeper,
             stop,
             tasks,
         })
+    }
+
+    /// Runs a sweep now (what the schedule does every `sweep_interval`).
+    pub async fn sweep(&self, options: &SweepOptions) -> Result<SweepReport, LocalError> {
+        self.sweeper.sweep(options).await.map_err(LocalError::Stage)
+    }
+
+    /// Applies every change still pending (what the schedule's nudge does).
+    pub async fn flush_pending(&self) -> Result<usize, LocalError> {
+        self.executor
+            .flush_pending()
+            .await
+            .map_err(LocalError::Stage)
     }
 
     /// Waits until every pipeline queue is empty (or `timeout` passes); true when idle.
@@ -299,9 +379,17 @@ impl LocalMode {
         let mut quiet_polls = 0;
         while tokio::time::Instant::now() < deadline {
             let mut busy = 0;
-            for q in [names::ENRICH, names::DECIDE, names::EXECUTE] {
+            for q in [names::ENRICH, names::DECIDE, names::EXECUTE, names::FLUSH] {
                 busy += self.services.queue.depth(q).await.unwrap_or(1);
             }
+            // Recorded changes not yet written to UEM count as work in progress.
+            busy += self
+                .services
+                .store
+                .query("pending-apps", "")
+                .await
+                .map(|apps| apps.len())
+                .unwrap_or(1);
             if busy == 0 {
                 quiet_polls += 1;
                 // Two quiet polls in a row: nothing is between a receive and its follow-up send.
@@ -319,10 +407,29 @@ impl LocalMode {
     /// Queue depths and the latest audit records, for a human (or a failing test) to read.
     pub async fn diagnostics(&self) -> String {
         let mut out = String::new();
-        for q in [names::ENRICH, names::DECIDE, names::EXECUTE] {
+        for q in [names::ENRICH, names::DECIDE, names::EXECUTE, names::FLUSH] {
             for name in [q.to_owned(), names::dead_letter(q)] {
                 let depth = self.services.queue.depth(&name).await;
                 out.push_str(&format!("queue {name}: {depth:?}\n"));
+            }
+        }
+        if let Ok(leases) = self.services.store.query("lease#app", "").await {
+            for lease in leases {
+                out.push_str(&format!(
+                    "app lease held: {} (expires {:?})\n",
+                    lease.sk, lease.expires_at
+                ));
+            }
+        }
+        if let Ok(apps) = self.services.store.query("pending-apps", "").await {
+            for app in apps {
+                let pending = self
+                    .services
+                    .store
+                    .query(&format!("pending#{}", app.sk), "")
+                    .await
+                    .map(|p| p.into_iter().map(|i| i.sk).collect::<Vec<_>>());
+                out.push_str(&format!("pending changes of {}: {pending:?}\n", app.sk));
             }
         }
         let query = loadout::ports::AuditQuery {

@@ -13,9 +13,12 @@ use tokio::task::JoinHandle;
 pub struct WorkerConfig {
     pub poll_interval: Duration,
     pub visibility: Duration,
-    /// Messages handed to the stage at once. Above SQS's 10 for the executor: it coalesces a
-    /// backlog per app, and local mode has one worker where Lambda would have several.
+    /// Messages handed to the stage at once (SQS batches hold at most 10).
     pub max_batch: usize,
+    /// How long a batch may take, as a Lambda timeout would bound it: waits inside the stage end
+    /// before it and hand the rest back. Independent of the visibility timeout, which the
+    /// heartbeat extends while the batch runs.
+    pub deadline: Duration,
 }
 
 /// SQS's largest batch for FIFO queues, and Lambda's default.
@@ -65,6 +68,7 @@ where
                     message_id: m.message_id.clone(),
                     body: m.body.clone(),
                     receive_count: m.receive_count,
+                    group_id: m.group_id.clone(),
                 })
                 .collect();
             // Keep the batch invisible while the stage works on it (SQS's visibility extension):
@@ -81,8 +85,11 @@ where
                     }
                 }
             };
+            // The batch's deadline, as Lambda gives one: waits inside the stage end before it.
+            let deadline = services.clock.now()
+                + chrono::Duration::from_std(config.deadline).unwrap_or_default();
             let report = tokio::select! {
-                report = handle(batch) => report,
+                report = loadout::deadline::within(deadline, handle(batch)) => report,
                 never = heartbeat => never,
             };
             for message in &received {

@@ -13,8 +13,10 @@ async fn main() -> Result<(), Error> {
     let uem = uem_from_env(&services).await?;
     let sources = sources_from_env(&services).await?;
     let enricher = Enricher::new(services, uem).with_sources(sources);
-    run(service_fn(|event: LambdaEvent<SqsEvent>| async {
-        Ok::<SqsBatchResponse, Error>(handlers::enrich(&enricher, event.payload).await)
+    let enricher = &enricher;
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let deadline = event.context.deadline;
+        Ok::<SqsBatchResponse, Error>(handlers::enrich(enricher, event.payload, deadline).await)
     }))
     .await
 }

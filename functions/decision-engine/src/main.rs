@@ -18,8 +18,10 @@ async fn main() -> Result<(), Error> {
         services,
         PolicyCache::new(engine_from_record, POLICY_RECHECK),
     );
-    run(service_fn(|event: LambdaEvent<SqsEvent>| async {
-        Ok::<SqsBatchResponse, Error>(handlers::decide(&decider, event.payload).await)
+    let decider = &decider;
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let deadline = event.context.deadline;
+        Ok::<SqsBatchResponse, Error>(handlers::decide(decider, event.payload, deadline).await)
     }))
     .await
 }

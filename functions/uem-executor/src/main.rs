@@ -1,6 +1,6 @@
-//! uem-executor: SQS `execute` (FIFO) -> per-app coalesced smart-group changes in UEM.
+//! uem-executor: SQS `execute` (FIFO) -> per-app coalesced smart-group changes in UEM; and, on a
+//! schedule, the changes still pending from earlier invocations.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use loadout::lambda::{handlers, init_tracing, services_from_env, uem_from_env};
 use loadout::stages::execute::Executor;
@@ -19,8 +19,12 @@ async fn main() -> Result<(), Error> {
         uem,
         PolicyCache::new(engine_from_record, POLICY_RECHECK),
     );
-    run(service_fn(|event: LambdaEvent<SqsEvent>| async {
-        Ok::<SqsBatchResponse, Error>(handlers::execute(&executor, event.payload).await)
-    }))
+    let executor = &executor;
+    run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let deadline = event.context.deadline;
+            Ok::<_, Error>(handlers::execute_event(executor, event.payload, deadline).await)
+        },
+    ))
     .await
 }

@@ -68,6 +68,14 @@ pub enum ActionStatus {
     Failed,
 }
 
+/// The UEM enrollment user an action changes, resolved before the action is sent (the executor
+/// writes group members by UEM user id, never by a name it would have to guess).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UemTarget {
+    pub id: i64,
+    pub username: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Action {
     pub action_id: ActionId,
@@ -78,6 +86,12 @@ pub struct Action {
     pub push_mode: PushMode,
     pub reasons: Vec<Reason>,
     pub policy_version: String,
+    /// Orders one user's actions: the version of the user's intent the decision wrote. The
+    /// executor applies, per user and app, the change with the highest sequence.
+    #[serde(default)]
+    pub sequence: u64,
+    #[serde(default)]
+    pub uem_user: Option<UemTarget>,
 }
 
 impl Action {

@@ -26,6 +26,15 @@ pub enum AuditKind {
     ActionFailed,
     /// A message was moved to a dead-letter queue.
     DeadLettered,
+    /// A person UEM does not know yet was parked (or picked up again).
+    Parked,
+    /// The sweep found UEM different from what Loadout expects (and what it does about it).
+    DriftFound,
+    /// A sweep finished: what it read and found.
+    SweepCompleted,
+    /// An action was given up after failing; what Loadout expected was restored so the next
+    /// pass tries again.
+    ActionGivenUp,
 }
 
 impl AuditKind {
@@ -40,6 +49,10 @@ impl AuditKind {
             AuditKind::ActionApplied => "action_applied",
             AuditKind::ActionFailed => "action_failed",
             AuditKind::DeadLettered => "dead_lettered",
+            AuditKind::Parked => "parked",
+            AuditKind::DriftFound => "drift_found",
+            AuditKind::SweepCompleted => "sweep_completed",
+            AuditKind::ActionGivenUp => "action_given_up",
         }
     }
 }
@@ -123,6 +136,11 @@ impl AuditRecord {
 
     pub fn detail(mut self, detail: serde_json::Value) -> Self {
         self.detail = detail;
+        self
+    }
+
+    pub fn summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = summary.into();
         self
     }
 }

@@ -1,5 +1,6 @@
 //! What enrichment learns about a user before a decision: who they are, their devices, what they use.
 
+use super::action::UemTarget;
 use super::device::Device;
 use super::employee::Employee;
 use super::ids::AppId;
@@ -23,4 +24,10 @@ pub struct UserContext {
     #[serde(default)]
     pub usage: Vec<AppUsage>,
     pub fetched_at: DateTime<Utc>,
+    /// The person's UEM enrollment user; `None` while they are parked (UEM does not know them).
+    #[serde(default)]
+    pub uem_user: Option<UemTarget>,
+    /// Why the person is parked, when they are.
+    #[serde(default)]
+    pub parked: Option<String>,
 }

@@ -22,6 +22,13 @@ pub struct Employee {
     pub manager_id: Option<UserId>,
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The directory account name (`sAMAccountName`), when a source knows it: UEM users synced
+    /// from a directory usually carry it as their user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    /// The user principal name (`first.last@corp.example`), when a source knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
 }
 
 impl Employee {

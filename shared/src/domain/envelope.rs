@@ -16,6 +16,8 @@ pub enum MessageKind {
     Enriched,
     /// One assign/remove action, for the executor.
     Action,
+    /// A nudge to apply one app's pending changes (the executor's flush queue).
+    Flush,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

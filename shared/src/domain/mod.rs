@@ -13,7 +13,7 @@ pub mod event;
 pub mod ids;
 pub mod org;
 
-pub use action::{Action, ActionKind, ActionStatus, PushMode};
+pub use action::{Action, ActionKind, ActionStatus, PushMode, UemTarget};
 pub use audit::{AuditKind, AuditRecord};
 pub use catalog::{Catalog, CatalogApp, CatalogError, Risk};
 pub use context::{AppUsage, UserContext};

@@ -38,6 +38,11 @@ struct OrgRow {
     manager_id: String,
     #[serde(default)]
     groups: String,
+    /// Optional: the directory account name and UPN, when the export carries them.
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    upn: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +108,12 @@ pub fn parse_org(text: &str) -> Result<Vec<Employee>, OrgDataError> {
                 .filter(|g| !g.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            account_name: Some(row.username.trim())
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
+            upn: Some(row.upn.trim())
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
         });
     }
     Ok(out)

@@ -3,6 +3,7 @@
 //! can drive exactly what Lambda runs with real `aws_lambda_events` / API Gateway payloads.
 
 use super::{batch_response, sqs_messages};
+use crate::deadline;
 use crate::stages::decide::Decider;
 use crate::stages::enrich::Enricher;
 use crate::stages::execute::Executor;
@@ -16,19 +17,53 @@ pub async fn intake(intake: &Intake, request: Request) -> Response<Body> {
     to_response(intake.handle(inbound(request)).await)
 }
 
+/// The invocation's deadline (`Context::deadline`, milliseconds since the epoch) as a time.
+pub fn deadline_of(deadline_ms: u64) -> chrono::DateTime<chrono::Utc> {
+    let ms = i64::try_from(deadline_ms).unwrap_or(i64::MAX);
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
 /// context-enricher: a batch from the `enrich` queue.
-pub async fn enrich(enricher: &Enricher, event: SqsEvent) -> SqsBatchResponse {
-    batch_response(enricher.handle_batch(sqs_messages(event)).await)
+pub async fn enrich(enricher: &Enricher, event: SqsEvent, deadline_ms: u64) -> SqsBatchResponse {
+    let work = enricher.handle_batch(sqs_messages(event));
+    batch_response(deadline::within(deadline_of(deadline_ms), work).await)
 }
 
 /// decision-engine: a batch from the `decide` queue.
-pub async fn decide(decider: &Decider, event: SqsEvent) -> SqsBatchResponse {
-    batch_response(decider.handle_batch(sqs_messages(event)).await)
+pub async fn decide(decider: &Decider, event: SqsEvent, deadline_ms: u64) -> SqsBatchResponse {
+    let work = decider.handle_batch(sqs_messages(event));
+    batch_response(deadline::within(deadline_of(deadline_ms), work).await)
 }
 
 /// uem-executor: a batch from the FIFO `execute` queue.
-pub async fn execute(executor: &Executor, event: SqsEvent) -> SqsBatchResponse {
-    batch_response(executor.handle_batch(sqs_messages(event)).await)
+pub async fn execute(executor: &Executor, event: SqsEvent, deadline_ms: u64) -> SqsBatchResponse {
+    let work = executor.handle_batch(sqs_messages(event));
+    batch_response(deadline::within(deadline_of(deadline_ms), work).await)
+}
+
+/// uem-executor: either a batch from the `execute` queue, or the scheduled nudge (an EventBridge
+/// event) that applies changes still pending from invocations that ran out of time or met an
+/// outage. The answer is the batch response, or a summary of the nudge.
+pub async fn execute_event(
+    executor: &Executor,
+    payload: serde_json::Value,
+    deadline_ms: u64,
+) -> serde_json::Value {
+    if payload.get("Records").is_some() {
+        let response = match serde_json::from_value::<SqsEvent>(payload) {
+            Ok(event) => execute(executor, event, deadline_ms).await,
+            Err(e) => {
+                tracing::error!(error = %e, "an execute event that is not an SQS batch");
+                SqsBatchResponse::default()
+            }
+        };
+        return serde_json::to_value(response).unwrap_or_default();
+    }
+    let work = executor.flush_pending();
+    match deadline::within(deadline_of(deadline_ms), work).await {
+        Ok(flushed) => serde_json::json!({"flushed_apps": flushed}),
+        Err(e) => serde_json::json!({"error": e.to_string()}),
+    }
 }
 
 fn inbound(request: Request) -> InboundRequest {

@@ -9,7 +9,7 @@ use crate::ports::{Clock, NoSecrets, Secrets, SystemClock};
 use crate::sources::DirectorySources;
 use crate::stages::Services;
 use crate::stages::batch::{BatchReport, InboundMessage};
-use crate::uem::{UemApi, UemClient, UemConfig, UemError};
+use crate::uem::{CredentialSource, UemApi, UemClient, UemConfig, UemError};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,11 +121,14 @@ pub async fn uem_client(
     let config = UemConfig::from_secrets(services.secrets.as_ref(), base_url, token_url)
         .await?
         .requests_per_minute(services.settings.uem_requests_per_minute);
-    Ok(Arc::new(UemClient::new(
-        config,
-        services.store.clone(),
-        services.clock.clone(),
-    )?))
+    let client = UemClient::new(config, services.store.clone(), services.clock.clone())?
+        // A rotation in Secrets Manager reaches the client at its next refusal, no redeploy.
+        .with_credential_source(CredentialSource {
+            secrets: services.secrets.clone(),
+            base_url: base_url.to_owned(),
+            token_url: token_url.map(str::to_owned),
+        });
+    Ok(Arc::new(client))
 }
 
 /// The directories enrichment reads people from (Graph, BambooHR), as far as the environment
@@ -148,6 +151,7 @@ pub fn sqs_messages(event: SqsEvent) -> Vec<InboundMessage> {
                 .get("ApproximateReceiveCount")
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(1),
+            group_id: record.attributes.get("MessageGroupId").cloned(),
             message_id: record.message_id.unwrap_or_default(),
             body: record.body.unwrap_or_default(),
         })

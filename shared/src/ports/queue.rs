@@ -11,6 +11,9 @@ pub struct OutgoingMessage {
     pub group_id: Option<String>,
     /// FIFO queues: a repeated id within the deduplication window is dropped.
     pub dedup_id: Option<String>,
+    /// Standard queues: delivered no sooner than this after sending (SQS `DelaySeconds`, whole
+    /// seconds, at most 15 minutes).
+    pub delay: Option<Duration>,
 }
 
 impl OutgoingMessage {
@@ -19,6 +22,15 @@ impl OutgoingMessage {
             body: body.into(),
             group_id: None,
             dedup_id: None,
+            delay: None,
+        }
+    }
+
+    /// A standard-queue message delivered after `delay` (rounded up to whole seconds).
+    pub fn delayed(body: impl Into<String>, delay: Duration) -> Self {
+        Self {
+            delay: Some(delay),
+            ..Self::standard(body)
         }
     }
 
@@ -31,6 +43,7 @@ impl OutgoingMessage {
             body: body.into(),
             group_id: Some(group.into()),
             dedup_id: Some(dedup.into()),
+            delay: None,
         }
     }
 }
@@ -56,6 +69,25 @@ pub enum QueueError {
     Rejected { queue: String, message: String },
     #[error("queue unavailable: {0}")]
     Unavailable(String),
+}
+
+/// SQS rounds delays to whole seconds (up, here, so a debounce is never shortened).
+pub fn delay_seconds(delay: Option<Duration>) -> i64 {
+    delay.map_or(0, |d| d.as_millis().div_ceil(1000) as i64)
+}
+
+/// SQS refuses per-message delays on FIFO queues and delays over 15 minutes.
+pub fn delay_refusal(fifo: bool, messages: &[OutgoingMessage]) -> Option<String> {
+    let delayed = messages.iter().filter_map(|m| m.delay);
+    for delay in delayed {
+        if fifo {
+            return Some("FIFO queues take no per-message delay".into());
+        }
+        if delay > Duration::from_secs(900) {
+            return Some("a message delay is at most 15 minutes".into());
+        }
+    }
+    None
 }
 
 #[async_trait]
@@ -87,6 +119,8 @@ pub mod names {
     pub const ENRICH: &str = "enrich";
     pub const DECIDE: &str = "decide";
     pub const EXECUTE: &str = "execute";
+    /// Nudges to apply an app's pending changes, delayed by the debounce window.
+    pub const FLUSH: &str = "flush";
 
     /// The dead-letter queue of a queue.
     pub fn dead_letter(queue: &str) -> String {

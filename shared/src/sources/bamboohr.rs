@@ -85,6 +85,7 @@ impl DirectorySource for BambooHrReader {
         Ok(Some(SourceUser {
             external_id: external_id.to_owned(),
             account_name: None,
+            upn: None,
             email: present(employee.work_email),
             department: present(employee.department),
             title: present(employee.job_title),

@@ -251,6 +251,7 @@ impl DirectorySource for GraphReader {
         Ok(Some(SourceUser {
             external_id: external_id.to_owned(),
             account_name: present(user.on_premises_sam_account_name),
+            upn: present(user.user_principal_name.clone()),
             email: present(user.mail).or(present(user.user_principal_name)),
             department: present(user.department),
             title: present(user.job_title),

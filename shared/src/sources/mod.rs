@@ -30,6 +30,8 @@ pub struct SourceUser {
     /// The on-premises account name, when the source has one (Entra `onPremisesSamAccountName`);
     /// UEM users synced from a directory usually carry it as their user name.
     pub account_name: Option<String>,
+    /// The user principal name (Entra `userPrincipalName`, Okta `login`).
+    pub upn: Option<String>,
     pub email: Option<String>,
     pub department: Option<String>,
     pub title: Option<String>,

@@ -137,6 +137,7 @@ impl DirectorySource for OktaReader {
         Ok(Some(SourceUser {
             external_id: external_id.to_owned(),
             account_name: None,
+            upn: present(p.login.clone()),
             email: present(p.email).or(present(p.login)),
             department: present(p.department),
             title: present(p.title),

@@ -1,15 +1,24 @@
 //! Processing a batch of queued messages the way SQS + Lambda expect: each message on its own,
-//! failures reported per message (never the whole batch for one bad record), FIFO batches stopped
-//! at the first failure so order holds, and messages that can never succeed dead-lettered with
-//! their reason in the audit.
+//! failures reported per message (never the whole batch for one bad record), a FIFO message group
+//! stopped at its first failure so its order holds (other groups, other users, go on), messages
+//! that can never succeed dead-lettered with their reason in the audit, and messages the
+//! invocation has no time left for handed back untouched instead of cut off mid-way.
 
 use super::{Services, StageError};
+use crate::deadline;
 use crate::domain::{AuditKind, AuditRecord, CorrelationId, Envelope, EventId, SCHEMA_VERSION};
 use crate::ports::OutgoingMessage;
 use crate::ports::queue::names;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use std::collections::BTreeSet;
 use std::future::Future;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// A message is started only with this much of the invocation left (beyond the deadline's own
+/// safety margin); the rest of the batch goes back to the queue.
+const PER_MESSAGE_BUDGET: Duration = Duration::from_secs(1);
 
 /// One delivered message, from an SQS event record or the local queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +27,8 @@ pub struct InboundMessage {
     pub body: String,
     /// 1 on first delivery.
     pub receive_count: u32,
+    /// FIFO queues: the message group (one user's actions).
+    pub group_id: Option<String>,
 }
 
 /// Which messages must be delivered again (SQS `batchItemFailures`).
@@ -136,10 +147,12 @@ where
 {
     let fifo = names::is_fifo(queue);
     let mut report = BatchReport::default();
-    let mut stopped = false;
+    // FIFO: the groups that failed in this batch; their later messages wait so the group keeps
+    // its order. Other groups are other users and go on.
+    let mut stopped: BTreeSet<String> = BTreeSet::new();
     for message in messages {
-        if stopped {
-            // FIFO: everything after a failure is retried too, so the group keeps its order.
+        let group = message.group_id.clone().unwrap_or_default();
+        if fifo && stopped.contains(&group) {
             // Held back on its last delivery, it is dead-lettered for another message's failure:
             // the audit says so.
             if message.receive_count >= services.settings.max_receives {
@@ -147,16 +160,24 @@ where
                     services,
                     queue,
                     &message,
-                    "held back behind an earlier message of its FIFO batch that failed",
+                    "held back behind an earlier message of its FIFO group that failed",
                 )
                 .await;
             }
             report.failed.push(message.message_id);
             continue;
         }
+        if !deadline::allows(services.clock.now(), PER_MESSAGE_BUDGET) {
+            // Not started: handed back whole, without counting as a failure of its own.
+            tracing::info!(message_id = %message.message_id, "no time left in this invocation; handed back");
+            report.failed.push(message.message_id);
+            if fifo {
+                stopped.insert(group);
+            }
+            continue;
+        }
         let span = tracing::info_span!("message", queue, message_id = %message.message_id);
-        let _guard = span.enter();
-        match process(message.clone()).await {
+        match process(message.clone()).instrument(span).await {
             Ok(()) => report.succeeded += 1,
             Err(StageError::Permanent(reason)) => {
                 tracing::warn!(reason = %reason, "dead-lettering a message that cannot succeed");
@@ -165,7 +186,9 @@ where
                     Err(e) => {
                         tracing::error!(error = %e, "dead-lettering failed; will retry");
                         report.failed.push(message.message_id);
-                        stopped = fifo;
+                        if fifo {
+                            stopped.insert(group);
+                        }
                     }
                 }
             }
@@ -175,7 +198,9 @@ where
                     note_final_attempt(services, queue, &message, &reason).await;
                 }
                 report.failed.push(message.message_id);
-                stopped = fifo;
+                if fifo {
+                    stopped.insert(group);
+                }
             }
         }
     }
@@ -229,16 +254,17 @@ mod tests {
             clock,
             settings: settings.clone(),
         };
-        let message = |id: &str, receive_count| InboundMessage {
+        let message = |id: &str, group: &str, receive_count| InboundMessage {
             message_id: id.into(),
             body: json!({"correlation_id": format!("c-{id}")}).to_string(),
             receive_count,
+            group_id: Some(group.into()),
         };
         let last = settings.max_receives;
         let report = process_each(
             &services,
             names::EXECUTE,
-            vec![message("first", 1), message("second", last)],
+            vec![message("first", "ann", 1), message("second", "ann", last)],
             |m| async move {
                 if m.message_id == "first" {
                     Err(StageError::Retryable("UEM is down".into()))
@@ -260,5 +286,88 @@ mod tests {
             .collect();
         assert_eq!(audited.len(), 1, "{audited:?}");
         assert!(audited[0].contains("held back"), "{}", audited[0]);
+    }
+
+    #[cfg(feature = "local")]
+    fn local_services() -> Services {
+        use crate::adapters::local::{
+            LocalDb, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
+        };
+        use crate::config::Settings;
+        use crate::ports::{Clock, SystemClock};
+        use std::sync::Arc;
+        let db = LocalDb::in_memory().expect("db");
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let settings = Settings::default();
+        Services {
+            store: Arc::new(SqliteStateStore::new(db.clone(), clock.clone())),
+            audit: Arc::new(SqliteAuditLog::new(db.clone())),
+            queue: Arc::new(SqliteQueue::new(
+                db,
+                clock.clone(),
+                QueueSpec::pipeline(settings.max_receives),
+            )),
+            secrets: Arc::new(LocalSecrets::with_loader(Box::new(Default::default))),
+            clock,
+            settings,
+        }
+    }
+
+    fn fifo_message(id: &str, group: &str) -> InboundMessage {
+        InboundMessage {
+            message_id: id.into(),
+            body: json!({"correlation_id": format!("c-{id}")}).to_string(),
+            receive_count: 1,
+            group_id: Some(group.into()),
+        }
+    }
+
+    #[cfg(feature = "local")]
+    #[tokio::test]
+    async fn a_failing_user_holds_back_only_their_own_fifo_group() {
+        let services = local_services();
+        let report = process_each(
+            &services,
+            names::EXECUTE,
+            vec![
+                fifo_message("ann-1", "ann"),
+                fifo_message("bob-1", "bob"),
+                fifo_message("ann-2", "ann"),
+                fifo_message("bob-2", "bob"),
+            ],
+            |m| async move {
+                if m.message_id == "ann-1" {
+                    Err(StageError::Retryable("UEM refused ann for now".into()))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        assert_eq!(report.failed, ["ann-1", "ann-2"]);
+        assert_eq!(report.succeeded, 2, "bob's messages went on");
+    }
+
+    #[cfg(feature = "local")]
+    #[tokio::test]
+    async fn messages_the_invocation_has_no_time_for_are_handed_back_unstarted() {
+        let services = local_services();
+        let started = std::sync::Mutex::new(Vec::new());
+        let deadline = services.clock.now() + chrono::Duration::seconds(1);
+        let report = crate::deadline::within(
+            deadline,
+            process_each(
+                &services,
+                names::DECIDE,
+                vec![fifo_message("a", "x"), fifo_message("b", "y")],
+                |m| {
+                    started.lock().unwrap().push(m.message_id.clone());
+                    async { Ok(()) }
+                },
+            ),
+        )
+        .await;
+        assert_eq!(report.failed, ["a", "b"]);
+        assert!(started.lock().unwrap().is_empty());
     }
 }

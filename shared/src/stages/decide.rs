@@ -4,14 +4,17 @@
 
 use super::batch::{BatchReport, InboundMessage, decode_envelope, process_each};
 use super::enrich::EnrichedEvent;
-use super::intent;
+use super::observed::{self, Observation};
 use super::policy_repo::{LoadedPolicy, PolicyCache};
 use super::{Services, StageError};
-use crate::domain::{Action, AuditKind, AuditRecord, Decision, Envelope, MessageKind};
+use super::{identity, intent};
+use crate::domain::{
+    Action, ActionKind, AppId, AuditKind, AuditRecord, Decision, Envelope, MessageKind, UemTarget,
+};
 use crate::governance::{Gate, Governance};
 use crate::keys;
 use crate::ports::queue::names;
-use crate::ports::{Condition, OutgoingMessage, StateStoreExt};
+use crate::ports::{Condition, OutgoingMessage, StateStore, StateStoreExt};
 use crate::reconcile::reconcile;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,12 +59,23 @@ impl Decider {
             .current(s.store.as_ref(), s.clock.now())
             .await?;
         let decision = self.decide(&envelope, &policy)?;
-        let user_groups = envelope
-            .payload
-            .context
-            .as_ref()
+        let context = envelope.payload.context.as_ref();
+        let user_groups = context
             .map(|c| c.employee.groups.clone())
             .unwrap_or_default();
+        // Who the user is in UEM: matched during enrichment, else (a leaver, who needs no
+        // context) as matched before. Without one, nothing can change in UEM for them yet.
+        let target = match context {
+            Some(c) => c.uem_user.clone(),
+            None => identity::known(s.store.as_ref(), &decision.user_id)
+                .await?
+                .map(|r| UemTarget {
+                    id: r.uem.id,
+                    username: r.uem.username,
+                }),
+        };
+        let parked = context.and_then(|c| c.parked.clone());
+        let retired = retired_apps(s.store.as_ref()).await?;
         let as_of = envelope.payload.profile_as_of;
         // Compare-and-swap on the user's intent: concurrent decisions for one user retry.
         for _ in 0..8 {
@@ -69,34 +83,51 @@ impl Decider {
             if current.supersedes(as_of) {
                 return self.record_superseded(&envelope, &decision).await;
             }
-            let gated: Vec<(Action, Gate)> = reconcile(&decision, &current.apps)
+            let now = s.clock.now();
+            let observation = observed::observe(s.store.as_ref(), &decision.user_id).await?;
+            let base = current.base(&observation, now);
+            let sequence = intent::next_version(version);
+            let gated: Vec<(Action, Gate)> = reconcile(&decision, &base)
                 .into_iter()
-                .map(|action| {
+                .map(|mut action| {
+                    action.sequence = sequence;
+                    action.uem_user = target.clone();
                     let gate = match policy.catalog.get(&action.app_id) {
                         Some(app) => self.governance.gate(&action, app, &user_groups),
-                        // An app gone from the catalog can only be removed; removal needs no gate.
-                        None => Gate::Execute,
+                        None => retired_gate(&action, &retired),
                     };
                     (action, gate)
                 })
                 .collect();
-            let executed: Vec<&Action> = gated
-                .iter()
-                .filter(|(_, g)| *g == Gate::Execute)
-                .map(|(a, _)| a)
-                .collect();
+            let executed: Vec<&Action> = if target.is_some() {
+                gated
+                    .iter()
+                    .filter(|(_, g)| *g == Gate::Execute)
+                    .map(|(a, _)| a)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             // Sent before the intent is written: if the write loses, the retry computes the same
             // action ids again and the executor deduplicates them; the reverse order could lose
             // actions that the intent already claims.
             self.send(&envelope, &executed).await?;
-            let next = current.after(&executed, as_of, s.clock.now());
+            let next = current.after(&base, &executed, as_of, now, sequence);
             if !intent::save(s.store.as_ref(), &decision.user_id, &next, version).await? {
                 continue;
             }
-            self.record_decision(&envelope, &decision, gated.len())
+            self.record_decision(&envelope, &decision, gated.len(), &observation)
                 .await?;
             for (action, gate) in gated {
-                self.record_action(&envelope, &action, &gate).await?;
+                let waiting =
+                    match (&target, &gate) {
+                        (None, Gate::Execute) => Some(parked.clone().unwrap_or_else(|| {
+                            "the user has no UEM enrollment user yet".to_owned()
+                        })),
+                        _ => None,
+                    };
+                self.record_action(&envelope, &action, &gate, waiting.as_deref())
+                    .await?;
                 if gate != Gate::Execute {
                     self.hold(&action, gate).await?;
                 }
@@ -195,6 +226,7 @@ impl Decider {
         envelope: &Envelope<EnrichedEvent>,
         decision: &Decision,
         action_count: usize,
+        observation: &Observation,
     ) -> Result<(), StageError> {
         let s = &self.services;
         let (pk, sk) = keys::decision(&decision.user_id, decision.correlation_id.as_str());
@@ -224,7 +256,12 @@ impl Decider {
             .event(&envelope.event_id)
             .user(&decision.user_id)
             .policy(&decision.policy_version, decision.rule_ids())
-            .detail(json!({"desired": desired, "denied": denied, "mode": self.governance.mode.as_str()})),
+            .detail(json!({
+                "desired": desired,
+                "denied": denied,
+                "mode": self.governance.mode.as_str(),
+                "observed": observation.known().map(|h| h.apps.keys().map(|a| a.as_str()).collect::<Vec<_>>()),
+            })),
         )
         .await
     }
@@ -234,10 +271,14 @@ impl Decider {
         envelope: &Envelope<EnrichedEvent>,
         action: &Action,
         gate: &Gate,
+        waiting: Option<&str>,
     ) -> Result<(), StageError> {
         let s = &self.services;
         let reasons: Vec<&str> = action.reasons.iter().map(|r| r.text.as_str()).collect();
         let outcome = match gate {
+            Gate::Execute if waiting.is_some() => {
+                format!("waits: {}", waiting.unwrap_or_default())
+            }
             Gate::Execute => "runs now".to_owned(),
             Gate::AwaitApproval { reason } => format!("awaits approval ({reason})"),
             Gate::RecommendOnly { reason } => format!("recommended only ({reason})"),
@@ -294,5 +335,26 @@ impl Decider {
             .put_as(&pk, &sk, &recommendation, None, Condition::None)
             .await?;
         Ok(())
+    }
+}
+
+/// Apps an admin confirmed may be removed from everyone after leaving the catalog
+/// (`loadout sweep --confirm-catalog-removals`): until then such removals wait, since a catalog
+/// edit gone wrong would otherwise strip an app from every user at once.
+pub async fn retired_apps(store: &dyn StateStore) -> Result<Vec<AppId>, StageError> {
+    let items = store.query(keys::RETIRED_APPS, "").await?;
+    Ok(items.into_iter().map(|i| AppId::new(&i.sk)).collect())
+}
+
+fn retired_gate(action: &Action, retired: &[AppId]) -> Gate {
+    if action.kind == ActionKind::Remove && retired.contains(&action.app_id) {
+        Gate::Execute
+    } else {
+        Gate::AwaitApproval {
+            reason: format!(
+                "{} is no longer in the catalog: removing it from its users needs an admin's confirmation (loadout sweep --confirm-catalog-removals)",
+                action.app_id
+            ),
+        }
     }
 }

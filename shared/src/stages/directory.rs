@@ -55,6 +55,8 @@ pub async fn upsert_profile(
 }
 
 async fn index(store: &dyn StateStore, employee: &Employee) -> Result<(), StageError> {
+    let (pk, sk) = keys::person(&employee.id);
+    store.put_as(&pk, &sk, &true, None, Condition::None).await?;
     if !employee.email.is_empty() {
         let (pk, sk) = keys::email_index(&employee.email);
         store
@@ -72,6 +74,12 @@ async fn index(store: &dyn StateStore, employee: &Employee) -> Result<(), StageE
         store.put_as(&pk, &sk, &true, None, Condition::None).await?;
     }
     Ok(())
+}
+
+/// Every user the directory holds.
+pub async fn all_users(store: &dyn StateStore) -> Result<Vec<UserId>, StageError> {
+    let items = store.query(keys::PEOPLE, "").await?;
+    Ok(items.into_iter().map(|i| UserId::new(&i.sk)).collect())
 }
 
 pub async fn load_profile(

@@ -1,26 +1,40 @@
-//! UEM execution. Actions are first recorded as pending changes per app; then one worker at a time
-//! (a short lease per app) applies every pending change of that app in one read-modify-write of
-//! the app's Loadout-owned smart groups. API calls therefore grow with apps changed, not with
-//! users x apps, and a retry after a crash or a lost response converges instead of duplicating.
+//! UEM execution. An action arriving on the `execute` queue is recorded as a pending change of its
+//! app in the state store, and the message is done: the pending change is as durable as the
+//! message was. Recording never waits for UEM. The first change of an app also sends a nudge to
+//! the `flush` queue, delayed by the debounce window; when it arrives, one worker (the app's
+//! lease) applies everything pending for the app, recorded by any number of invocations in the
+//! meantime, in one group write per shard, in rounds until none is left. API calls grow with apps
+//! changed, not with users x apps, whatever the SQS batch size or the number of executors.
+//!
+//! Nothing is lost in between: a flush that fails (UEM down, throttled, the invocation's time
+//! running out) leaves the changes pending; the next recording for the app, the scheduled nudge
+//! ([`Executor::flush_pending`]) or the sweep picks them up. A change that can never succeed is
+//! given up: its action is marked failed, the user's intent is restored so the next decision
+//! proposes it again, and the user is flagged for the next sweep.
 
+use super::app_lease::AppLease;
 use super::batch::{BatchReport, InboundMessage, dead_letter, decode_envelope, process_each};
-use super::membership::{Change, GroupPlan, apply_app_changes};
+use super::intent::{self, Settlement};
+use super::membership::{AppTarget, AppWriter, Change, Failure, UserChange};
 use super::policy_repo::PolicyCache;
 use super::{Services, StageError};
+use crate::deadline;
 use crate::domain::{
-    Action, ActionKind, ActionStatus, AppId, AuditKind, AuditRecord, Envelope, UserId,
+    Action, ActionKind, ActionStatus, AppId, AuditKind, AuditRecord, CorrelationId, Envelope,
+    MessageKind, UserId,
 };
 use crate::keys;
 use crate::ports::queue::names;
-use crate::ports::{Condition, StateStoreExt};
-use crate::reconcile::ManagedApp;
+use crate::ports::{Condition, OutgoingMessage, StateStoreExt};
 use crate::uem::UemApi;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// The status of one action, kept so that a redelivered action is applied once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,155 +50,157 @@ pub struct ActionRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+impl ActionRecord {
+    fn settled(&self) -> bool {
+        self.status == ActionStatus::Done || (self.status == ActionStatus::Failed && self.permanent)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct PendingChange {
     action: Action,
     queued_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Lease {
-    owner: String,
+/// The index entry of an app with pending changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PendingApp {
+    /// The first change recorded since the app was last flushed empty.
+    first_at: DateTime<Utc>,
+    /// The latest change recorded.
+    recorded_at: DateTime<Utc>,
+    /// When the flush nudge now on its way will arrive.
+    nudge_due: DateTime<Utc>,
 }
 
-/// How long a worker may hold an app's lease before another may take over (a crashed worker's
-/// lease simply runs out). One app's flush is a handful of UEM calls, well inside this.
-const LEASE_SECONDS: i64 = 60;
+/// The flush queue's message: apply this app's pending changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlushRequest {
+    pub app_id: AppId,
+}
 
-/// Concurrent invocations record a batch's changes within moments of each other; a fraction of a
-/// second is enough for them to share a group write, and small next to UEM's pace (2 calls/s).
-pub const DEFAULT_GATHER: Duration = Duration::from_millis(250);
+/// Why a user needs another decision at the next sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attention {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
 
-/// Drops every app lease. Only for a process that knows it is the sole executor of its store
-/// (local mode at start-up): any lease found then belongs to a process that died.
-pub async fn clear_app_leases(store: &dyn crate::ports::StateStore) -> Result<usize, StageError> {
-    let (pk, _) = keys::app_lease(&AppId::new(""));
-    let leases = store.query(&pk, "").await?;
-    for lease in &leases {
-        store.delete(&lease.pk, &lease.sk, Condition::None).await?;
-    }
-    Ok(leases.len())
+/// How long an app's lease lives without renewal. It must outlast the longest a single UEM call
+/// can take inside an invocation (every wait of the client ends at the invocation's deadline, and
+/// the executor's Lambda timeout is 120 s), so nobody takes the lease over mid-write.
+pub const LEASE_TTL: Duration = Duration::from_secs(180);
+
+/// Rounds of one flush: changes that keep arriving are left to the next flush.
+const MAX_ROUNDS: usize = 16;
+
+/// A round is started only with this much of the invocation left.
+const ROUND_BUDGET: Duration = Duration::from_secs(10);
+
+/// Apps flushed side by side by the schedule's nudge.
+const FLUSHES_IN_FLIGHT: usize = 8;
+
+/// Whether a flush ran or another worker holds the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flushed {
+    Done,
+    Busy,
 }
 
 pub struct Executor {
     services: Services,
     uem: Arc<dyn UemApi>,
     policies: PolicyCache,
-    /// How long a batch waits for another worker's flush of the same app before giving up.
-    lease_wait: Duration,
-    /// How long a worker that has taken an app's lease waits before reading the app's pending
-    /// changes, so that what concurrent workers are recording at that moment goes out in the
-    /// same group write instead of the next one.
-    gather: Duration,
+    debounce: Duration,
+    max_wait: Duration,
+    lease_ttl: Duration,
 }
 
 impl Executor {
     pub fn new(services: Services, uem: Arc<dyn UemApi>, policies: PolicyCache) -> Self {
+        let debounce = services.settings.execute_debounce;
+        let max_wait = services.settings.execute_max_wait;
         Self {
             services,
             uem,
             policies,
-            lease_wait: Duration::from_secs(20),
-            gather: DEFAULT_GATHER,
+            debounce,
+            max_wait,
+            lease_ttl: LEASE_TTL,
         }
     }
 
-    pub fn with_lease_wait(mut self, wait: Duration) -> Self {
-        self.lease_wait = wait;
+    /// Sets the debounce window (zero: write at once, e.g. a single worker with nobody to wait for).
+    pub fn with_debounce(mut self, debounce: Duration) -> Self {
+        self.debounce = debounce;
         self
     }
 
-    /// Sets the gather window; zero when this is the only worker (nobody to gather from).
-    pub fn with_gather(mut self, gather: Duration) -> Self {
-        self.gather = gather;
+    /// Sets how long a flush may wait for a backlog to finish arriving.
+    pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
         self
     }
 
-    /// Records every action of the batch, applies the touched apps, and reports per message.
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    /// A batch of either queue: actions are recorded as pending changes (the message is then
+    /// done), flush nudges apply their app's pending changes.
+    #[tracing::instrument(name = "execute_batch", skip_all, fields(messages = messages.len()))]
     pub async fn handle_batch(&self, messages: Vec<InboundMessage>) -> BatchReport {
         let s = &self.services;
-        let accepted: std::sync::Mutex<Vec<(InboundMessage, Action)>> = Default::default();
-        let mut report = process_each(s, names::EXECUTE, messages, |m| async {
-            let envelope: Envelope<Action> = decode_envelope(&m.body)?;
-            self.accept(&envelope.payload).await?;
-            accepted
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((m, envelope.payload));
-            Ok(())
-        })
-        .await;
-        let accepted = accepted.into_inner().unwrap_or_else(|p| p.into_inner());
-        let apps: BTreeSet<AppId> = accepted.iter().map(|(_, a)| a.app_id.clone()).collect();
-        for app in &apps {
-            let mine: Vec<&Action> = accepted
-                .iter()
-                .filter(|(_, a)| &a.app_id == app)
-                .map(|(_, a)| a)
-                .collect();
-            if let Err(e) = self.flush_until_done(app, &mine).await {
-                tracing::warn!(app = %app, error = %e, "applying changes failed; will retry");
+        let queue = match messages.first().map(|m| m.group_id.is_some()) {
+            Some(false) => names::FLUSH,
+            _ => names::EXECUTE,
+        };
+        process_each(s, queue, messages, |m| async move {
+            let kind = serde_json::from_str::<serde_json::Value>(&m.body)
+                .ok()
+                .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned));
+            if kind.as_deref() == Some("flush") {
+                let envelope: Envelope<FlushRequest> = decode_envelope(&m.body)?;
+                return self.nudged(&envelope.payload.app_id).await;
             }
-        }
-        // Phase two: each accepted message succeeds only if its action is settled.
-        let checked = process_each(
-            s,
-            names::EXECUTE,
-            accepted.iter().map(|(m, _)| m.clone()).collect(),
-            |m| {
-                let action = accepted
-                    .iter()
-                    .find(|(am, _)| am.message_id == m.message_id)
-                    .map(|(_, a)| a.clone());
-                async move {
-                    let Some(action) = action else {
-                        return Err(StageError::Retryable("lost track of an action".into()));
-                    };
-                    self.settled(&action).await
+            let envelope: Envelope<Action> = decode_envelope(&m.body)?;
+            let action = envelope.payload;
+            match self.accept(&action).await {
+                Ok(()) => Ok(()),
+                Err(e) if m.receive_count >= s.settings.max_receives => {
+                    // Its last delivery: it goes to the dead-letter queue, so stop believing it
+                    // will happen, and have the sweep decide for the user again.
+                    self.give_up(&action, &e.to_string()).await?;
+                    Err(e)
                 }
-            },
-        )
-        .await;
-        report.succeeded = checked.succeeded;
-        report.dead_lettered.extend(checked.dead_lettered);
-        // FIFO order: a message that failed phase one already failed everything after it.
-        let mut failed = checked.failed;
-        failed.extend(report.failed);
-        report.failed = failed;
-        report
+                Err(e) => Err(e),
+            }
+        })
+        .await
     }
 
-    /// Makes an action pending (idempotent: an action already done stays done).
+    /// Makes an action a pending change of its app (idempotent: a settled action stays settled)
+    /// and, unless one is on its way, sends the app a delayed flush nudge.
     pub async fn accept(&self, action: &Action) -> Result<(), StageError> {
         let s = &self.services;
         let (pk, sk) = keys::action(&action.action_id);
         if let Some((record, _)) = s.store.get_as::<ActionRecord>(&pk, &sk).await?
-            && (record.status == ActionStatus::Done
-                || (record.status == ActionStatus::Failed && record.permanent))
+            && record.settled()
         {
             return Ok(());
         }
         let now = s.clock.now();
+        let (ppk, psk) = keys::pending(
+            &action.app_id,
+            action.user_id.as_str(),
+            action.sequence,
+            &action.action_id,
+        );
         s.store
             .put_as(
-                &pk,
-                &sk,
-                &ActionRecord {
-                    action: action.clone(),
-                    status: ActionStatus::Pending,
-                    detail: None,
-                    permanent: false,
-                    updated_at: now,
-                },
-                None,
-                Condition::None,
-            )
-            .await?;
-        let (pk, sk) = keys::pending(&action.app_id, &action.user_id, &action.action_id);
-        s.store
-            .put_as(
-                &pk,
-                &sk,
+                &ppk,
+                &psk,
                 &PendingChange {
                     action: action.clone(),
                     queued_at: now,
@@ -193,291 +209,495 @@ impl Executor {
                 Condition::None,
             )
             .await?;
-        let (pk, sk) = keys::pending_app(&action.app_id);
-        s.store
-            .put_as(&pk, &sk, &true, None, Condition::None)
+        self.nudge(&action.app_id, now).await
+    }
+
+    /// Writes the app's index entry after its change (always: a flusher that found no change
+    /// deletes the entry only if nobody wrote it since, see `flush`), and sends a flush nudge
+    /// delayed by the debounce window unless one is on its way: changes recorded meanwhile, by
+    /// any invocation, share that flush.
+    async fn nudge(&self, app: &AppId, now: DateTime<Utc>) -> Result<(), StageError> {
+        let s = &self.services;
+        let (pk, sk) = keys::pending_app(app);
+        let window = chrono::Duration::from_std(self.debounce).unwrap_or_default();
+        for _ in 0..8 {
+            let current = s.store.get_as::<PendingApp>(&pk, &sk).await?;
+            let (entry, send, condition) = match current {
+                // A nudge is on its way (or overdue by less than a window: its flush is running).
+                Some((entry, version)) if entry.nudge_due + window > now => (
+                    PendingApp {
+                        recorded_at: now,
+                        ..entry
+                    },
+                    false,
+                    Condition::Version(version),
+                ),
+                Some((entry, version)) => (
+                    PendingApp {
+                        recorded_at: now,
+                        nudge_due: now + window,
+                        ..entry
+                    },
+                    true,
+                    Condition::Version(version),
+                ),
+                None => (
+                    PendingApp {
+                        first_at: now,
+                        recorded_at: now,
+                        nudge_due: now + window,
+                    },
+                    true,
+                    Condition::NotExists,
+                ),
+            };
+            match s.store.put_as(&pk, &sk, &entry, None, condition).await {
+                Ok(_) => {}
+                Err(e) if e.is_condition_failed() => continue,
+                Err(e) => return Err(e.into()),
+            }
+            if send {
+                self.send_nudge(app, self.debounce, now).await?;
+            }
+            return Ok(());
+        }
+        Err(StageError::Retryable(format!(
+            "the pending index of {app} keeps changing concurrently"
+        )))
+    }
+
+    async fn send_nudge(
+        &self,
+        app: &AppId,
+        delay: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(), StageError> {
+        let envelope = Envelope::new(
+            MessageKind::Flush,
+            crate::domain::EventId::generate(),
+            CorrelationId::new(format!("flush-{app}")),
+            now,
+            FlushRequest {
+                app_id: app.clone(),
+            },
+        );
+        let body =
+            serde_json::to_string(&envelope).map_err(|e| StageError::Permanent(e.to_string()))?;
+        self.services
+            .queue
+            .send(names::FLUSH, vec![OutgoingMessage::delayed(body, delay)])
             .await?;
         Ok(())
     }
 
-    /// Ok when the action is done; a permanent failure dead-letters; anything else retries.
-    async fn settled(&self, action: &Action) -> Result<(), StageError> {
-        let (pk, sk) = keys::action(&action.action_id);
-        match self.services.store.get_as::<ActionRecord>(&pk, &sk).await? {
-            Some((r, _)) if r.status == ActionStatus::Done => Ok(()),
-            Some((r, _)) if r.status == ActionStatus::Failed && r.permanent => Err(
-                StageError::Permanent(r.detail.unwrap_or_else(|| "failed".into())),
-            ),
-            Some((r, _)) => Err(StageError::Retryable(format!(
-                "action is {:?}: {}",
-                r.status,
-                r.detail.unwrap_or_default()
-            ))),
-            None => Err(StageError::Retryable("action record missing".into())),
+    /// A flush nudge arrived. While changes are still being recorded (a backlog coming in), the
+    /// flush waits until they pause for a debounce window, up to `max_wait` after the first, so
+    /// that the whole backlog goes out in as few group writes as possible.
+    async fn nudged(&self, app: &AppId) -> Result<(), StageError> {
+        let s = &self.services;
+        let now = s.clock.now();
+        let (pk, sk) = keys::pending_app(app);
+        if let Some((entry, version)) = s.store.get_as::<PendingApp>(&pk, &sk).await? {
+            let quiet = (now - entry.recorded_at).to_std().unwrap_or_default();
+            let waited = (now - entry.first_at).to_std().unwrap_or_default();
+            if quiet < self.debounce && waited < self.max_wait {
+                let delay = (self.debounce - quiet).max(Duration::from_secs(1));
+                let due = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                let later = PendingApp {
+                    nudge_due: due,
+                    ..entry
+                };
+                match s
+                    .store
+                    .put_as(&pk, &sk, &later, None, Condition::Version(version))
+                    .await
+                {
+                    Ok(_) => return self.send_nudge(app, delay, now).await,
+                    // Recorded meanwhile: look again at the next nudge or flush now anyway.
+                    Err(e) if e.is_condition_failed() => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        match self.flush_with(app, Duration::ZERO).await {
+            Ok(_) => Ok(()),
+            // The changes stay pending: the next nudge or the schedule applies them.
+            Err(StageError::Retryable(reason)) => {
+                tracing::warn!(app = %app, %reason, "flush failed; changes stay pending");
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 
-    /// Flushes an app, waiting while another worker holds its lease, until `mine` are settled.
-    async fn flush_until_done(&self, app: &AppId, mine: &[&Action]) -> Result<(), StageError> {
+    /// Applies the pending changes of every app that has some (the scheduled nudge, local
+    /// mode's idle loop, the sweep). Apps another worker is flushing are left to it.
+    #[tracing::instrument(name = "flush_pending", skip_all)]
+    pub async fn flush_pending(&self) -> Result<usize, StageError> {
+        let (pk, _) = keys::pending_app(&AppId::new(""));
+        let apps: Vec<AppId> = self
+            .services
+            .store
+            .query(&pk, "")
+            .await?
+            .into_iter()
+            .map(|item| AppId::new(&item.sk))
+            .collect();
+        let flushed = std::sync::atomic::AtomicUsize::new(0);
+        // These changes have waited already: no debounce.
+        futures::stream::iter(apps.iter())
+            .for_each_concurrent(FLUSHES_IN_FLIGHT, |app| {
+                let flushed = &flushed;
+                async move {
+                    match self.flush_with(app, Duration::ZERO).await {
+                        Ok(Flushed::Done) => {
+                            flushed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Ok(Flushed::Busy) => {}
+                        Err(e) => {
+                            tracing::warn!(app = %app, error = %e, "flush failed; changes stay pending")
+                        }
+                    }
+                }
+            })
+            .await;
+        Ok(flushed.into_inner())
+    }
+
+    /// Applies every pending change of one app, unless another worker holds the app's lease.
+    pub async fn flush(&self, app: &AppId) -> Result<Flushed, StageError> {
+        self.flush_with(app, self.debounce).await
+    }
+
+    async fn flush_with(&self, app: &AppId, debounce: Duration) -> Result<Flushed, StageError> {
+        let span = tracing::info_span!("flush", app = %app);
+        self.flush_inner(app, debounce).instrument(span).await
+    }
+
+    async fn flush_inner(&self, app: &AppId, debounce: Duration) -> Result<Flushed, StageError> {
         let s = &self.services;
-        let deadline =
-            s.clock.now() + chrono::Duration::from_std(self.lease_wait).unwrap_or_default();
-        loop {
-            if self.flush(app).await? == Flushed::Done {
-                return Ok(());
+        let mut debounce = debounce;
+        for _ in 0..4 {
+            let Some(lease) =
+                AppLease::try_take(s.store.as_ref(), s.clock.as_ref(), app, self.lease_ttl).await?
+            else {
+                return Ok(Flushed::Busy);
+            };
+            if !debounce.is_zero() && deadline::allows(s.clock.now(), debounce + ROUND_BUDGET) {
+                s.clock.sleep(debounce).await;
             }
-            // Another worker holds the app and will likely apply ours with its own: look again
-            // only after a while, and take the lease only if ours are still not settled (taking
-            // it just to find nothing would hold up the holder's next round).
-            s.clock.sleep(Duration::from_millis(200)).await;
-            if self.all_settled(mine).await {
-                return Ok(());
+            debounce = Duration::ZERO;
+            let outcome = self.flush_locked(&lease).await;
+            lease.release().await;
+            outcome?;
+            // A recorder that found the lease held left its change to us; look once more now that
+            // the lease is free, and forget the app only if nobody recorded since.
+            let (ipk, isk) = keys::pending_app(app);
+            let index = s.store.get(&ipk, &isk).await?;
+            let pending = s.store.query(&keys::pending_partition(app), "").await?;
+            if !pending.is_empty() {
+                continue;
             }
-            if s.clock.now() > deadline {
+            if let Some(index) = index {
+                match s
+                    .store
+                    .delete(&ipk, &isk, Condition::Version(index.version))
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(e) if e.is_condition_failed() => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            return Ok(Flushed::Done);
+        }
+        Ok(Flushed::Done)
+    }
+
+    async fn target(&self, app: &AppId) -> Result<Option<AppTarget>, StageError> {
+        let s = &self.services;
+        let policy = self
+            .policies
+            .current(s.store.as_ref(), s.clock.now())
+            .await?;
+        if let Some(entry) = policy.catalog.get(app) {
+            return Ok(Some(AppTarget {
+                app_id: entry.id.clone(),
+                uem_app_id: entry.uem_app_id.clone(),
+                name: entry.name.clone(),
+                require_approval_on_demand: false,
+            }));
+        }
+        // Gone from the catalog: what Loadout remembered when it created the app's groups.
+        let (pk, sk) = keys::owned_app(app);
+        Ok(s.store.get_as::<AppTarget>(&pk, &sk).await?.map(|(t, _)| t))
+    }
+
+    async fn flush_locked(&self, lease: &AppLease<'_>) -> Result<(), StageError> {
+        let s = &self.services;
+        let app = lease.app();
+        for _round in 0..MAX_ROUNDS {
+            if !deadline::allows(s.clock.now(), ROUND_BUDGET) {
                 return Err(StageError::Retryable(format!(
-                    "another worker is still applying changes to {app}"
+                    "not enough time left to apply the changes to {app}; they stay pending"
                 )));
             }
-        }
-    }
-
-    async fn all_settled(&self, actions: &[&Action]) -> bool {
-        for a in actions {
-            if self.settled(a).await.is_err() {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Applies every pending change of one app, if this worker can take the app's lease.
-    pub async fn flush(&self, app: &AppId) -> Result<Flushed, StageError> {
-        let s = &self.services;
-        let (lease_pk, lease_sk) = keys::app_lease(app);
-        let owner = uuid::Uuid::new_v4().to_string();
-        let expires = s.clock.now().timestamp() + LEASE_SECONDS;
-        let lease_version = match s
-            .store
-            .put_as(
-                &lease_pk,
-                &lease_sk,
-                &Lease {
-                    owner: owner.clone(),
-                },
-                Some(expires),
-                Condition::NotExists,
-            )
-            .await
-        {
-            Ok(v) => v,
-            Err(e) if e.is_condition_failed() => return Ok(Flushed::Busy),
-            Err(e) => return Err(e.into()),
-        };
-        if !self.gather.is_zero() {
-            s.clock.sleep(self.gather).await;
-        }
-        let outcome = self.flush_locked(app).await;
-        if let Err(e) = s
-            .store
-            .delete(&lease_pk, &lease_sk, Condition::Version(lease_version))
-            .await
-        {
-            tracing::warn!(app = %app, error = %e, "could not release an app lease; it expires by itself");
-        }
-        outcome.map(|_| Flushed::Done)
-    }
-
-    async fn flush_locked(&self, app: &AppId) -> Result<(), StageError> {
-        let s = &self.services;
-        // New changes may arrive while we apply; keep going until none are left.
-        for _round in 0..16 {
             let items = s.store.query(&keys::pending_partition(app), "").await?;
             if items.is_empty() {
-                let (pk, sk) = keys::pending_app(app);
-                s.store.delete(&pk, &sk, Condition::None).await?;
                 return Ok(());
             }
             let mut pending: Vec<PendingChange> = Vec::with_capacity(items.len());
             for item in &items {
-                pending.push(item.decode()?);
+                match item.decode::<PendingChange>() {
+                    Ok(p) => pending.push(p),
+                    Err(e) => {
+                        tracing::error!(error = %e, "unreadable pending change dropped");
+                        s.store.delete(&item.pk, &item.sk, Condition::None).await?;
+                    }
+                }
             }
-            pending.sort_by(|a, b| {
-                (a.queued_at, a.action.action_id.as_str())
-                    .cmp(&(b.queued_at, b.action.action_id.as_str()))
-            });
-            self.mark(&pending, ActionStatus::Dispatched, None, false)
-                .await?;
-            // The last change per user wins: a joiner's assign followed by a leaver's remove is
-            // one removal, not two API calls.
-            let mut net: BTreeMap<UserId, Change> = BTreeMap::new();
+            // The change with the highest sequence per user wins: a joiner's assign followed by a
+            // leaver's remove is one removal, whatever order they were recorded in.
+            let mut newest: BTreeMap<UserId, &PendingChange> = BTreeMap::new();
             for p in &pending {
-                let change = match p.action.kind {
-                    ActionKind::Assign => Change::Assign(p.action.push_mode),
-                    ActionKind::Remove => Change::Remove,
-                };
-                net.insert(p.action.user_id.clone(), change);
+                let slot = newest.entry(p.action.user_id.clone()).or_insert(p);
+                if (p.action.sequence, p.queued_at) >= (slot.action.sequence, slot.queued_at) {
+                    *slot = p;
+                }
             }
-            let policy = self
-                .policies
-                .current(s.store.as_ref(), s.clock.now())
-                .await?;
-            let outcome = match policy.catalog.get(app) {
-                Some(catalog_app) => {
-                    apply_app_changes(s, self.uem.as_ref(), catalog_app, &net).await?
+            let net: BTreeMap<UserId, UserChange> = newest
+                .iter()
+                .map(|(u, p)| {
+                    let change = match p.action.kind {
+                        ActionKind::Assign => Change::Assign(p.action.push_mode),
+                        ActionKind::Remove => Change::Remove,
+                    };
+                    (
+                        u.clone(),
+                        UserChange {
+                            change,
+                            uem: p.action.uem_user.clone(),
+                        },
+                    )
+                })
+                .collect();
+            let outcomes = match self.target(app).await? {
+                Some(target) => {
+                    let writer = AppWriter {
+                        services: s,
+                        uem: self.uem.as_ref(),
+                        lease,
+                        target: &target,
+                    };
+                    writer.apply(&net).await?
                 }
                 None => {
-                    let reason = format!("app {app} is not in the active catalog");
+                    let failure = Failure {
+                        reason: format!(
+                            "app {app} is neither in the active catalog nor among the apps Loadout created groups for"
+                        ),
+                        permanent: true,
+                    };
                     net.keys()
-                        .map(|u| (u.clone(), Err((reason.clone(), true))))
+                        .map(|u| (u.clone(), Err(failure.clone())))
                         .collect()
                 }
             };
-            self.settle(&pending, &outcome).await?;
+            let effective: BTreeSet<&str> = newest
+                .values()
+                .map(|p| p.action.action_id.as_str())
+                .collect();
+            let mut progressed = false;
+            for p in &pending {
+                let is_effective = effective.contains(p.action.action_id.as_str());
+                let outcome = outcomes.get(&p.action.user_id);
+                progressed |= self.settle(p, is_effective, outcome).await?;
+            }
+            if !progressed {
+                return Err(StageError::Retryable(format!(
+                    "changes to {app} could not be applied yet; they stay pending"
+                )));
+            }
         }
         Err(StageError::Retryable(format!(
             "changes to {app} keep arriving; the rest waits for the next flush"
         )))
     }
 
-    /// Records the outcome of each pending change: status, managed state, audit; then clears it.
+    /// Records the outcome of one pending change; true when it left the pending set.
     async fn settle(
         &self,
-        pending: &[PendingChange],
-        outcome: &BTreeMap<UserId, Result<GroupPlan, (String, bool)>>,
-    ) -> Result<(), StageError> {
+        p: &PendingChange,
+        effective: bool,
+        outcome: Option<&Result<Vec<String>, Failure>>,
+    ) -> Result<bool, StageError> {
         let s = &self.services;
+        let action = &p.action;
         let now = s.clock.now();
-        // The newest change per user is the one that took effect; older ones were superseded.
-        let mut newest: BTreeMap<&UserId, &str> = BTreeMap::new();
-        for p in pending {
-            newest.insert(&p.action.user_id, p.action.action_id.as_str());
-        }
-        for p in pending {
-            let action = &p.action;
-            let effective = newest.get(&action.user_id) == Some(&action.action_id.as_str());
-            let result = outcome
-                .get(&action.user_id)
-                .cloned()
-                .unwrap_or_else(|| Err(("no outcome recorded".into(), false)));
-            let (status, detail, permanent, kind, summary) = match (&result, effective) {
-                (Ok(plan), true) => {
-                    self.update_managed(action, now).await?;
-                    (
-                        ActionStatus::Done,
-                        Some(plan.describe()),
-                        false,
-                        AuditKind::ActionApplied,
-                        format!(
-                            "{} {} for {}: {}",
-                            past_tense(action.kind),
-                            action.app_id,
-                            action.user_id,
-                            plan.describe()
-                        ),
-                    )
-                }
-                (Ok(_), false) => (
+        let (status, detail, permanent, kind, summary) = match (outcome, effective) {
+            (Some(Ok(notes)), true) => {
+                let detail = if notes.is_empty() {
+                    "UEM already matched".to_owned()
+                } else {
+                    notes.join("; ")
+                };
+                (
                     ActionStatus::Done,
-                    Some("superseded by a later change in the same batch".into()),
+                    detail.clone(),
                     false,
                     AuditKind::ActionApplied,
                     format!(
-                        "{} {} for {} superseded by a later change",
-                        action.kind.as_str(),
+                        "{} {} for {}: {detail}",
+                        past_tense(action.kind),
                         action.app_id,
                         action.user_id
                     ),
-                ),
-                (Err((reason, permanent)), _) => (
-                    ActionStatus::Failed,
-                    Some(reason.clone()),
-                    *permanent,
-                    AuditKind::ActionFailed,
-                    format!(
-                        "{} {} for {} failed: {reason}",
-                        action.kind.as_str(),
-                        action.app_id,
-                        action.user_id
-                    ),
-                ),
-            };
-            self.mark(std::slice::from_ref(p), status, detail.clone(), permanent)
-                .await?;
-            if permanent && action.kind == ActionKind::Assign {
-                // Never applied, so it must not count as held: the next decision proposes it
-                // again (once UEM knows the app, it will go through).
-                super::intent::forget(s.store.as_ref(), &action.user_id, &action.app_id).await?;
+                )
             }
-            // Every outcome is audited, retryable failures included: each attempt happened.
-            s.audit(
-                AuditRecord::new(now, action.correlation_id.clone(), kind, "execute", summary)
-                    .user(&action.user_id)
-                    .app(&action.app_id)
-                    .policy(
-                        &action.policy_version,
-                        action.reasons.iter().map(|r| r.rule_id.clone()).collect(),
-                    )
-                    .detail(json!({
-                        "action_id": action.action_id,
-                        "kind": action.kind.as_str(),
-                        "push_mode": action.push_mode.as_str(),
-                        "detail": detail,
-                    })),
-            )
-            .await?;
-            let (pk, sk) = keys::pending(&action.app_id, &action.user_id, &action.action_id);
-            s.store.delete(&pk, &sk, Condition::None).await?;
-        }
-        Ok(())
-    }
-
-    async fn update_managed(&self, action: &Action, now: DateTime<Utc>) -> Result<(), StageError> {
-        let s = &self.services;
-        let (pk, sk) = keys::managed(&action.user_id, &action.app_id);
-        match action.kind {
-            ActionKind::Assign => {
-                let managed = ManagedApp {
-                    app_id: action.app_id.clone(),
-                    push_mode: action.push_mode,
-                    assigned_by: action.correlation_id.clone(),
-                    assigned_at: now,
-                };
-                s.store
-                    .put_as(&pk, &sk, &managed, None, Condition::None)
-                    .await?;
-            }
-            ActionKind::Remove => s.store.delete(&pk, &sk, Condition::None).await?,
-        }
-        Ok(())
-    }
-
-    async fn mark(
-        &self,
-        pending: &[PendingChange],
-        status: ActionStatus,
-        detail: Option<String>,
-        permanent: bool,
-    ) -> Result<(), StageError> {
-        let s = &self.services;
-        for p in pending {
-            let (pk, sk) = keys::action(&p.action.action_id);
-            s.store
-                .put_as(
-                    &pk,
-                    &sk,
-                    &ActionRecord {
-                        action: p.action.clone(),
-                        status,
-                        detail: detail.clone(),
-                        permanent,
-                        updated_at: s.clock.now(),
-                    },
-                    None,
-                    Condition::None,
+            (_, false) => (
+                ActionStatus::Done,
+                "superseded by a later change".to_owned(),
+                false,
+                AuditKind::ActionApplied,
+                format!(
+                    "{} {} for {} superseded by a later change",
+                    action.kind.as_str(),
+                    action.app_id,
+                    action.user_id
+                ),
+            ),
+            (Some(Err(f)), true) if !f.permanent => {
+                s.audit(
+                    self.audit(action, AuditKind::ActionFailed, now)
+                        .summary(format!(
+                            "{} {} for {} failed, will retry: {}",
+                            action.kind.as_str(),
+                            action.app_id,
+                            action.user_id,
+                            f.reason
+                        )),
                 )
                 .await?;
-        }
+                return Ok(false);
+            }
+            (Some(Err(f)), true) => (
+                ActionStatus::Failed,
+                f.reason.clone(),
+                true,
+                AuditKind::ActionGivenUp,
+                format!(
+                    "{} {} for {} given up: {}; the next decision tries again",
+                    action.kind.as_str(),
+                    action.app_id,
+                    action.user_id,
+                    f.reason
+                ),
+            ),
+            (None, true) => return Ok(false),
+        };
+        let (pk, sk) = keys::action(&action.action_id);
+        s.store
+            .put_as(
+                &pk,
+                &sk,
+                &ActionRecord {
+                    action: action.clone(),
+                    status,
+                    detail: Some(detail.clone()),
+                    permanent,
+                    updated_at: now,
+                },
+                None,
+                Condition::None,
+            )
+            .await?;
+        let settlement = if status == ActionStatus::Done {
+            Settlement::Done
+        } else {
+            self.flag(&action.user_id, &detail).await?;
+            Settlement::GivenUp { holds: None }
+        };
+        intent::settle(
+            s.store.as_ref(),
+            &action.user_id,
+            &action.app_id,
+            &action.action_id,
+            settlement,
+        )
+        .await?;
+        s.audit(
+            self.audit(action, kind, now)
+                .summary(summary)
+                .detail(json!({
+                    "action_id": action.action_id,
+                    "kind": action.kind.as_str(),
+                    "push_mode": action.push_mode.as_str(),
+                    "detail": detail,
+                })),
+        )
+        .await?;
+        let (pk, sk) = keys::pending(
+            &action.app_id,
+            action.user_id.as_str(),
+            action.sequence,
+            &action.action_id,
+        );
+        s.store.delete(&pk, &sk, Condition::None).await?;
+        Ok(true)
+    }
+
+    fn audit(&self, action: &Action, kind: AuditKind, now: DateTime<Utc>) -> AuditRecord {
+        AuditRecord::new(now, action.correlation_id.clone(), kind, "execute", "")
+            .user(&action.user_id)
+            .app(&action.app_id)
+            .policy(
+                &action.policy_version,
+                action.reasons.iter().map(|r| r.rule_id.clone()).collect(),
+            )
+    }
+
+    /// Flags a user for another decision at the next sweep.
+    async fn flag(&self, user: &UserId, reason: &str) -> Result<(), StageError> {
+        let s = &self.services;
+        let (pk, sk) = keys::attention(user);
+        s.store
+            .put_as(
+                &pk,
+                &sk,
+                &Attention {
+                    reason: reason.to_owned(),
+                    at: s.clock.now(),
+                },
+                None,
+                Condition::None,
+            )
+            .await?;
         Ok(())
+    }
+
+    /// An action that will not be applied (its message is being dead-lettered): restore the
+    /// intent, flag the user and say so in the audit.
+    async fn give_up(&self, action: &Action, reason: &str) -> Result<(), StageError> {
+        let s = &self.services;
+        intent::settle(
+            s.store.as_ref(),
+            &action.user_id,
+            &action.app_id,
+            &action.action_id,
+            Settlement::GivenUp { holds: None },
+        )
+        .await?;
+        self.flag(&action.user_id, reason).await?;
+        s.audit(
+            self.audit(action, AuditKind::ActionGivenUp, s.clock.now())
+                .summary(format!(
+                    "{} {} for {} given up: {reason}; the next sweep decides again",
+                    action.kind.as_str(),
+                    action.app_id,
+                    action.user_id
+                )),
+        )
+        .await
     }
 
     /// Dead-letters a message directly (used by the local worker for poison messages).
@@ -495,11 +715,4 @@ fn past_tense(kind: ActionKind) -> &'static str {
         ActionKind::Assign => "assigned",
         ActionKind::Remove => "removed",
     }
-}
-
-/// Whether a flush ran or another worker holds the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flushed {
-    Done,
-    Busy,
 }

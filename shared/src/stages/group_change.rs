@@ -125,6 +125,8 @@ mod tests {
             employment_type: String::new(),
             manager_id: None,
             groups: vec!["all-staff".into()],
+            account_name: None,
+            upn: None,
         }
     }
 

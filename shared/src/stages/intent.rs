@@ -1,15 +1,36 @@
-//! Loadout's intent per user: the apps it has decided the user should hold through Loadout, ahead
-//! of what the executor has applied. Decisions reconcile against the intent, not against UEM's
-//! applied state, so a mover whose joiner actions are still queued loses the joiner's apps too:
-//! the actions of both decisions run in order (FIFO per user) and end where the newest one wants.
+//! Loadout's intent per user: the apps it has decided the user should hold through Loadout, and
+//! the actions still on their way to UEM. It is the record of what Loadout did and why (for "only
+//! remove what Loadout assigned", explanations and rollback), not the truth about UEM: decisions
+//! reconcile against what UEM holds ([`super::observed`]), except for apps with an action in
+//! flight, where the intent says where UEM is about to be. So a mover whose joiner actions still
+//! wait in the queue loses the joiner's apps too, and a member an admin removed by hand is put
+//! back by the next decision.
 
 use super::StageError;
-use crate::domain::{Action, ActionKind, AppId, UserId};
+use super::observed::Observation;
+use crate::domain::{Action, ActionId, ActionKind, AppId, CorrelationId, PushMode, UserId};
 use crate::keys;
 use crate::ports::{Condition, StateStore, StateStoreExt};
 use crate::reconcile::ManagedApp;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// An action sent to the executor and not settled yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inflight {
+    pub action_id: ActionId,
+    pub kind: ActionKind,
+    pub push_mode: PushMode,
+    /// The intent version the action was decided at (orders one user's changes).
+    pub sequence: u64,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// An in-flight entry older than this is not trusted any more (its settlement was lost): the
+/// observation decides again.
+pub const INFLIGHT_TTL: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Intent {
@@ -17,6 +38,18 @@ pub struct Intent {
     /// The profile version (HR `as_of`) of the decision that wrote it: an older decision arriving
     /// late must not roll the user back.
     pub as_of: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub inflight: BTreeMap<AppId, Inflight>,
+}
+
+/// How an in-flight action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// UEM now holds what the action asked for.
+    Done,
+    /// Loadout gave up on it. `holds` is whether UEM holds the app for the user now, as far as
+    /// Loadout knows (`None` when it cannot tell).
+    GivenUp { holds: Option<bool> },
 }
 
 impl Intent {
@@ -25,52 +58,143 @@ impl Intent {
         matches!((self.as_of, as_of), (Some(mine), Some(theirs)) if theirs < mine)
     }
 
-    /// The intent after the actions that were sent for execution.
+    fn live_inflight(&self, now: DateTime<Utc>) -> impl Iterator<Item = (&AppId, &Inflight)> {
+        let ttl = chrono::Duration::from_std(INFLIGHT_TTL).unwrap_or_default();
+        self.inflight
+            .iter()
+            .filter(move |(_, f)| f.sent_at + ttl > now)
+    }
+
+    fn recorded(&self, app: &AppId) -> Option<&ManagedApp> {
+        self.apps.iter().find(|m| &m.app_id == app)
+    }
+
+    /// What a decision reconciles against: what UEM holds (when known), except for apps with an
+    /// action in flight, which count as the intent says.
+    pub fn base(&self, observed: &Observation, now: DateTime<Utc>) -> Vec<ManagedApp> {
+        let mut apps: BTreeMap<AppId, ManagedApp> = BTreeMap::new();
+        match observed.known() {
+            Some(holdings) => {
+                for (app, held) in &holdings.apps {
+                    let recorded = self.recorded(app);
+                    apps.insert(
+                        app.clone(),
+                        ManagedApp {
+                            app_id: app.clone(),
+                            push_mode: held.push_mode,
+                            assigned_by: recorded
+                                .map(|m| m.assigned_by.clone())
+                                .unwrap_or_else(|| CorrelationId::new("observed")),
+                            assigned_at: recorded.map(|m| m.assigned_at).unwrap_or(held.seen_at),
+                        },
+                    );
+                }
+            }
+            None => {
+                for m in &self.apps {
+                    apps.insert(m.app_id.clone(), m.clone());
+                }
+            }
+        }
+        for (app, _) in self.live_inflight(now) {
+            match self.recorded(app) {
+                Some(m) => {
+                    apps.insert(app.clone(), m.clone());
+                }
+                None => {
+                    apps.remove(app);
+                }
+            }
+        }
+        apps.into_values().collect()
+    }
+
+    /// The intent after `executed` were sent, starting from `base` (what the decision saw).
     pub fn after(
         &self,
+        base: &[ManagedApp],
         executed: &[&Action],
         as_of: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        sequence: u64,
     ) -> Intent {
-        let mut apps = self.apps.clone();
+        let mut apps: BTreeMap<AppId, ManagedApp> =
+            base.iter().map(|m| (m.app_id.clone(), m.clone())).collect();
+        let mut inflight: BTreeMap<AppId, Inflight> = self
+            .live_inflight(now)
+            .map(|(a, f)| (a.clone(), f.clone()))
+            .collect();
         for action in executed {
-            apps.retain(|m| m.app_id != action.app_id);
+            apps.remove(&action.app_id);
             if action.kind == ActionKind::Assign {
-                apps.push(ManagedApp {
-                    app_id: action.app_id.clone(),
-                    push_mode: action.push_mode,
-                    assigned_by: action.correlation_id.clone(),
-                    assigned_at: now,
-                });
+                apps.insert(
+                    action.app_id.clone(),
+                    ManagedApp {
+                        app_id: action.app_id.clone(),
+                        push_mode: action.push_mode,
+                        assigned_by: action.correlation_id.clone(),
+                        assigned_at: now,
+                    },
+                );
             }
+            inflight.insert(
+                action.app_id.clone(),
+                Inflight {
+                    action_id: action.action_id.clone(),
+                    kind: action.kind,
+                    push_mode: action.push_mode,
+                    sequence,
+                    sent_at: now,
+                },
+            );
         }
-        apps.sort_by(|a, b| a.app_id.cmp(&b.app_id));
         Intent {
-            apps,
+            apps: apps.into_values().collect(),
             as_of: match (self.as_of, as_of) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
             },
+            inflight,
         }
+    }
+
+    /// The intent once the in-flight action `action` has ended as `settlement` says. An entry
+    /// replaced by a newer action is left alone.
+    pub fn settled(&self, app: &AppId, action: &ActionId, settlement: Settlement) -> Intent {
+        let mut next = self.clone();
+        let Some(entry) = next.inflight.get(app) else {
+            return next;
+        };
+        if &entry.action_id != action {
+            return next;
+        }
+        let kind = entry.kind;
+        next.inflight.remove(app);
+        if let Settlement::GivenUp { holds } = settlement {
+            let holds = holds.unwrap_or(kind == ActionKind::Remove);
+            if !holds {
+                next.apps.retain(|m| &m.app_id != app);
+            }
+        }
+        next
     }
 }
 
-/// The user's intent and its version (`None` when never written). A user decided before intents
-/// existed starts from what the executor applied.
+/// The user's intent and its version (`None` when never written).
 pub async fn load(
     store: &dyn StateStore,
     user: &UserId,
 ) -> Result<(Intent, Option<u64>), StageError> {
     let (pk, sk) = keys::intent(user);
-    if let Some((intent, version)) = store.get_as::<Intent>(&pk, &sk).await? {
-        return Ok((intent, Some(version)));
-    }
-    let applied = store.query(&keys::managed_partition(user), "").await?;
-    let mut apps = Vec::with_capacity(applied.len());
-    for item in &applied {
-        apps.push(item.decode::<ManagedApp>()?);
-    }
-    Ok((Intent { apps, as_of: None }, None))
+    Ok(match store.get_as::<Intent>(&pk, &sk).await? {
+        Some((intent, version)) => (intent, Some(version)),
+        None => (Intent::default(), None),
+    })
+}
+
+/// The version the next successful [`save`] gives the intent (decisions are ordered by it).
+pub fn next_version(version: Option<u64>) -> u64 {
+    version.map_or(1, |v| v + 1)
 }
 
 /// Writes the intent if nobody else did since `version` was read; false when someone did.
@@ -91,16 +215,21 @@ pub async fn save(
     }
 }
 
-/// Drops an app from the intent (an assignment that can never be applied), so the next decision
-/// proposes it again instead of believing it done.
-pub async fn forget(store: &dyn StateStore, user: &UserId, app: &AppId) -> Result<(), StageError> {
-    for _ in 0..8 {
-        let (mut intent, version) = load(store, user).await?;
-        if !intent.apps.iter().any(|m| &m.app_id == app) {
+/// Records how an in-flight action ended (compare-and-swap; a newer action is left alone).
+pub async fn settle(
+    store: &dyn StateStore,
+    user: &UserId,
+    app: &AppId,
+    action: &ActionId,
+    settlement: Settlement,
+) -> Result<(), StageError> {
+    for _ in 0..16 {
+        let (intent, version) = load(store, user).await?;
+        let next = intent.settled(app, action, settlement);
+        if next == intent {
             return Ok(());
         }
-        intent.apps.retain(|m| &m.app_id != app);
-        if save(store, user, &intent, version).await? {
+        if save(store, user, &next, version).await? {
             return Ok(());
         }
     }
@@ -112,11 +241,11 @@ pub async fn forget(store: &dyn StateStore, user: &UserId, app: &AppId) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ActionId, CorrelationId, PushMode};
+    use crate::stages::observed::{HeldApp, Holdings, Source};
 
     fn action(app: &str, kind: ActionKind) -> Action {
         Action {
-            action_id: ActionId::from(format!("a-{app}").as_str()),
+            action_id: ActionId::from(format!("a-{app}-{}", kind.as_str()).as_str()),
             correlation_id: CorrelationId::from("c"),
             user_id: UserId::from("u"),
             app_id: AppId::from(app),
@@ -124,38 +253,111 @@ mod tests {
             push_mode: PushMode::Auto,
             reasons: vec![],
             policy_version: "v".into(),
+            sequence: 0,
+            uem_user: None,
         }
     }
 
+    fn held(apps: &[&str]) -> Observation {
+        Observation::Known(Holdings {
+            apps: apps
+                .iter()
+                .map(|a| {
+                    (
+                        AppId::from(*a),
+                        HeldApp {
+                            push_mode: PushMode::Auto,
+                            group: format!("loadout:{a}"),
+                            seen_at: Utc::now(),
+                            source: Source::Sweep,
+                        },
+                    )
+                })
+                .collect(),
+            updated_at: None,
+        })
+    }
+
+    fn names(apps: &[ManagedApp]) -> Vec<&str> {
+        apps.iter().map(|m| m.app_id.as_str()).collect()
+    }
+
     #[test]
-    fn executed_assigns_and_removes_move_the_intent() {
+    fn executed_assigns_and_removes_move_the_intent_and_stay_in_flight() {
         let now = Utc::now();
-        let start = Intent::default().after(
-            &[
-                &action("a", ActionKind::Assign),
-                &action("b", ActionKind::Assign),
-            ],
-            None,
-            now,
+        let start = Intent::default();
+        let (a, b) = (
+            action("a", ActionKind::Assign),
+            action("b", ActionKind::Assign),
         );
-        let next = start.after(
-            &[
-                &action("a", ActionKind::Remove),
-                &action("c", ActionKind::Assign),
-            ],
-            None,
-            now,
+        let one = start.after(&[], &[&a, &b], None, now, 1);
+        let base = one.base(&Observation::Unknown, now);
+        let (ra, c) = (
+            action("a", ActionKind::Remove),
+            action("c", ActionKind::Assign),
         );
-        let apps: Vec<&str> = next.apps.iter().map(|m| m.app_id.as_str()).collect();
-        assert_eq!(apps, vec!["b", "c"]);
+        let two = one.after(&base, &[&ra, &c], None, now, 2);
+        assert_eq!(names(&two.apps), vec!["b", "c"]);
+        assert_eq!(two.inflight.len(), 3);
+        assert_eq!(two.inflight[&AppId::from("a")].kind, ActionKind::Remove);
+    }
+
+    #[test]
+    fn what_uem_holds_wins_where_nothing_is_in_flight() {
+        let now = Utc::now();
+        let a = action("a", ActionKind::Assign);
+        let intent = Intent::default().after(&[], &[&a], None, now, 1).settled(
+            &a.app_id,
+            &a.action_id,
+            Settlement::Done,
+        );
+        // An admin removed the user from loadout:a by hand; an app appeared through loadout:x.
+        let base = intent.base(&held(&["x"]), now);
+        assert_eq!(names(&base), vec!["x"]);
+        assert_eq!(base[0].assigned_by.as_str(), "observed");
+    }
+
+    #[test]
+    fn an_action_in_flight_counts_as_the_intent_says() {
+        let now = Utc::now();
+        let a = action("a", ActionKind::Assign);
+        let intent = Intent::default().after(&[], &[&a], None, now, 1);
+        assert_eq!(names(&intent.base(&held(&[]), now)), vec!["a"]);
+        let stale = now + chrono::Duration::from_std(INFLIGHT_TTL).unwrap();
+        assert!(
+            intent.base(&held(&[]), stale).is_empty(),
+            "a lost settlement expires"
+        );
+    }
+
+    #[test]
+    fn a_given_up_assignment_is_no_longer_believed() {
+        let now = Utc::now();
+        let a = action("a", ActionKind::Assign);
+        let intent = Intent::default().after(&[], &[&a], None, now, 1);
+        let after = intent.settled(&a.app_id, &a.action_id, Settlement::GivenUp { holds: None });
+        assert!(after.apps.is_empty() && after.inflight.is_empty());
+        assert!(after.base(&Observation::Unknown, now).is_empty());
+    }
+
+    #[test]
+    fn a_settlement_of_a_replaced_action_changes_nothing() {
+        let now = Utc::now();
+        let (a, ra) = (
+            action("a", ActionKind::Assign),
+            action("a", ActionKind::Remove),
+        );
+        let one = Intent::default().after(&[], &[&a], None, now, 1);
+        let two = one.after(&one.base(&Observation::Unknown, now), &[&ra], None, now, 2);
+        assert_eq!(two.settled(&a.app_id, &a.action_id, Settlement::Done), two);
     }
 
     #[test]
     fn an_older_profile_does_not_supersede_a_newer_intent() {
         let now = Utc::now();
         let intent = Intent {
-            apps: vec![],
             as_of: Some(now),
+            ..Intent::default()
         };
         assert!(intent.supersedes(Some(now - chrono::Duration::seconds(1))));
         assert!(!intent.supersedes(Some(now)));

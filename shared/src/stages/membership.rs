@@ -1,14 +1,20 @@
-//! Per-app smart-group membership in UEM. Every managed app has one Loadout-owned group per push
-//! mode (`loadout:<app>` pushed automatically, `loadout:<app>:on-demand` offered in Intelligent
-//! Hub); a user's entitlement is membership of one of them. Changes are read-modify-write of the
-//! whole group, and an emptied group is unassigned and deleted (UEM may reject user groups with
-//! no users), then recreated when someone is entitled again.
+//! Applying one app's net membership changes to its Loadout-owned smart groups in UEM: a group
+//! per push mode (`loadout:<app>` pushed automatically, `loadout:<app>:on-demand` offered in
+//! Intelligent Hub), split into shards in large tenants (`shards`). Members are written by UEM
+//! user id. Every write is read-modify-write of the whole group from a fresh, strictly read copy,
+//! so nothing is ever dropped that was not asked to go; it happens under the app's lease, fenced
+//! right before the write. An emptied group is unassigned and deleted (UEM may reject user groups
+//! with no users) and recreated when someone is entitled again. After each write the group's
+//! snapshot and its members' observed holdings are updated: Loadout knows what UEM holds.
 
+use super::app_lease::AppLease;
+use super::observed::{self, GroupSnapshot, HeldApp, Source};
+use super::shards;
 use super::{Services, StageError};
-use crate::domain::{CatalogApp, PushMode, UserId};
+use crate::domain::{AppId, PushMode, UemTarget, UserId};
 use crate::keys;
 use crate::ports::{Condition, StateStoreExt};
-use crate::uem::{GroupMember, SmartGroupRef, UemApi, UemApp, UemError, UemUser};
+use crate::uem::{AssignmentSpec, GroupMember, SmartGroupRef, UemApi, UemApp, UemError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,29 +25,63 @@ pub enum Change {
     Remove,
 }
 
-/// What happened to a user's membership, for the audit.
+/// One user's net change, with their UEM user when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupPlan {
-    pub notes: Vec<String>,
+pub struct UserChange {
+    pub change: Change,
+    pub uem: Option<UemTarget>,
 }
 
-impl GroupPlan {
-    pub fn describe(&self) -> String {
-        if self.notes.is_empty() {
-            "UEM already matched".into()
-        } else {
-            self.notes.join("; ")
+/// Why a user's change did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: String,
+    /// Retrying the same change cannot succeed (it is given up; the next decision tries anew).
+    pub permanent: bool,
+}
+
+impl Failure {
+    fn permanent(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            permanent: true,
         }
     }
 }
 
-/// A group Loadout created in UEM, remembered so that no lookup by name is needed next time.
+/// What happened to a user's membership, for the audit: the notes of every group write that
+/// carried their change (one group write serves every user of the flush).
+pub type Outcomes = BTreeMap<UserId, Result<Vec<String>, Failure>>;
+
+/// The app as the executor needs it: the catalog's view, or (for an app no longer in the
+/// catalog) what Loadout remembered when it created the app's groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct OwnedGroup {
-    id: i64,
-    uuid: String,
-    name: String,
-    assigned: Option<PushMode>,
+pub struct AppTarget {
+    pub app_id: AppId,
+    pub uem_app_id: String,
+    pub name: String,
+    /// UEM's "Require Approval To Install" on the on-demand assignment.
+    #[serde(default)]
+    pub require_approval_on_demand: bool,
+}
+
+impl AppTarget {
+    fn spec(&self, mode: PushMode) -> AssignmentSpec {
+        AssignmentSpec {
+            push_mode: mode,
+            requires_approval: mode == PushMode::OnDemand && self.require_approval_on_demand,
+        }
+    }
+}
+
+/// A group Loadout created in UEM, remembered so that no look-up by name is needed next time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnedGroup {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    #[serde(default)]
+    pub assigned: Option<AssignmentSpec>,
 }
 
 impl OwnedGroup {
@@ -54,447 +94,541 @@ impl OwnedGroup {
     }
 }
 
-/// Per-user outcome: the plan, or the failure reason and whether it is permanent.
-pub type Outcomes = BTreeMap<UserId, Result<GroupPlan, (String, bool)>>;
-
-fn fail_all(net: &BTreeMap<UserId, Change>, reason: &str, permanent: bool) -> Outcomes {
-    net.keys()
-        .map(|u| (u.clone(), Err((reason.to_owned(), permanent))))
-        .collect()
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Layout {
+    shards: u32,
 }
 
-/// Applies the net changes of one app. A retryable UEM failure aborts the whole app (nothing is
-/// marked done, the next flush redoes it from UEM's current state); per-user problems are
-/// reported per user.
-pub async fn apply_app_changes(
-    services: &Services,
-    uem: &dyn UemApi,
-    app: &CatalogApp,
-    net: &BTreeMap<UserId, Change>,
-) -> Result<Outcomes, StageError> {
-    let uem_app = match uem.find_app(&app.uem_app_id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return Ok(fail_all(
-                net,
-                &format!(
-                    "UEM has no app with id {} (catalog entry {})",
-                    app.uem_app_id, app.id
-                ),
-                true,
-            ));
-        }
-        Err(e) if e.is_retryable() => return Err(e.into()),
-        Err(e) => return Ok(fail_all(net, &e.to_string(), true)),
-    };
-    let mut outcomes: Outcomes = BTreeMap::new();
-    let resolved = resolve_members(uem, net, &mut outcomes).await?;
-    let mut notes: BTreeMap<PushMode, String> = BTreeMap::new();
-    for mode in [PushMode::Auto, PushMode::OnDemand] {
-        let adds: Vec<GroupMember> = net
-            .iter()
-            .filter(|(_, c)| **c == Change::Assign(mode))
-            .filter_map(|(u, _)| resolved.get(u).cloned())
-            .collect();
-        let removes: BTreeSet<String> = net
-            .iter()
-            .filter(|(_, c)| match c {
-                Change::Remove => true,
-                Change::Assign(other) => *other != mode,
-            })
-            .map(|(u, _)| u.as_str().to_ascii_lowercase())
-            .collect();
-        if adds.is_empty() && removes.is_empty() {
-            continue;
-        }
-        let note = sync_group(services, uem, app, &uem_app, mode, &adds, &removes).await?;
-        if let Some(note) = note {
-            notes.insert(mode, note);
-        }
-    }
-    // One group write serves every user of the batch, so each user's plan names what the app's
-    // groups went through.
-    let plan = GroupPlan {
-        notes: notes.into_values().collect(),
-    };
-    for user in net.keys() {
-        outcomes
-            .entry(user.clone())
-            .or_insert_with(|| Ok(plan.clone()));
-    }
-    Ok(outcomes)
+/// Everything a flush of one app works with.
+pub struct AppWriter<'a> {
+    pub services: &'a Services,
+    pub uem: &'a dyn UemApi,
+    pub lease: &'a AppLease<'a>,
+    pub target: &'a AppTarget,
 }
 
-/// UEM's user for every user the app gains, in one look-up for all of them (the client pages
-/// through the tenant's users once rather than searching name by name). A user UEM does not know
-/// is a retryable per-user failure; so is nothing else.
-async fn resolve_members<'n>(
-    uem: &dyn UemApi,
-    net: &'n BTreeMap<UserId, Change>,
-    outcomes: &mut Outcomes,
-) -> Result<BTreeMap<&'n UserId, GroupMember>, StageError> {
-    let adds: Vec<&UserId> = net
-        .iter()
-        .filter(|(_, c)| matches!(c, Change::Assign(_)))
-        .map(|(u, _)| u)
-        .collect();
-    let mut resolved = BTreeMap::new();
-    if adds.is_empty() {
-        return Ok(resolved);
+fn uem_failure(e: UemError) -> Result<Failure, StageError> {
+    if e.is_retryable() {
+        Err(e.into())
+    } else {
+        Ok(Failure::permanent(format!("UEM: {e}")))
     }
-    let names: Vec<String> = adds.iter().map(|u| u.as_str().to_owned()).collect();
-    let found = match uem.find_users(&names).await {
-        Ok(found) => found,
-        Err(e) if e.is_retryable() => return Err(e.into()),
-        // A refusal of the bulk look-up may be about one name: ask per user, so that only the
-        // users it concerns fail.
-        Err(_) => return resolve_one_by_one(uem, &adds, outcomes).await,
-    };
-    for user in adds {
-        match found.get(user.as_str()) {
-            Some(u) => {
-                resolved.insert(user, member_of(u));
-            }
-            // Directory sync into UEM may lag the HR event: worth retrying later.
-            None => {
-                outcomes.insert(user.clone(), Err((not_in_uem_yet(user), false)));
-            }
-        }
-    }
-    Ok(resolved)
 }
 
-async fn resolve_one_by_one<'n>(
-    uem: &dyn UemApi,
-    adds: &[&'n UserId],
-    outcomes: &mut Outcomes,
-) -> Result<BTreeMap<&'n UserId, GroupMember>, StageError> {
-    let mut resolved = BTreeMap::new();
-    for user in adds {
-        match uem.find_user(user.as_str()).await {
-            Ok(Some(u)) => {
-                resolved.insert(*user, member_of(&u));
-            }
+impl AppWriter<'_> {
+    fn store(&self) -> &dyn crate::ports::StateStore {
+        self.services.store.as_ref()
+    }
+
+    /// Applies the net changes of one app. A retryable failure (throttling, an outage, the
+    /// deadline, a lost lease) aborts the app: nothing is settled and the next flush starts from
+    /// UEM's state again. Problems that retrying cannot fix are reported per user.
+    pub async fn apply(&self, net: &BTreeMap<UserId, UserChange>) -> Result<Outcomes, StageError> {
+        let mut outcomes: Outcomes = BTreeMap::new();
+        let uem_app = match self.uem.find_app(&self.target.uem_app_id).await {
+            Ok(Some(found)) => found,
             Ok(None) => {
-                outcomes.insert((*user).clone(), Err((not_in_uem_yet(user), false)));
+                let failure = Failure::permanent(format!(
+                    "UEM has no app with id {} (catalog entry {})",
+                    self.target.uem_app_id, self.target.app_id
+                ));
+                return Ok(net
+                    .keys()
+                    .map(|u| (u.clone(), Err(failure.clone())))
+                    .collect());
             }
-            Err(e) if e.is_retryable() => return Err(e.into()),
             Err(e) => {
-                outcomes.insert((*user).clone(), Err((e.to_string(), true)));
+                let failure = uem_failure(e)?;
+                return Ok(net
+                    .keys()
+                    .map(|u| (u.clone(), Err(failure.clone())))
+                    .collect());
             }
-        }
-    }
-    Ok(resolved)
-}
-
-fn member_of(user: &UemUser) -> GroupMember {
-    GroupMember {
-        id: user.id.to_string(),
-        name: user.username.clone(),
-    }
-}
-
-fn not_in_uem_yet(user: &UserId) -> String {
-    format!("UEM has no enrollment user {user} yet")
-}
-
-/// Brings one owned group in line: adds, removals, creation, emptying. Returns a note of what
-/// changed in UEM, or `None` when UEM already matched.
-async fn sync_group(
-    services: &Services,
-    uem: &dyn UemApi,
-    app: &CatalogApp,
-    uem_app: &UemApp,
-    mode: PushMode,
-    adds: &[GroupMember],
-    removes: &BTreeSet<String>,
-) -> Result<Option<String>, StageError> {
-    let name = keys::smart_group_name(&app.id, mode);
-    let (pk, sk) = keys::owned_group(&app.id, mode);
-    let store = services.store.as_ref();
-    let mut owned: Option<OwnedGroup> = store.get_as(&pk, &sk).await?.map(|(g, _)| g);
-    if owned.is_none() && adds.is_empty() {
-        // Loadout never created this group, so it cannot hold anyone Loadout added.
-        return Ok(None);
-    }
-    if owned.is_none() {
-        // State may have been lost, or a previous attempt created the group and then died:
-        // a group carrying our reserved name is ours.
-        if let Some(found) = uem.find_smart_group(&name).await? {
-            let adopted = OwnedGroup {
-                id: found.id,
-                uuid: found.uuid,
-                name: found.name,
-                assigned: None,
-            };
-            store
-                .put_as(&pk, &sk, &adopted, None, Condition::None)
-                .await?;
-            owned = Some(adopted);
-        }
-    }
-    let Some(mut group) = owned else {
-        if adds.is_empty() {
-            return Ok(None);
-        }
-        let created = uem.create_smart_group(&name, adds).await?;
-        let mut record = OwnedGroup {
-            id: created.id,
-            uuid: created.uuid.clone(),
-            name: created.name.clone(),
-            assigned: None,
         };
-        store
-            .put_as(&pk, &sk, &record, None, Condition::None)
-            .await?;
-        uem.assign_app(uem_app, &created, mode).await?;
-        record.assigned = Some(mode);
-        store
-            .put_as(&pk, &sk, &record, None, Condition::None)
-            .await?;
-        return Ok(Some(format!(
-            "created {name} with {} member(s) and assigned {} ({})",
-            adds.len(),
-            app.name,
-            mode.as_str()
-        )));
-    };
-    let mut current = match uem.get_smart_group(group.id).await {
-        Ok(g) => g,
-        Err(UemError::NotFound { .. }) => {
-            // Deleted behind our back: forget it and start again from nothing.
-            store.delete(&pk, &sk, Condition::None).await?;
-            return Box::pin(sync_group(services, uem, app, uem_app, mode, adds, removes)).await;
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let before = current.users.clone();
-    let mut after: Vec<GroupMember> = before
-        .iter()
-        .filter(|m| !removes.contains(&m.name.to_ascii_lowercase()))
-        .cloned()
-        .collect();
-    let mut added = 0;
-    for member in adds {
-        if !after.iter().any(|m| m.id == member.id) {
-            after.push(member.clone());
-            added += 1;
-        }
-    }
-    let removed = before.len() + added - after.len();
-    if after.is_empty() {
-        uem.unassign_app(uem_app, &group.reference()).await?;
-        uem.delete_smart_group(group.id).await?;
-        store.delete(&pk, &sk, Condition::None).await?;
-        return Ok(Some(format!(
-            "{name} lost its last member: unassigned {} and deleted the group",
-            app.name
-        )));
-    }
-    let mut notes = Vec::new();
-    if after != before {
-        current.users = after.clone();
-        uem.update_smart_group(&current).await?;
-        notes.push(format!(
-            "{name}: +{added} -{removed}, now {} member(s)",
-            after.len()
-        ));
-    }
-    if group.assigned != Some(mode) {
-        uem.assign_app(uem_app, &group.reference(), mode).await?;
-        group.assigned = Some(mode);
-        store
-            .put_as(&pk, &sk, &group, None, Condition::None)
-            .await?;
-        notes.push(format!(
-            "assigned {} ({}) to {name}",
-            app.name,
-            mode.as_str()
-        ));
-    }
-    Ok((!notes.is_empty()).then(|| notes.join("; ")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::Device;
-    use crate::uem::{InstalledApp, SmartGroup};
-    use async_trait::async_trait;
-    use std::sync::Mutex;
-
-    /// Knows `known` users; counts look-ups; other operations are not for these tests.
-    #[derive(Default)]
-    struct Directory {
-        known: Vec<&'static str>,
-        bulk_error: Option<fn() -> UemError>,
-        bulk_calls: Mutex<usize>,
-        single_calls: Mutex<usize>,
-    }
-
-    fn user(i: usize, name: &str) -> UemUser {
-        UemUser {
-            id: 100 + i as i64,
-            uuid: None,
-            username: name.to_owned(),
-            email: format!("{name}@example.com"),
-        }
-    }
-
-    #[async_trait]
-    impl UemApi for Directory {
-        async fn find_user(&self, username: &str) -> Result<Option<UemUser>, UemError> {
-            *self.single_calls.lock().unwrap() += 1;
-            Ok(self
-                .known
-                .iter()
-                .position(|k| k.eq_ignore_ascii_case(username))
-                .map(|i| user(i, self.known[i])))
-        }
-        async fn find_users(
-            &self,
-            usernames: &[String],
-        ) -> Result<BTreeMap<String, UemUser>, UemError> {
-            *self.bulk_calls.lock().unwrap() += 1;
-            if let Some(error) = self.bulk_error {
-                return Err(error());
-            }
-            let mut found = BTreeMap::new();
-            for name in usernames {
-                if let Some(i) = self.known.iter().position(|k| k == name) {
-                    found.insert(name.clone(), user(i, self.known[i]));
+        self.remember_app().await?;
+        let mut targets: BTreeMap<&UserId, &UemTarget> = BTreeMap::new();
+        for (user, change) in net {
+            match &change.uem {
+                Some(t) => {
+                    targets.insert(user, t);
+                }
+                None => {
+                    outcomes.insert(
+                        user.clone(),
+                        Err(Failure::permanent(format!(
+                            "{user} has no UEM enrollment user to change"
+                        ))),
+                    );
                 }
             }
-            Ok(found)
         }
-        async fn devices_of_user(&self, _: &str) -> Result<Vec<Device>, UemError> {
-            unimplemented!()
+        let mut notes: BTreeMap<UserId, Vec<String>> = BTreeMap::new();
+        for mode in [PushMode::Auto, PushMode::OnDemand] {
+            let adds: Vec<(&UserId, &UemTarget)> = net
+                .iter()
+                .filter(|(_, c)| c.change == Change::Assign(mode))
+                .filter_map(|(u, _)| targets.get(u).map(|t| (u, *t)))
+                .collect();
+            let removes: Vec<(&UserId, &UemTarget)> = net
+                .iter()
+                .filter(|(_, c)| match c.change {
+                    Change::Remove => true,
+                    Change::Assign(other) => other != mode,
+                })
+                .filter_map(|(u, _)| targets.get(u).map(|t| (u, *t)))
+                .collect();
+            if adds.is_empty() && removes.is_empty() {
+                continue;
+            }
+            let failed = self
+                .apply_mode(&uem_app, mode, &adds, &removes, &mut notes)
+                .await?;
+            for (user, failure) in failed {
+                outcomes.insert(user, Err(failure));
+            }
         }
-        async fn installed_apps(&self, _: &str) -> Result<Vec<InstalledApp>, UemError> {
-            unimplemented!()
+        for user in net.keys() {
+            outcomes
+                .entry(user.clone())
+                .or_insert_with(|| Ok(notes.remove(user).unwrap_or_default()));
         }
-        async fn find_app(&self, _: &str) -> Result<Option<UemApp>, UemError> {
-            unimplemented!()
-        }
-        async fn find_smart_group(&self, _: &str) -> Result<Option<SmartGroupRef>, UemError> {
-            unimplemented!()
-        }
-        async fn create_smart_group(
-            &self,
-            _: &str,
-            _: &[GroupMember],
-        ) -> Result<SmartGroupRef, UemError> {
-            unimplemented!()
-        }
-        async fn get_smart_group(&self, _: i64) -> Result<SmartGroup, UemError> {
-            unimplemented!()
-        }
-        async fn update_smart_group(&self, _: &SmartGroup) -> Result<(), UemError> {
-            unimplemented!()
-        }
-        async fn delete_smart_group(&self, _: i64) -> Result<(), UemError> {
-            unimplemented!()
-        }
-        async fn assignment(
-            &self,
-            _: &UemApp,
-            _: &SmartGroupRef,
-        ) -> Result<Option<PushMode>, UemError> {
-            unimplemented!()
-        }
-        async fn assign_app(
-            &self,
-            _: &UemApp,
-            _: &SmartGroupRef,
-            _: PushMode,
-        ) -> Result<(), UemError> {
-            unimplemented!()
-        }
-        async fn unassign_app(&self, _: &UemApp, _: &SmartGroupRef) -> Result<(), UemError> {
-            unimplemented!()
-        }
+        self.record_observed(net, &outcomes).await?;
+        Ok(outcomes)
     }
 
-    fn changes(entries: &[(&str, Change)]) -> BTreeMap<UserId, Change> {
-        entries.iter().map(|(u, c)| (UserId::new(*u), *c)).collect()
+    /// Keeps what the executor needs to remove the app's groups after the app leaves the catalog.
+    async fn remember_app(&self) -> Result<(), StageError> {
+        let (pk, sk) = keys::owned_app(&self.target.app_id);
+        let known: Option<(AppTarget, u64)> = self.store().get_as(&pk, &sk).await?;
+        if known.map(|(t, _)| t) != Some(self.target.clone()) {
+            self.store()
+                .put_as(&pk, &sk, self.target, None, Condition::None)
+                .await?;
+        }
+        Ok(())
     }
 
-    #[tokio::test]
-    async fn every_user_an_app_gains_is_resolved_in_one_look_up() {
-        let uem = Directory {
-            known: vec!["ann", "ben", "cat", "dan"],
-            ..Default::default()
+    async fn layout(&self, mode: PushMode) -> Result<u32, StageError> {
+        let (pk, sk) = keys::shard_layout(&self.target.app_id, mode);
+        Ok(self
+            .store()
+            .get_as::<Layout>(&pk, &sk)
+            .await?
+            .map(|(l, _)| l.shards.max(1))
+            .unwrap_or(1))
+    }
+
+    async fn set_layout(&self, mode: PushMode, shards: u32) -> Result<(), StageError> {
+        let (pk, sk) = keys::shard_layout(&self.target.app_id, mode);
+        self.store()
+            .put_as(&pk, &sk, &Layout { shards }, None, Condition::None)
+            .await?;
+        Ok(())
+    }
+
+    /// One push mode: grow or shrink the shards if the change calls for it, then write each shard
+    /// the change touches. Returns the users whose change could not be written.
+    async fn apply_mode(
+        &self,
+        uem_app: &UemApp,
+        mode: PushMode,
+        adds: &[(&UserId, &UemTarget)],
+        removes: &[(&UserId, &UemTarget)],
+        notes: &mut BTreeMap<UserId, Vec<String>>,
+    ) -> Result<Vec<(UserId, Failure)>, StageError> {
+        let mut shards = self.layout(mode).await?;
+        let mut population: usize = 0;
+        let mut holders: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        for shard in 0..shards {
+            if let Some((snapshot, _)) =
+                observed::snapshot(self.store(), &self.target.app_id, mode, shard).await?
+            {
+                population += snapshot.members.len();
+                for m in snapshot.members {
+                    holders.entry(m).or_default().push(shard);
+                }
+            }
+        }
+        let wanted = shards::shard_count(
+            (population + adds.len()).saturating_sub(removes.len()),
+            self.services.settings.group_shard_size,
+            shards,
+        );
+        if wanted != shards {
+            self.reshard(uem_app, mode, shards, wanted).await?;
+            shards = wanted;
+            holders.clear();
+            for shard in 0..shards {
+                if let Some((snapshot, _)) =
+                    observed::snapshot(self.store(), &self.target.app_id, mode, shard).await?
+                {
+                    for m in snapshot.members {
+                        holders.entry(m).or_default().push(shard);
+                    }
+                }
+            }
+        }
+        let mut per_shard: BTreeMap<u32, (Vec<(&UserId, &UemTarget)>, Vec<(&UserId, &UemTarget)>)> =
+            BTreeMap::new();
+        for (user, target) in adds {
+            let shard = shards::shard_of(target.id, shards);
+            per_shard.entry(shard).or_default().0.push((user, target));
+        }
+        for (user, target) in removes {
+            // Where the member should be, and wherever the last read saw them.
+            let mut places = vec![shards::shard_of(target.id, shards)];
+            places.extend(holders.get(&target.id).into_iter().flatten().copied());
+            places.sort_unstable();
+            places.dedup();
+            for shard in places {
+                per_shard.entry(shard).or_default().1.push((user, target));
+            }
+        }
+        let mut failed = Vec::new();
+        for (shard, (shard_adds, shard_removes)) in per_shard {
+            let result = self
+                .sync_shard(uem_app, mode, shard, &shard_adds, &shard_removes)
+                .await?;
+            match result {
+                Ok(Some(note)) => {
+                    for (user, _) in shard_adds.iter().chain(shard_removes.iter()) {
+                        notes.entry((*user).clone()).or_default().push(note.clone());
+                    }
+                }
+                Ok(None) => {}
+                Err(failure) => {
+                    for (user, _) in shard_adds.iter().chain(shard_removes.iter()) {
+                        failed.push(((*user).clone(), failure.clone()));
+                    }
+                }
+            }
+        }
+        Ok(failed)
+    }
+
+    async fn owned(&self, mode: PushMode, shard: u32) -> Result<Option<OwnedGroup>, StageError> {
+        let (pk, sk) = keys::owned_group(&self.target.app_id, mode, shard);
+        Ok(self.store().get_as(&pk, &sk).await?.map(|(g, _)| g))
+    }
+
+    async fn save_owned(
+        &self,
+        mode: PushMode,
+        shard: u32,
+        group: &OwnedGroup,
+    ) -> Result<(), StageError> {
+        let (pk, sk) = keys::owned_group(&self.target.app_id, mode, shard);
+        self.store()
+            .put_as(&pk, &sk, group, None, Condition::None)
+            .await?;
+        Ok(())
+    }
+
+    async fn forget_owned(&self, mode: PushMode, shard: u32) -> Result<(), StageError> {
+        let (pk, sk) = keys::owned_group(&self.target.app_id, mode, shard);
+        self.store().delete(&pk, &sk, Condition::None).await?;
+        observed::forget_snapshot(self.store(), &self.target.app_id, mode, shard).await
+    }
+
+    async fn snapshot(
+        &self,
+        mode: PushMode,
+        shard: u32,
+        group: &OwnedGroup,
+        members: &[GroupMember],
+    ) -> Result<(), StageError> {
+        let snapshot = GroupSnapshot {
+            app_id: self.target.app_id.clone(),
+            push_mode: mode,
+            shard,
+            group_id: group.id,
+            group_uuid: group.uuid.clone(),
+            name: group.name.clone(),
+            members: members
+                .iter()
+                .filter_map(|m| m.id.trim().parse::<i64>().ok())
+                .collect(),
+            assigned: group.assigned,
+            read_at: self.services.clock.now(),
+            source: Source::Write,
         };
-        let net = changes(&[
-            ("ann", Change::Assign(PushMode::Auto)),
-            ("ben", Change::Assign(PushMode::OnDemand)),
-            ("cat", Change::Remove),
-            ("dan", Change::Assign(PushMode::Auto)),
-        ]);
-        let mut outcomes = Outcomes::new();
-        let resolved = resolve_members(&uem, &net, &mut outcomes).await.unwrap();
-        assert_eq!(*uem.bulk_calls.lock().unwrap(), 1);
-        assert_eq!(*uem.single_calls.lock().unwrap(), 0);
-        let names: Vec<&str> = resolved.values().map(|m| m.name.as_str()).collect();
-        assert_eq!(names, ["ann", "ben", "dan"], "removals need no look-up");
-        assert_eq!(resolved[&UserId::new("dan")].id, "103");
-        assert!(outcomes.is_empty());
+        observed::save_snapshot(self.store(), &snapshot, None).await?;
+        Ok(())
     }
 
-    #[tokio::test]
-    async fn a_user_uem_does_not_know_yet_fails_alone_and_may_be_retried() {
-        let uem = Directory {
-            known: vec!["ann"],
-            ..Default::default()
+    /// Brings one shard in line. `Ok(Some(note))` says what changed in UEM, `Ok(None)` that UEM
+    /// already matched; `Err(failure)` is a refusal retrying cannot fix.
+    async fn sync_shard(
+        &self,
+        uem_app: &UemApp,
+        mode: PushMode,
+        shard: u32,
+        adds: &[(&UserId, &UemTarget)],
+        removes: &[(&UserId, &UemTarget)],
+    ) -> Result<Result<Option<String>, Failure>, StageError> {
+        let add_members: Vec<GroupMember> = adds
+            .iter()
+            .map(|(_, t)| GroupMember {
+                id: t.id.to_string(),
+                name: t.username.clone(),
+            })
+            .collect();
+        let remove_ids: BTreeSet<String> = removes.iter().map(|(_, t)| t.id.to_string()).collect();
+        let name = shards::group_name(&self.target.app_id, mode, shard);
+        // No record, no group to take anyone out of (a group carrying Loadout's name whose record
+        // was lost is adopted by the sweep, and by the create below, which looks the name up
+        // before creating).
+        let mut group = self.owned(mode, shard).await?;
+        let current = match &group {
+            Some(owned) => match self.uem.get_smart_group(owned.id).await {
+                Ok(g) => Some(g),
+                Err(UemError::NotFound { .. }) => {
+                    // Deleted behind our back: forget it and start again from nothing.
+                    self.forget_owned(mode, shard).await?;
+                    group = None;
+                    None
+                }
+                Err(e) => return Ok(Err(uem_failure(e)?)),
+            },
+            None => None,
         };
-        let net = changes(&[
-            ("ann", Change::Assign(PushMode::Auto)),
-            ("zed", Change::Assign(PushMode::Auto)),
-        ]);
-        let mut outcomes = Outcomes::new();
-        let resolved = resolve_members(&uem, &net, &mut outcomes).await.unwrap();
-        assert_eq!(resolved.len(), 1);
-        let (reason, permanent) = outcomes[&UserId::new("zed")].clone().unwrap_err();
-        assert!(reason.contains("zed") && reason.contains("yet"), "{reason}");
-        assert!(!permanent, "directory sync may still bring the user");
+        let (Some(mut owned), Some(mut current)) = (group, current) else {
+            if add_members.is_empty() {
+                // No group here: nobody to remove.
+                return Ok(Ok(None));
+            }
+            self.lease.fence().await?;
+            let created = match self.uem.create_smart_group(&name, &add_members).await {
+                Ok(g) => g,
+                Err(e) => return Ok(Err(uem_failure(e)?)),
+            };
+            let mut owned = OwnedGroup {
+                id: created.id,
+                uuid: created.uuid.clone(),
+                name: created.name.clone(),
+                assigned: None,
+            };
+            self.save_owned(mode, shard, &owned).await?;
+            let spec = self.target.spec(mode);
+            self.lease.fence().await?;
+            if let Err(e) = self.uem.assign_app(uem_app, &created, spec).await {
+                return Ok(Err(uem_failure(e)?));
+            }
+            owned.assigned = Some(spec);
+            self.save_owned(mode, shard, &owned).await?;
+            self.snapshot(mode, shard, &owned, &add_members).await?;
+            return Ok(Ok(Some(format!(
+                "created {name} with {} member(s) and assigned {} ({})",
+                add_members.len(),
+                self.target.name,
+                mode.as_str()
+            ))));
+        };
+        let before = current.users.clone();
+        let mut after: Vec<GroupMember> = before
+            .iter()
+            .filter(|m| !remove_ids.contains(m.id.trim()))
+            .cloned()
+            .collect();
+        let mut added = 0;
+        for member in &add_members {
+            if !after.iter().any(|m| m.id.trim() == member.id) {
+                after.push(member.clone());
+                added += 1;
+            }
+        }
+        let removed = before.len() + added - after.len();
+        if after.is_empty() {
+            self.lease.fence().await?;
+            if let Err(e) = self.uem.unassign_app(uem_app, &owned.reference()).await {
+                return Ok(Err(uem_failure(e)?));
+            }
+            self.lease.fence().await?;
+            if let Err(e) = self.uem.delete_smart_group(owned.id).await {
+                return Ok(Err(uem_failure(e)?));
+            }
+            self.forget_owned(mode, shard).await?;
+            return Ok(Ok(Some(format!(
+                "{name} lost its last member: unassigned {} and deleted the group",
+                self.target.name
+            ))));
+        }
+        let mut notes = Vec::new();
+        if after != before {
+            current.users = after.clone();
+            self.lease.fence().await?;
+            if let Err(e) = self.uem.update_smart_group(&current).await {
+                return Ok(Err(uem_failure(e)?));
+            }
+            notes.push(format!(
+                "{name}: +{added} -{removed}, now {} member(s)",
+                after.len()
+            ));
+        }
+        let spec = self.target.spec(mode);
+        if owned.assigned != Some(spec) {
+            self.lease.fence().await?;
+            if let Err(e) = self.uem.assign_app(uem_app, &owned.reference(), spec).await {
+                return Ok(Err(uem_failure(e)?));
+            }
+            owned.assigned = Some(spec);
+            self.save_owned(mode, shard, &owned).await?;
+            notes.push(format!(
+                "assigned {} ({}) to {name}",
+                self.target.name,
+                mode.as_str()
+            ));
+        }
+        self.snapshot(mode, shard, &owned, &after).await?;
+        Ok(Ok((!notes.is_empty()).then(|| notes.join("; "))))
     }
 
-    #[tokio::test]
-    async fn a_refused_bulk_look_up_is_asked_again_user_by_user() {
-        let uem = Directory {
-            known: vec!["ann"],
-            bulk_error: Some(|| UemError::Validation {
-                status: 400,
-                code: None,
-                message: "bad name".into(),
-                activity_id: None,
-            }),
-            ..Default::default()
-        };
-        let net = changes(&[
-            ("ann", Change::Assign(PushMode::Auto)),
-            ("zed", Change::Assign(PushMode::Auto)),
-        ]);
-        let mut outcomes = Outcomes::new();
-        let resolved = resolve_members(&uem, &net, &mut outcomes).await.unwrap();
-        assert_eq!(*uem.single_calls.lock().unwrap(), 2);
-        assert!(resolved.contains_key(&UserId::new("ann")));
-        assert!(outcomes[&UserId::new("zed")].is_err());
+    /// Moves members between shards when the shard count changes: members are added to their
+    /// new shard before they are taken out of the old one, so nobody loses the app in between.
+    async fn reshard(
+        &self,
+        uem_app: &UemApp,
+        mode: PushMode,
+        from: u32,
+        to: u32,
+    ) -> Result<(), StageError> {
+        tracing::info!(app = %self.target.app_id, mode = mode.as_str(), from, to, "resharding");
+        let mut members: BTreeMap<u32, Vec<GroupMember>> = BTreeMap::new();
+        for shard in 0..from {
+            if let Some(owned) = self.owned(mode, shard).await? {
+                match self.uem.get_smart_group(owned.id).await {
+                    Ok(g) => {
+                        members.insert(shard, g.users);
+                    }
+                    Err(UemError::NotFound { .. }) => self.forget_owned(mode, shard).await?,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        let mut moving: BTreeMap<u32, Vec<GroupMember>> = BTreeMap::new();
+        for list in members.values() {
+            for m in list {
+                let id = m.id.trim().parse::<i64>().map_err(|_| {
+                    StageError::Retryable(format!("member id {:?} is not numeric", m.id))
+                })?;
+                moving
+                    .entry(shards::shard_of(id, to))
+                    .or_default()
+                    .push(m.clone());
+            }
+        }
+        // First every member into their new shard ...
+        for (shard, wanted) in &moving {
+            let stay = members.get(shard).cloned().unwrap_or_default();
+            let adds: Vec<GroupMember> = wanted
+                .iter()
+                .filter(|m| !stay.iter().any(|s| s.id.trim() == m.id.trim()))
+                .cloned()
+                .collect();
+            if adds.is_empty() {
+                continue;
+            }
+            self.write_members(uem_app, mode, *shard, &adds, &BTreeSet::new())
+                .await?;
+        }
+        // ... then out of the old one.
+        for (shard, list) in &members {
+            let leaving: BTreeSet<String> = list
+                .iter()
+                .filter(|m| {
+                    m.id.trim()
+                        .parse::<i64>()
+                        .is_ok_and(|id| shards::shard_of(id, to) != *shard)
+                })
+                .map(|m| m.id.trim().to_owned())
+                .collect();
+            if !leaving.is_empty() {
+                self.write_members(uem_app, mode, *shard, &[], &leaving)
+                    .await?;
+            }
+        }
+        self.set_layout(mode, to).await
     }
 
-    #[tokio::test]
-    async fn a_throttled_bulk_look_up_retries_the_whole_app() {
-        let uem = Directory {
-            known: vec!["ann"],
-            bulk_error: Some(|| UemError::Throttled { retry_after: None }),
-            ..Default::default()
-        };
-        let net = changes(&[("ann", Change::Assign(PushMode::Auto))]);
-        let mut outcomes = Outcomes::new();
-        let err = resolve_members(&uem, &net, &mut outcomes)
-            .await
-            .expect_err("retryable");
-        assert!(!err.is_permanent());
-        assert_eq!(*uem.single_calls.lock().unwrap(), 0);
+    /// A membership write of known members (resharding), with refusals as errors.
+    async fn write_members(
+        &self,
+        uem_app: &UemApp,
+        mode: PushMode,
+        shard: u32,
+        adds: &[GroupMember],
+        removes: &BTreeSet<String>,
+    ) -> Result<(), StageError> {
+        let targets: Vec<(UserId, UemTarget)> = adds
+            .iter()
+            .filter_map(|m| {
+                let id = m.id.trim().parse::<i64>().ok()?;
+                Some((
+                    UserId::new(format!("uem-{id}")),
+                    UemTarget {
+                        id,
+                        username: m.name.clone(),
+                    },
+                ))
+            })
+            .collect();
+        let removals: Vec<(UserId, UemTarget)> = removes
+            .iter()
+            .filter_map(|id| {
+                let id = id.parse::<i64>().ok()?;
+                Some((
+                    UserId::new(format!("uem-{id}")),
+                    UemTarget {
+                        id,
+                        username: String::new(),
+                    },
+                ))
+            })
+            .collect();
+        let adds: Vec<(&UserId, &UemTarget)> = targets.iter().map(|(u, t)| (u, t)).collect();
+        let removes: Vec<(&UserId, &UemTarget)> = removals.iter().map(|(u, t)| (u, t)).collect();
+        match self
+            .sync_shard(uem_app, mode, shard, &adds, &removes)
+            .await?
+        {
+            Ok(_) => Ok(()),
+            Err(failure) => Err(StageError::Retryable(format!(
+                "moving members between shards of {}: {}",
+                self.target.app_id, failure.reason
+            ))),
+        }
+    }
+
+    /// The observed holdings of every user whose change went through.
+    async fn record_observed(
+        &self,
+        net: &BTreeMap<UserId, UserChange>,
+        outcomes: &Outcomes,
+    ) -> Result<(), StageError> {
+        let now = self.services.clock.now();
+        for (user, change) in net {
+            if !matches!(outcomes.get(user), Some(Ok(_))) {
+                continue;
+            }
+            let held = match change.change {
+                Change::Assign(mode) => {
+                    let count = self.layout(mode).await?;
+                    let shard = change
+                        .uem
+                        .as_ref()
+                        .map(|t| shards::shard_of(t.id, count))
+                        .unwrap_or(0);
+                    Some(HeldApp {
+                        push_mode: mode,
+                        group: shards::group_name(&self.target.app_id, mode, shard),
+                        seen_at: now,
+                        source: Source::Write,
+                    })
+                }
+                Change::Remove => None,
+            };
+            observed::record(self.store(), user, &self.target.app_id, held, now).await?;
+        }
+        Ok(())
     }
 }

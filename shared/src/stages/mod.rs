@@ -1,6 +1,7 @@
 //! What each function does, written once for Lambda and local mode alike. A stage takes the
 //! ports it needs and a parsed input, and returns a result the handler maps to its transport.
 
+pub mod app_lease;
 pub mod batch;
 pub mod decide;
 pub mod directory;
@@ -8,12 +9,16 @@ pub mod enrich;
 pub mod error;
 pub mod execute;
 pub mod group_change;
+pub mod identity;
 pub mod intake;
 pub mod intent;
 pub mod membership;
+pub mod observed;
 pub mod policy_repo;
 pub mod resync;
+pub mod shards;
 pub mod source_lookup;
+pub mod sweep;
 
 pub use error::StageError;
 

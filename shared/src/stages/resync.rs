@@ -18,6 +18,20 @@ pub async fn enqueue(
     reason: &str,
 ) -> Result<CorrelationId, StageError> {
     let correlation = CorrelationId::generate();
+    enqueue_under(services, users, reason, &correlation).await?;
+    Ok(correlation)
+}
+
+/// Queues a re-evaluation of these users under an existing correlation id (a sweep's).
+pub async fn enqueue_under(
+    services: &Services,
+    users: &[UserId],
+    reason: &str,
+    correlation: &CorrelationId,
+) -> Result<(), StageError> {
+    if users.is_empty() {
+        return Ok(());
+    }
     let now = services.clock.now();
     let mut messages = Vec::with_capacity(users.len());
     for user in users {
@@ -55,5 +69,5 @@ pub async fn enqueue(
             .detail(json!({"users": users.len(), "reason": reason})),
         )
         .await?;
-    Ok(correlation)
+    Ok(())
 }

@@ -151,6 +151,8 @@ async fn apply(
         employment_type: String::new(),
         manager_id: None,
         groups: Vec::new(),
+        account_name: None,
+        upn: None,
     });
     let set = |field: &mut String, value: &Option<String>| {
         if let Some(v) = value {
@@ -158,6 +160,12 @@ async fn apply(
         }
     };
     set(&mut employee.email, &person.email);
+    if person.account_name.is_some() {
+        employee.account_name.clone_from(&person.account_name);
+    }
+    if person.upn.is_some() {
+        employee.upn.clone_from(&person.upn);
+    }
     set(&mut employee.department, &person.department);
     set(&mut employee.title, &person.title);
     set(&mut employee.employment_type, &person.employment_type);
@@ -234,6 +242,8 @@ mod tests {
             employment_type: "Full-time".into(),
             manager_id: None,
             groups: vec!["all-staff".into()],
+            account_name: None,
+            upn: None,
         }
     }
 

@@ -1,23 +1,23 @@
 //! The `UemApi` operations over REST. Every mutation is idempotent by construction: smart groups
 //! and assignment rules are read, changed and written back whole (`groups.rs`,
 //! `assignments.rs`); a create looks the name up first (and again before retrying); a delete of
-//! something already gone succeeds. Reads of users and apps are cached in the state store.
+//! something already gone succeeds. App look-ups are cached in the state store; users and
+//! devices are read in bulk pages for the inventory, or one person at a time when it misses.
 
-use super::assignments::{rule_groups, rule_mode, same_uuid};
+use super::assignments::{rule_groups, rule_spec, same_uuid};
 use super::client::{Call, UemClient};
 use super::groups::member_json;
 use super::port::{
-    GroupMember, InstalledApp, SmartGroup, SmartGroupRef, UemApi, UemApp, UemError, UemUser,
-    apply_member_change,
+    Assignment, AssignmentSpec, EnrolledDevice, GroupMember, InstalledApp, Page, SmartGroup,
+    SmartGroupRef, UemApi, UemApp, UemError, UemUser, UserLookup,
 };
 use super::wire;
-use crate::domain::{Device, PushMode};
+use crate::domain::Device;
 use crate::ports::Condition;
 use async_trait::async_trait;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 pub const CACHE_PK: &str = "uem#cache";
 
@@ -25,48 +25,45 @@ pub const CACHE_PK: &str = "uem#cache";
 const SERVER_COUNTS: &[&str] = &["Devices", "Assignments", "Exclusions"];
 
 #[derive(Debug, Serialize, Deserialize)]
-struct CachedUser {
-    id: i64,
-    uuid: Option<String>,
-    username: String,
-    email: String,
-}
-
-impl From<CachedUser> for UemUser {
-    fn from(c: CachedUser) -> Self {
-        UemUser {
-            id: c.id,
-            uuid: c.uuid,
-            username: c.username,
-            email: c.email,
-        }
-    }
-}
-
-impl From<&UemUser> for CachedUser {
-    fn from(u: &UemUser) -> Self {
-        CachedUser {
-            id: u.id,
-            uuid: u.uuid.clone(),
-            username: u.username.clone(),
-            email: u.email.clone(),
-        }
-    }
-}
-
-/// Up to this many users missing from the cache are searched by name; more, and the client pages
-/// through all users instead (one call per 500 users rather than one per name).
-const SEARCH_USERS_BY_NAME_UP_TO: usize = 5;
-
-/// A guard against a server that never stops paging (half a million users at 500 a page).
-const MAX_USER_PAGES: u64 = 1_000;
-
-#[derive(Debug, Serialize, Deserialize)]
 struct CachedApp {
     id: i64,
     uuid: String,
     name: String,
     app_type: String,
+    #[serde(default)]
+    bundle_id: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    platform: String,
+}
+
+impl From<CachedApp> for UemApp {
+    fn from(c: CachedApp) -> Self {
+        UemApp {
+            id: c.id,
+            uuid: c.uuid,
+            name: c.name,
+            app_type: c.app_type,
+            bundle_id: c.bundle_id,
+            version: c.version,
+            platform: c.platform,
+        }
+    }
+}
+
+impl From<&UemApp> for CachedApp {
+    fn from(a: &UemApp) -> Self {
+        CachedApp {
+            id: a.id,
+            uuid: a.uuid.clone(),
+            name: a.name.clone(),
+            app_type: a.app_type.clone(),
+            bundle_id: a.bundle_id.clone(),
+            version: a.version.clone(),
+            platform: a.platform.clone(),
+        }
+    }
 }
 
 impl UemClient {
@@ -152,65 +149,6 @@ impl UemClient {
             .transpose()
     }
 
-    /// Pages through every enrollment user (no filter), caching each one seen and moving the
-    /// `missing` ones it meets into `found`. Stops once none is missing, at the last page, or
-    /// when the pages left would cost more calls than searching the rest by name (a tenant far
-    /// larger than the backlog); whatever is still missing is left for that. True when every
-    /// user was read.
-    async fn page_all_users(
-        &self,
-        missing: &mut BTreeMap<String, Vec<&String>>,
-        found: &mut BTreeMap<String, UemUser>,
-    ) -> Result<bool, UemError> {
-        let size = u64::from(self.config.page_size);
-        let mut seen = 0u64;
-        for page in 0u64..MAX_USER_PAGES {
-            let call = Call::get("/api/system/users/search", "user").query(vec![
-                ("page", page.to_string()),
-                ("pagesize", size.to_string()),
-            ]);
-            let answer = self.call(&call).await?;
-            if answer.status == 204 || answer.body.is_null() {
-                return Ok(true);
-            }
-            let batch = wire::list(&answer.body, &["Users"]);
-            if batch.is_empty() {
-                return Ok(true);
-            }
-            for item in batch {
-                let Ok(user) = wire::user(item) else {
-                    continue;
-                };
-                self.cache_put("user", &user.username, &CachedUser::from(&user))
-                    .await;
-                if let Some(names) = missing.remove(&user.username.to_ascii_lowercase()) {
-                    for name in names {
-                        found.insert(name.clone(), user.clone());
-                    }
-                }
-            }
-            seen += batch.len() as u64;
-            let total = wire::total(&answer.body);
-            let last = match total {
-                Some(total) => seen >= total,
-                None => (batch.len() as u64) < size,
-            };
-            if last {
-                return Ok(true);
-            }
-            if missing.is_empty() {
-                return Ok(false);
-            }
-            if let Some(total) = total {
-                let pages_left = (total - seen).div_ceil(size.max(1)) as usize;
-                if pages_left > missing.len() {
-                    return Ok(false);
-                }
-            }
-        }
-        Ok(false)
-    }
-
     async fn device_numeric_id(&self, device_id: &str) -> Result<String, UemError> {
         if device_id.trim().parse::<i64>().is_ok() {
             return Ok(device_id.trim().to_owned());
@@ -226,71 +164,103 @@ impl UemClient {
     }
 }
 
+/// Searches return 204 or an empty list once past the end; `Total` tells where the end is.
+/// `read` is how many items the page held before unreadable ones were skipped.
+fn page_of<T>(
+    answer: &super::client::Answer,
+    items: Vec<T>,
+    read: usize,
+    page: u32,
+    size: u32,
+) -> Page<T> {
+    let empty = answer.status == 204 || answer.body.is_null();
+    let seen = (u64::from(page) + 1) * u64::from(size);
+    let total = wire::total(&answer.body);
+    let last = empty
+        || read == 0
+        || match total {
+            Some(total) => seen >= total,
+            None => (read as u64) < u64::from(size),
+        };
+    Page { items, total, last }
+}
+
 #[async_trait]
 impl UemApi for UemClient {
-    async fn find_user(&self, username: &str) -> Result<Option<UemUser>, UemError> {
-        if let Some(c) = self.cache_get::<CachedUser>("user", username).await {
-            return Ok(Some(c.into()));
+    async fn find_users_by(
+        &self,
+        lookup: UserLookup,
+        value: &str,
+    ) -> Result<Vec<UemUser>, UemError> {
+        let wanted = value.trim();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
         }
-        // The username filter is a partial match: page until the exact name shows up.
+        let (param, key) = match lookup {
+            UserLookup::UserName => ("username", "UserName"),
+            UserLookup::Email => ("email", "Email"),
+        };
+        // The filter is a partial match: read every page of candidates and compare exactly.
         let exact = |v: &Value| {
-            wire::text(v, &["UserName"]).is_some_and(|n| n.eq_ignore_ascii_case(username))
+            wire::text(v, &[key]).is_some_and(|n| n.trim().eq_ignore_ascii_case(wanted))
         };
         let items = self
             .search_all(
                 "/api/system/users/search",
-                &[("username", username.to_owned())],
+                &[(param, wanted.to_owned())],
                 1,
                 &["Users"],
                 "user",
-                exact,
+                |_| false,
             )
             .await?;
-        let Some(found) = items.iter().find(|v| exact(v)) else {
-            return Ok(None);
-        };
-        let user = wire::user(found)?;
-        self.cache_put("user", username, &CachedUser::from(&user))
-            .await;
-        Ok(Some(user))
-    }
-
-    async fn find_users(
-        &self,
-        usernames: &[String],
-    ) -> Result<BTreeMap<String, UemUser>, UemError> {
-        let mut found = BTreeMap::new();
-        // Lower-cased name -> the names as given (a caller may spell one user two ways).
-        let mut missing: BTreeMap<String, Vec<&String>> = BTreeMap::new();
-        for name in usernames {
-            if found.contains_key(name) {
-                continue;
-            }
-            match self.cache_get::<CachedUser>("user", name).await {
-                Some(c) => {
-                    found.insert(name.clone(), c.into());
-                }
-                None => missing
-                    .entry(name.to_ascii_lowercase())
-                    .or_default()
-                    .push(name),
-            }
-        }
-        if missing.len() > SEARCH_USERS_BY_NAME_UP_TO
-            && self.page_all_users(&mut missing, &mut found).await?
-        {
-            // Every user was read: whoever is still missing is not in UEM.
-            return Ok(found);
-        }
-        for names in missing.into_values() {
-            if let Some(user) = self.find_user(names[0]).await? {
-                for name in names {
-                    found.insert(name.clone(), user.clone());
-                }
-            }
+        let mut found = Vec::new();
+        for item in items.iter().filter(|v| exact(v)) {
+            found.push(wire::user(item)?);
         }
         Ok(found)
     }
+
+    async fn users_page(&self, page: u32) -> Result<Page<UemUser>, UemError> {
+        let size = self.config.page_size;
+        let call = Call::get("/api/system/users/search", "user").query(vec![
+            ("page", page.to_string()),
+            ("pagesize", size.to_string()),
+        ]);
+        let answer = self.call(&call).await?;
+        let items = wire::list(&answer.body, &["Users"]);
+        let mut users = Vec::new();
+        for item in items {
+            // One unreadable record must not hide the rest of the tenant from the inventory.
+            match wire::user(item) {
+                Ok(u) => users.push(u),
+                Err(e) => tracing::warn!(error = %e, "enrollment user skipped"),
+            }
+        }
+        Ok(page_of(&answer, users, items.len(), page, size))
+    }
+
+    async fn devices_page(&self, page: u32) -> Result<Page<EnrolledDevice>, UemError> {
+        let size = self.config.page_size;
+        let call = Call::get("/api/mdm/devices/search", "devices").query(vec![
+            ("page", page.to_string()),
+            ("pagesize", size.to_string()),
+        ]);
+        let answer = self.call(&call).await?;
+        let items = wire::list(&answer.body, &["Devices"]);
+        let mut devices = Vec::new();
+        for item in items {
+            let Some(owner) = wire::device_owner(item) else {
+                continue;
+            };
+            match wire::device(item, &owner) {
+                Ok(device) => devices.push(EnrolledDevice { owner, device }),
+                Err(reason) => tracing::debug!(%reason, "device skipped"),
+            }
+        }
+        Ok(page_of(&answer, devices, items.len(), page, size))
+    }
+
     async fn devices_of_user(&self, username: &str) -> Result<Vec<Device>, UemError> {
         let items = self
             .search_all(
@@ -305,9 +275,7 @@ impl UemApi for UemClient {
         let mut devices = Vec::new();
         for item in &items {
             // `user` is a partial match too: keep only this user's devices.
-            let owner = wire::text(item, &["UserName"])
-                .or_else(|| wire::field(item, &["UserId"]).and_then(|u| wire::text(u, &["Name"])));
-            if owner.is_some_and(|o| !o.eq_ignore_ascii_case(username)) {
+            if wire::device_owner(item).is_some_and(|o| !o.eq_ignore_ascii_case(username)) {
                 continue;
             }
             match wire::device(item, username) {
@@ -337,48 +305,35 @@ impl UemApi for UemClient {
 
     async fn find_app(&self, uem_app_id: &str) -> Result<Option<UemApp>, UemError> {
         if let Some(c) = self.cache_get::<CachedApp>("app", uem_app_id).await {
-            return Ok(Some(UemApp {
-                id: c.id,
-                uuid: c.uuid,
-                name: c.name,
-                app_type: c.app_type,
-            }));
+            return Ok(Some(c.into()));
         }
         let Some(app) = self.find_app_uncached(uem_app_id).await? else {
             return Ok(None);
         };
-        self.cache_put(
-            "app",
-            uem_app_id,
-            &CachedApp {
-                id: app.id,
-                uuid: app.uuid.clone(),
-                name: app.name.clone(),
-                app_type: app.app_type.clone(),
-            },
-        )
-        .await;
+        self.cache_put("app", uem_app_id, &CachedApp::from(&app))
+            .await;
         Ok(Some(app))
     }
 
-    async fn find_smart_group(&self, name: &str) -> Result<Option<SmartGroupRef>, UemError> {
-        // `name` is a contains match; compare exactly here.
-        let exact = |v: &Value| wire::text(v, &["Name"]).is_some_and(|n| n == name);
+    async fn smart_groups_named(&self, prefix: &str) -> Result<Vec<SmartGroupRef>, UemError> {
+        // `name` is a contains match; keep only names that start with the prefix.
         let items = self
             .search_all(
                 "/api/mdm/smartgroups/search",
-                &[("name", name.to_owned())],
+                &[("name", prefix.to_owned())],
                 1,
                 &["SmartGroups"],
                 "smart group",
-                exact,
+                |_| false,
             )
             .await?;
-        items
-            .iter()
-            .find(|v| exact(v))
-            .map(wire::smart_group_ref)
-            .transpose()
+        let mut groups = Vec::new();
+        for item in &items {
+            if wire::text(item, &["Name"]).is_some_and(|n| n.starts_with(prefix)) {
+                groups.push(wire::smart_group_ref(item)?);
+            }
+        }
+        Ok(groups)
     }
 
     async fn create_smart_group(
@@ -397,11 +352,7 @@ impl UemApi for UemClient {
         if let Some(og) = &self.config.organization_group_id {
             body["ManagedByOrganizationGroupId"] = json!(og);
         }
-        // Two callers creating the same name at once would make two groups.
-        let lease = self.lease(&format!("smartgroup-name#{name}")).await?;
-        let result = self.create_smart_group_leased(name, body).await;
-        self.release(lease).await;
-        result
+        self.create_smart_group_checked(name, body).await
     }
 
     async fn get_smart_group(&self, id: i64) -> Result<SmartGroup, UemError> {
@@ -418,6 +369,11 @@ impl UemApi for UemClient {
                 },
                 other => other,
             })?;
+        if !answer.body.is_object() {
+            return Err(UemError::Decode(format!(
+                "smart group {id}: the answer is not an object"
+            )));
+        }
         let mut group = wire::smart_group_ref(&answer.body).or_else(|_| {
             wire::smart_group_ref(
                 &json!({"SmartGroupID": id, "Name": wire::text(&answer.body, &["Name"])}),
@@ -426,7 +382,7 @@ impl UemApi for UemClient {
         group.id = id;
         Ok(SmartGroup {
             group,
-            users: wire::members(&answer.body, "UserAdditions"),
+            users: wire::members(&answer.body, "UserAdditions")?,
             raw: answer.body,
         })
     }
@@ -462,60 +418,43 @@ impl UemApi for UemClient {
         }
     }
 
-    async fn assignment(
-        &self,
-        app: &UemApp,
-        group: &SmartGroupRef,
-    ) -> Result<Option<PushMode>, UemError> {
+    async fn app_assignments(&self, app: &UemApp) -> Result<Vec<Assignment>, UemError> {
         let (_, body) = self.rules(app).await?;
-        let excluded = wire::list(&body, &["excluded_smart_groups"])
+        let excluded: Vec<String> = wire::list(&body, &["excluded_smart_groups"])
             .iter()
-            .filter_map(Value::as_str)
-            .any(|g| same_uuid(g, &group.uuid));
-        if excluded {
-            return Ok(None);
+            .filter_map(|g| g.as_str().map(str::to_owned))
+            .collect();
+        let mut out = Vec::new();
+        for rule in wire::list(&body, &["assignments"]) {
+            let Some(spec) = rule_spec(rule) else {
+                continue;
+            };
+            for group in rule_groups(rule) {
+                if !excluded.iter().any(|x| same_uuid(x, &group)) {
+                    out.push(Assignment {
+                        group_uuid: group,
+                        spec,
+                    });
+                }
+            }
         }
-        Ok(wire::list(&body, &["assignments"])
-            .iter()
-            .find(|r| rule_groups(r).iter().any(|g| same_uuid(g, &group.uuid)))
-            .and_then(rule_mode))
+        Ok(out)
     }
 
     async fn assign_app(
         &self,
         app: &UemApp,
         group: &SmartGroupRef,
-        push_mode: PushMode,
+        spec: AssignmentSpec,
     ) -> Result<(), UemError> {
-        let lease = self.lease(&format!("app#{}", app.id)).await?;
-        let result = self.assign_app_leased(app, group, push_mode).await;
-        self.release(lease).await;
-        result
+        self.put_assignment(app, group, spec).await
     }
 
     async fn unassign_app(&self, app: &UemApp, group: &SmartGroupRef) -> Result<(), UemError> {
-        let lease = self.lease(&format!("app#{}", app.id)).await?;
-        let result = self.unassign_app_leased(app, group).await;
-        self.release(lease).await;
-        result
+        self.remove_assignment(app, group).await
     }
 
-    async fn change_members(
-        &self,
-        id: i64,
-        add: &[GroupMember],
-        remove: &[String],
-    ) -> Result<SmartGroup, UemError> {
-        let lease = self.lease(&format!("smartgroup#{id}")).await?;
-        let result = async {
-            let mut group = self.get_smart_group(id).await?;
-            if apply_member_change(&mut group.users, add, remove) && !group.users.is_empty() {
-                self.update_smart_group(&group).await?;
-            }
-            Ok(group)
-        }
-        .await;
-        self.release(lease).await;
-        result
+    fn calls_made(&self) -> Option<u64> {
+        Some(self.requests_sent())
     }
 }

@@ -1,9 +1,10 @@
 //! An app's assignments, through the v2 assignment rules (uem-api.md §3.5, §6.2): read the whole
 //! ordered rule list, change the one group's place in it, and PUT it all back with `priority` =
-//! position. A lease per app keeps concurrent callers from overwriting each other.
+//! position. Concurrent writers of one app must take turns (the executor's app lease), since
+//! the PUT replaces every rule of the app.
 
 use super::client::{Call, UemClient};
-use super::port::{SmartGroupRef, UemApi, UemApp, UemError};
+use super::port::{AssignmentSpec, SmartGroupRef, UemApi, UemApp, UemError};
 use super::wire;
 use crate::domain::PushMode;
 use reqwest::Method;
@@ -28,12 +29,24 @@ impl UemClient {
         let answer = self
             .call(&Call::get(path, "app assignment rules").version(2))
             .await?;
-        let body = if answer.body.is_object() {
-            answer.body
-        } else {
-            json!({ "assignments": [] })
-        };
-        Ok((uuid, body))
+        // 204 means the app has no rules; anything else must be readable, since the PUT that
+        // follows resends every rule: an unreadable body taken as "none" would unassign the
+        // app from every group admins gave it.
+        if answer.status == 204 {
+            return Ok((uuid, json!({ "assignments": [] })));
+        }
+        let readable = answer.body.is_object()
+            && matches!(
+                wire::field(&answer.body, &["assignments"]),
+                Some(Value::Array(_)) | None
+            );
+        if !readable {
+            return Err(UemError::Decode(format!(
+                "assignment rules of app {}: not an object with an assignments list",
+                app.id
+            )));
+        }
+        Ok((uuid, answer.body))
     }
 
     async fn put_rules(
@@ -68,22 +81,22 @@ impl UemClient {
         self.call(&call).await.map(|_| ())
     }
 
-    pub(super) async fn assign_app_leased(
+    pub(super) async fn put_assignment(
         &self,
         app: &UemApp,
         group: &SmartGroupRef,
-        push_mode: PushMode,
+        spec: AssignmentSpec,
     ) -> Result<(), UemError> {
         let (uuid, body) = self.rules(app).await?;
         let rules = wire::list(&body, &["assignments"]).to_vec();
         let current = rules
             .iter()
             .find(|r| rule_groups(r).iter().any(|g| same_uuid(g, &group.uuid)));
-        if current.and_then(rule_mode) == Some(push_mode) {
+        if current.and_then(rule_spec) == Some(spec) {
             return Ok(());
         }
         let (mut rules, _) = without_group(&rules, &group.uuid);
-        let method = match push_mode {
+        let method = match spec.push_mode {
             PushMode::Auto => "AUTO",
             PushMode::OnDemand => "ON_DEMAND",
         };
@@ -94,7 +107,7 @@ impl UemClient {
                 "smart_groups": [group.uuid],
                 "app_delivery_method": method,
                 "display_in_app_catalog": true,
-                "requires_approval": false,
+                "requires_approval": spec.requires_approval,
                 "auto_update_devices_with_previous_versions": false,
                 "keep_app_updated_automatically": true,
             },
@@ -107,7 +120,7 @@ impl UemClient {
         self.put_rules(&uuid, body, rules).await
     }
 
-    pub(super) async fn unassign_app_leased(
+    pub(super) async fn remove_assignment(
         &self,
         app: &UemApp,
         group: &SmartGroupRef,
@@ -142,6 +155,18 @@ pub(super) fn rule_mode(rule: &Value) -> Option<PushMode> {
     let method = wire::field(rule, &["distribution"])
         .and_then(|d| wire::text(d, &["app_delivery_method"]))?;
     PushMode::parse(&method)
+}
+
+/// How a rule assigns its groups: delivery method and whether installs need approval.
+pub(super) fn rule_spec(rule: &Value) -> Option<AssignmentSpec> {
+    let requires_approval = wire::field(rule, &["distribution"])
+        .and_then(|d| wire::field(d, &["requires_approval"]))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Some(AssignmentSpec {
+        push_mode: rule_mode(rule)?,
+        requires_approval,
+    })
 }
 
 pub(super) fn same_uuid(a: &str, b: &str) -> bool {

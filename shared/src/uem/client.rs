@@ -4,9 +4,10 @@
 
 use super::config::{UemAuth, UemConfig};
 use super::port::UemError;
-use super::rate_limit::RateLimiter;
+use super::rate_limit::{InitialFill, RateLimiter};
 use super::wire;
-use crate::ports::{Clock, StateStore};
+use crate::deadline;
+use crate::ports::{Clock, Secrets, StateStore};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngExt;
@@ -91,6 +92,21 @@ struct Token {
     refresh_at: DateTime<Utc>,
 }
 
+/// Where fresh credentials come from after UEM refuses the ones in use (a rotation in Secrets
+/// Manager): the secret, read again, and the settings the client was built from.
+#[derive(Clone)]
+pub struct CredentialSource {
+    pub secrets: Arc<dyn Secrets>,
+    pub base_url: String,
+    pub token_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Credentials {
+    auth: UemAuth,
+    tenant_code: Option<String>,
+}
+
 /// A Workspace ONE UEM REST client; implements [`super::UemApi`].
 pub struct UemClient {
     pub(crate) config: UemConfig,
@@ -100,6 +116,13 @@ pub struct UemClient {
     limiter: RateLimiter,
     /// Held while refreshing, so only one refresh happens at a time.
     token: tokio::sync::Mutex<Option<Token>>,
+    /// The credentials in use; replaced when a refusal leads to a re-read of the secret.
+    credentials: std::sync::RwLock<Credentials>,
+    source: Option<CredentialSource>,
+    /// Held while re-reading the secret, so concurrent refusals re-read it once.
+    reloading: tokio::sync::Mutex<()>,
+    /// Requests sent (every attempt counts: it is what UEM's budget sees).
+    sent: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for UemClient {
@@ -135,6 +158,10 @@ impl UemClient {
             config.tenant_key(),
             config.requests_per_minute,
         );
+        let credentials = Credentials {
+            auth: config.auth.clone(),
+            tenant_code: config.tenant_code.clone(),
+        };
         Ok(Self {
             config,
             http,
@@ -142,16 +169,94 @@ impl UemClient {
             clock,
             limiter,
             token: tokio::sync::Mutex::new(None),
+            credentials: std::sync::RwLock::new(credentials),
+            source: None,
+            reloading: tokio::sync::Mutex::new(()),
+            sent: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Requests sent to UEM so far (token requests included).
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Re-reads the credentials from `source` after UEM refuses the ones in use, so that a
+    /// rotation needs no redeploy.
+    pub fn with_credential_source(mut self, source: CredentialSource) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// How a bucket nobody has used yet starts (benchmarks model a tenant already in use).
+    pub fn with_initial_budget(mut self, fill: InitialFill) -> Self {
+        self.limiter = RateLimiter::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.config.tenant_key(),
+            self.config.requests_per_minute,
+        )
+        .with_initial_fill(fill);
+        self
     }
 
     pub fn config(&self) -> &UemConfig {
         &self.config
     }
 
+    fn current_credentials(&self) -> Credentials {
+        self.credentials
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Reads the secret again; true when it now holds other credentials than the ones refused.
+    async fn reload_credentials(&self, refused: &Credentials) -> Result<bool, UemError> {
+        let Some(source) = &self.source else {
+            return Ok(false);
+        };
+        let _turn = self.reloading.lock().await;
+        if self.current_credentials() != *refused {
+            // Someone else re-read it while we waited.
+            return Ok(true);
+        }
+        source
+            .secrets
+            .refresh()
+            .await
+            .map_err(|e| UemError::Config(format!("re-reading the secret: {e}")))?;
+        let fresh = UemConfig::from_secrets(
+            source.secrets.as_ref(),
+            &source.base_url,
+            source.token_url.as_deref(),
+        )
+        .await?;
+        let fresh = Credentials {
+            auth: fresh.auth,
+            tenant_code: fresh.tenant_code,
+        };
+        if fresh == *refused {
+            return Ok(false);
+        }
+        tracing::info!("UEM credentials changed in the secret; using the new ones");
+        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        *self.token.lock().await = None;
+        Ok(true)
+    }
+
+    /// Sleeps `wait`, unless that would outlast the invocation's deadline.
+    pub(crate) async fn pause(&self, wait: Duration) -> Result<(), UemError> {
+        if !deadline::allows(self.clock.now(), wait) {
+            return Err(UemError::OutOfTime { needed: wait });
+        }
+        self.clock.sleep(wait).await;
+        Ok(())
+    }
+
     /// The `Authorization` value for the next call (fetching a token when due).
-    async fn authorization(&self) -> Result<String, UemError> {
-        match &self.config.auth {
+    async fn authorization(&self, credentials: &Credentials) -> Result<String, UemError> {
+        match &credentials.auth {
             UemAuth::Basic { username, password } => {
                 let raw = format!("{username}:{}", password.expose());
                 Ok(format!(
@@ -166,7 +271,7 @@ impl UemClient {
                 {
                     return Ok(format!("Bearer {}", t.value));
                 }
-                let fresh = self.fetch_token().await?;
+                let fresh = self.fetch_token(&credentials.auth).await?;
                 let header = format!("Bearer {}", fresh.value);
                 *guard = Some(fresh);
                 Ok(header)
@@ -185,17 +290,18 @@ impl UemClient {
         }
     }
 
-    async fn fetch_token(&self) -> Result<Token, UemError> {
+    async fn fetch_token(&self, auth: &UemAuth) -> Result<Token, UemError> {
         let UemAuth::OAuth {
             token_url,
             client_id,
             client_secret,
-        } = &self.config.auth
+        } = auth
         else {
             return Err(UemError::Config("not an OAuth configuration".into()));
         };
         let mut last = UemError::Timeout;
         for attempt in 1..=self.config.max_attempts {
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let sent = self
                 .http
                 .post(token_url)
@@ -211,7 +317,7 @@ impl UemClient {
                 Ok(r) => r,
                 Err(e) => {
                     last = transport(e);
-                    self.backoff(attempt, None).await;
+                    self.backoff(attempt, None).await?;
                     continue;
                 }
             };
@@ -222,7 +328,7 @@ impl UemClient {
                     status: status.as_u16(),
                     activity_id: None,
                 };
-                self.backoff(attempt, None).await;
+                self.backoff(attempt, None).await?;
                 continue;
             }
             if !status.is_success() {
@@ -241,7 +347,7 @@ impl UemClient {
         Err(last)
     }
 
-    async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) {
+    async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Result<(), UemError> {
         let wait = match retry_after {
             Some(d) => d,
             None => {
@@ -255,11 +361,12 @@ impl UemClient {
                 exp.mul_f64(jitter)
             }
         };
-        self.clock.sleep(wait).await;
+        self.pause(wait).await
     }
 
     /// One call with rate limiting, auth, retries and error mapping. 404 comes back as
-    /// `NotFound { what }`.
+    /// `NotFound { what }`. Every wait (the shared budget, a backoff, a `Retry-After`) is bounded
+    /// by the invocation's deadline ([`crate::deadline`]).
     pub async fn call(&self, c: &Call<'_>) -> Result<Answer, UemError> {
         let (method, path, query, version, body, replay, what) = (
             &c.method,
@@ -272,11 +379,24 @@ impl UemClient {
         );
         let url = format!("{}{}", self.config.base_url, path);
         let mut refreshed = false;
+        let mut reloaded = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.limiter.acquire().await?;
-            let authorization = self.authorization().await?;
+            let credentials = self.current_credentials();
+            let authorization = match self.authorization(&credentials).await {
+                Ok(a) => a,
+                // The token endpoint refused the client secret: it may have been rotated.
+                Err(UemError::Unauthorized { .. })
+                    if !reloaded && self.reload_credentials(&credentials).await? =>
+                {
+                    reloaded = true;
+                    attempt -= 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let mut request = self
                 .http
                 .request(method.clone(), &url)
@@ -286,7 +406,7 @@ impl UemClient {
                     format!("application/json;version={version}"),
                 )
                 .header(header::AUTHORIZATION, &authorization);
-            if let Some(code) = &self.config.tenant_code {
+            if let Some(code) = &credentials.tenant_code {
                 request = request.header("aw-tenant-code", code);
             }
             if let Some(b) = body {
@@ -294,6 +414,7 @@ impl UemClient {
                     .header(header::CONTENT_TYPE, "application/json")
                     .body(b.to_string());
             }
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let outcome = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
@@ -310,7 +431,7 @@ impl UemClient {
                 Err(e) => {
                     if replay == Replay::Safe && attempt < self.config.max_attempts {
                         tracing::warn!(%path, attempt, error = %e, "UEM call failed; retrying");
-                        self.backoff(attempt, None).await;
+                        self.backoff(attempt, None).await?;
                         continue;
                     }
                     return Err(e);
@@ -365,7 +486,7 @@ impl UemClient {
             let may_retry = attempt < self.config.max_attempts;
             match &error {
                 UemError::Unauthorized { .. }
-                    if !refreshed && matches!(self.config.auth, UemAuth::OAuth { .. }) =>
+                    if !refreshed && matches!(credentials.auth, UemAuth::OAuth { .. }) =>
                 {
                     // An expired or revoked token: get a new one once; the call was not applied.
                     refreshed = true;
@@ -373,18 +494,35 @@ impl UemClient {
                     attempt -= 1;
                     continue;
                 }
-                // Throttled calls were not applied, whatever the method.
-                UemError::Throttled { retry_after }
-                    if may_retry
-                        && retry_after.is_none_or(|d| d <= self.config.max_retry_after) =>
+                // Refused credentials may have been rotated in the secret: read it again once.
+                UemError::Unauthorized { .. } | UemError::Forbidden { .. }
+                    if !reloaded && self.reload_credentials(&credentials).await? =>
                 {
+                    reloaded = true;
+                    refreshed = false;
+                    attempt -= 1;
+                    continue;
+                }
+                // Throttled calls were not applied, whatever the method. UEM's `Retry-After`
+                // holds for the whole tenant, so it pauses every caller of the shared budget,
+                // not just this one.
+                UemError::Throttled { retry_after } => {
+                    if let Some(wait) = retry_after {
+                        self.limiter.pause_for(*wait).await?;
+                    }
+                    if !may_retry || retry_after.is_some_and(|d| d > self.config.max_retry_after) {
+                        return Err(error);
+                    }
                     tracing::warn!(%path, attempt, ?retry_after, "UEM throttled; waiting");
-                    self.backoff(attempt, *retry_after).await;
+                    if retry_after.is_none() || self.limiter.is_unlimited() {
+                        self.backoff(attempt, *retry_after).await?;
+                    }
+                    // With a Retry-After, the next `acquire` waits out the shared pause.
                     continue;
                 }
                 UemError::Server { .. } if may_retry && replay == Replay::Safe => {
                     tracing::warn!(%path, attempt, %error, "UEM server error; retrying");
-                    self.backoff(attempt, None).await;
+                    self.backoff(attempt, None).await?;
                     continue;
                 }
                 _ => return Err(error),

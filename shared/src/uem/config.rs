@@ -5,7 +5,7 @@ use crate::ports::{SecretString, Secrets, secrets::keys};
 use std::time::Duration;
 
 /// How the client signs in (uem-api.md §1.3, §1.4).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum UemAuth {
     /// OAuth 2.0 client credentials against the regional token URL (recommended for SaaS).
     OAuth {

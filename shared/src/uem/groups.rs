@@ -1,6 +1,6 @@
 //! Smart groups Loadout owns: created user-based with their first members, looked up by exact
-//! name before creating (and again before retrying an unsure create), under a lease per name so
-//! two callers cannot make two groups.
+//! name before creating (and again before retrying an unsure create). Two callers never create
+//! the same name at once: the executor creates an app's groups only under the app's lease.
 
 use super::client::{Call, UemClient};
 use super::port::{GroupMember, SmartGroupRef, UemApi, UemError};
@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 impl UemClient {
-    pub(super) async fn create_smart_group_leased(
+    pub(super) async fn create_smart_group_checked(
         &self,
         name: &str,
         body: Value,
@@ -33,17 +33,9 @@ impl UemClient {
                         }),
                     };
                 }
-                // Another caller may have created it in between (UEM refuses a second group of
-                // the same name): theirs is ours.
-                Err(e @ UemError::Validation { .. }) => {
-                    return match self.find_smart_group(name).await? {
-                        Some(existing) => Ok(existing),
-                        None => Err(e),
-                    };
-                }
                 Err(e) if e.is_retryable() && attempt < self.config.max_attempts => {
                     tracing::warn!(%name, attempt, error = %e, "smart group create unsure; checking");
-                    self.clock.sleep(self.config.base_backoff).await;
+                    self.pause(self.config.base_backoff).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -72,23 +64,6 @@ pub(super) fn member_json(members: &[GroupMember]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uem::apply_member_change;
-
-    #[test]
-    fn a_member_change_adds_once_and_removal_wins() {
-        let m = |id: &str| GroupMember {
-            id: id.into(),
-            name: id.into(),
-        };
-        let mut users = vec![m("1"), m("2")];
-        assert!(apply_member_change(
-            &mut users,
-            &[m("2"), m("3"), m("4")],
-            &["1".into(), "4".into()]
-        ));
-        assert_eq!(users, vec![m("2"), m("3")]);
-        assert!(!apply_member_change(&mut users, &[m(" 3")], &[]));
-    }
 
     #[test]
     fn members_are_sent_once_with_string_ids() {

@@ -6,7 +6,6 @@
 //!   versioned Accept headers, error mapping, paging.
 //! - `api`: the `UemApi` operations; `groups` (creating Loadout's smart groups) and
 //!   `assignments` (v2 assignment rules, read-modify-write) hold the parts that change UEM.
-//! - `lease`: a lease per smart group / app around read-modify-writes, across callers.
 //! - `rate_limit`: the per-tenant token bucket in the state store.
 //! - `wire`: defensive parsing of UEM's JSON and conversion to domain devices.
 
@@ -15,18 +14,16 @@ mod assignments;
 mod client;
 mod config;
 mod groups;
-mod lease;
 pub mod port;
 mod rate_limit;
 mod wire;
 
 pub use api::CACHE_PK;
 pub(crate) use client::retry_after;
-pub use client::{Answer, Call, Replay, UemClient};
+pub use client::{Answer, Call, CredentialSource, Replay, UemClient};
 pub use config::{UemAuth, UemConfig};
-pub use lease::LEASE_PK;
 pub use port::{
-    GroupMember, InstalledApp, SmartGroup, SmartGroupRef, UemApi, UemApp, UemError, UemUser,
-    apply_member_change,
+    Assignment, AssignmentSpec, EnrolledDevice, GroupMember, InstalledApp, Page, SmartGroup,
+    SmartGroupRef, UemApi, UemApp, UemError, UemUser, UserLookup,
 };
-pub use rate_limit::{RATE_PK, RateLimiter};
+pub use rate_limit::{InitialFill, RATE_PK, RateLimiter};

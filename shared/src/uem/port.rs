@@ -3,16 +3,25 @@
 
 use crate::domain::{Device, PushMode};
 use async_trait::async_trait;
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// An enrollment user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UemUser {
     pub id: i64,
+    #[serde(default)]
     pub uuid: Option<String>,
     pub username: String,
+    #[serde(default)]
     pub email: String,
+    /// UEM's `Status`; an inactive enrollment user is never matched to a person.
+    #[serde(default = "active")]
+    pub active: bool,
+}
+
+fn active() -> bool {
+    true
 }
 
 /// An app as UEM knows it.
@@ -23,6 +32,10 @@ pub struct UemApp {
     pub name: String,
     /// `Internal`, `Public` or `Purchased`.
     pub app_type: String,
+    /// Bundle or package id, version and platform, where UEM reports them (for approval requests).
+    pub bundle_id: String,
+    pub version: String,
+    pub platform: String,
 }
 
 /// An app UEM reports on a device.
@@ -58,6 +71,63 @@ pub struct SmartGroup {
     pub raw: serde_json::Value,
 }
 
+/// Which attribute of an enrollment user a look-up compares (case-insensitively, exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UserLookup {
+    UserName,
+    Email,
+}
+
+impl UserLookup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserLookup::UserName => "user name",
+            UserLookup::Email => "e-mail",
+        }
+    }
+}
+
+/// One page of a bulk read (`page` is 0-based); `last` when no page follows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: Option<u64>,
+    pub last: bool,
+}
+
+/// A device as the bulk device search reports it, with the enrollment user it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrolledDevice {
+    /// UEM's user name of the device's enrollment user.
+    pub owner: String,
+    /// The device; its `user_id` is the owner's UEM user name until enrichment maps it.
+    pub device: Device,
+}
+
+/// How an app is assigned to one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentSpec {
+    pub push_mode: PushMode,
+    /// UEM's "Require Approval To Install" for on-demand delivery through Intelligent Hub.
+    pub requires_approval: bool,
+}
+
+impl AssignmentSpec {
+    pub fn new(push_mode: PushMode) -> Self {
+        Self {
+            push_mode,
+            requires_approval: false,
+        }
+    }
+}
+
+/// One of an app's assignments: the group (by uuid) and how it is assigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub group_uuid: String,
+    pub spec: AssignmentSpec,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UemError {
     #[error("UEM refused the credentials (HTTP 401){}", activity(.activity_id))]
@@ -85,6 +155,10 @@ pub enum UemError {
     },
     #[error("UEM did not answer in time")]
     Timeout,
+    /// A wait (backoff, `Retry-After`, the shared budget) would outlast the invocation: the work
+    /// goes back to its queue rather than being cut off mid-way.
+    #[error("not enough time left in this invocation to wait {needed:?} for UEM")]
+    OutOfTime { needed: Duration },
     #[error("could not reach UEM: {0}")]
     Transport(String),
     #[error("UEM answered something unexpected: {0}")]
@@ -100,43 +174,40 @@ fn activity(id: &Option<String>) -> String {
 }
 
 impl UemError {
-    /// Whether trying again later may succeed (throttling, server errors, timeouts, transport).
+    /// Whether trying again later may succeed (throttling, server errors, timeouts, transport,
+    /// an invocation out of time).
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
             UemError::Throttled { .. }
                 | UemError::Server { .. }
                 | UemError::Timeout
+                | UemError::OutOfTime { .. }
                 | UemError::Transport(_)
         )
     }
 }
 
+/// What Loadout needs from a UEM tenant. Every write is a whole-object replace (smart groups,
+/// assignment rules), so callers that change the same group or app must take turns: the executor
+/// holds the app's lease around every write to the app's groups and assignment.
 #[async_trait]
 pub trait UemApi: Send + Sync {
-    /// The enrollment user with exactly this user name, if any.
-    async fn find_user(&self, username: &str) -> Result<Option<UemUser>, UemError>;
-
-    /// The enrollment users with these user names (compared case-insensitively), keyed by the
-    /// name as given; a name UEM does not know is absent from the map. The REST client pages
-    /// through the tenant's users once when many names are new to it, instead of one search each.
-    async fn find_users(
+    /// Enrollment users whose `lookup` attribute equals `value` (case-insensitive; UEM's search
+    /// is a partial match, so the client compares exactly). Several when UEM holds duplicates.
+    async fn find_users_by(
         &self,
-        usernames: &[String],
-    ) -> Result<BTreeMap<String, UemUser>, UemError> {
-        let mut found = BTreeMap::new();
-        for name in usernames {
-            if found.contains_key(name) {
-                continue;
-            }
-            if let Some(user) = self.find_user(name).await? {
-                found.insert(name.clone(), user);
-            }
-        }
-        Ok(found)
-    }
+        lookup: UserLookup,
+        value: &str,
+    ) -> Result<Vec<UemUser>, UemError>;
 
-    /// Every device enrolled to the user (all pages), as domain devices.
+    /// One page of every enrollment user, for the inventory.
+    async fn users_page(&self, page: u32) -> Result<Page<UemUser>, UemError>;
+
+    /// One page of every device, for the inventory.
+    async fn devices_page(&self, page: u32) -> Result<Page<EnrolledDevice>, UemError>;
+
+    /// Every device enrolled to exactly this user name (all pages), as domain devices.
     async fn devices_of_user(&self, username: &str) -> Result<Vec<Device>, UemError>;
 
     /// Apps UEM reports on one device (all pages).
@@ -145,8 +216,18 @@ pub trait UemApi: Send + Sync {
     /// The app with this console id or uuid, if any.
     async fn find_app(&self, uem_app_id: &str) -> Result<Option<UemApp>, UemError>;
 
+    /// Every smart group whose name starts with `prefix` (all pages of the name search, which
+    /// is a substring match, filtered here).
+    async fn smart_groups_named(&self, prefix: &str) -> Result<Vec<SmartGroupRef>, UemError>;
+
     /// The smart group with exactly this name (UEM's name search is a substring match).
-    async fn find_smart_group(&self, name: &str) -> Result<Option<SmartGroupRef>, UemError>;
+    async fn find_smart_group(&self, name: &str) -> Result<Option<SmartGroupRef>, UemError> {
+        Ok(self
+            .smart_groups_named(name)
+            .await?
+            .into_iter()
+            .find(|g| g.name == name))
+    }
 
     /// Creates a user-based smart group with these members (UEM may reject one with none).
     async fn create_smart_group(
@@ -155,6 +236,8 @@ pub trait UemApi: Send + Sync {
         members: &[GroupMember],
     ) -> Result<SmartGroupRef, UemError>;
 
+    /// The whole group. A body that does not carry a readable `UserAdditions` list is an error,
+    /// never an empty group: a write based on it would drop members.
     async fn get_smart_group(&self, id: i64) -> Result<SmartGroup, UemError>;
 
     /// Replaces the group with `group.raw` carrying `group.users` (PUT; whole object).
@@ -163,63 +246,23 @@ pub trait UemApi: Send + Sync {
     /// Deletes a group; an already deleted group is success.
     async fn delete_smart_group(&self, id: i64) -> Result<(), UemError>;
 
-    /// The push mode the app is assigned to this group with, or `None` when it is not assigned.
-    async fn assignment(
-        &self,
-        app: &UemApp,
-        group: &SmartGroupRef,
-    ) -> Result<Option<PushMode>, UemError>;
+    /// Every group the app is assigned to, and how.
+    async fn app_assignments(&self, app: &UemApp) -> Result<Vec<Assignment>, UemError>;
 
-    /// Assigns the app to the group with this push mode (replacing a different mode), keeping
-    /// every other assignment of the app as it is.
+    /// Assigns the app to the group as `spec` says (replacing a different assignment of that
+    /// group), keeping every other assignment of the app as it is.
     async fn assign_app(
         &self,
         app: &UemApp,
         group: &SmartGroupRef,
-        push_mode: PushMode,
+        spec: AssignmentSpec,
     ) -> Result<(), UemError>;
 
     /// Removes the app's assignment to this group only; absent is success.
     async fn unassign_app(&self, app: &UemApp, group: &SmartGroupRef) -> Result<(), UemError>;
 
-    /// Adds `add` and removes the users with ids in `remove` in one read-modify-write of the
-    /// group, and returns the group as it now is. Prefer it to `get` + `update`: the REST client
-    /// holds a lease per group while doing it, so concurrent callers cannot overwrite each
-    /// other's changes (PUT replaces the whole group).
-    ///
-    /// When the change would leave the group with no users nothing is written (UEM rejects an
-    /// empty user group) and the returned group has no `users`: the caller then removes the
-    /// app's assignment and deletes the group.
-    async fn change_members(
-        &self,
-        id: i64,
-        add: &[GroupMember],
-        remove: &[String],
-    ) -> Result<SmartGroup, UemError> {
-        let mut group = self.get_smart_group(id).await?;
-        if apply_member_change(&mut group.users, add, remove) {
-            if group.users.is_empty() {
-                return Ok(group);
-            }
-            self.update_smart_group(&group).await?;
-        }
-        Ok(group)
+    /// HTTP requests sent to UEM so far by this client, where it counts them (for reports).
+    fn calls_made(&self) -> Option<u64> {
+        None
     }
-}
-
-/// Applies a membership change to a list of users (ids compared trimmed); true when it changed.
-pub fn apply_member_change(
-    users: &mut Vec<GroupMember>,
-    add: &[GroupMember],
-    remove: &[String],
-) -> bool {
-    let before = users.clone();
-    users.retain(|u| !remove.iter().any(|r| r.trim() == u.id.trim()));
-    for member in add {
-        let removed = remove.iter().any(|r| r.trim() == member.id.trim());
-        if !removed && !users.iter().any(|u| u.id.trim() == member.id.trim()) {
-            users.push(member.clone());
-        }
-    }
-    *users != before
 }

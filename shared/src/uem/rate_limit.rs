@@ -3,6 +3,7 @@
 //! through the `Clock`, so benchmarks on simulated time do not wait for real.
 
 use super::port::UemError;
+use crate::deadline;
 use crate::ports::{Clock, Condition, StateStore};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -15,6 +16,18 @@ struct BucketState {
     tokens: f64,
     /// Unix milliseconds of the last refill.
     at_ms: i64,
+    /// A `Retry-After` announced by UEM: nobody calls before this (unix milliseconds).
+    #[serde(default)]
+    paused_until_ms: Option<i64>,
+}
+
+/// How full a bucket that nobody has used yet starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialFill {
+    /// A minute's budget at once (a tenant nobody else calls).
+    Full,
+    /// Nothing: the first calls are spaced from the start (a tenant already in use).
+    Empty,
 }
 
 pub struct RateLimiter {
@@ -22,6 +35,11 @@ pub struct RateLimiter {
     clock: Arc<dyn Clock>,
     tenant: String,
     per_minute: u32,
+    initial: InitialFill,
+}
+
+fn store_err(e: crate::ports::StoreError) -> UemError {
+    UemError::Transport(format!("state store (UEM rate limiter): {e}"))
 }
 
 impl RateLimiter {
@@ -36,67 +54,124 @@ impl RateLimiter {
             clock,
             tenant,
             per_minute,
+            initial: InitialFill::Full,
+        }
+    }
+
+    /// No budget to keep (`per_minute` 0): callers pace themselves.
+    pub fn is_unlimited(&self) -> bool {
+        self.per_minute == 0
+    }
+
+    pub fn with_initial_fill(mut self, fill: InitialFill) -> Self {
+        self.initial = fill;
+        self
+    }
+
+    fn fresh(&self, now: i64) -> BucketState {
+        BucketState {
+            tokens: match self.initial {
+                InitialFill::Full => f64::from(self.per_minute),
+                InitialFill::Empty => 0.0,
+            },
+            at_ms: now,
+            paused_until_ms: None,
+        }
+    }
+
+    async fn read(&self, now: i64) -> Result<(BucketState, Condition), UemError> {
+        let current = self
+            .store
+            .get(RATE_PK, &self.tenant)
+            .await
+            .map_err(store_err)?;
+        Ok(match &current {
+            Some(item) => (
+                serde_json::from_value::<BucketState>(item.data.clone())
+                    .unwrap_or_else(|_| self.fresh(now)),
+                Condition::Version(item.version),
+            ),
+            None => (self.fresh(now), Condition::NotExists),
+        })
+    }
+
+    async fn write(&self, state: BucketState, condition: Condition) -> Result<bool, UemError> {
+        let data = serde_json::to_value(state)
+            .map_err(|e| UemError::Transport(format!("rate limiter state: {e}")))?;
+        match self
+            .store
+            .put(RATE_PK, &self.tenant, data, None, condition)
+            .await
+        {
+            Ok(_) => Ok(true),
+            // Someone else changed the bucket in between: read again.
+            Err(e) if e.is_condition_failed() => Ok(false),
+            Err(e) => Err(store_err(e)),
         }
     }
 
     /// Waits until one request may be made, and takes it. A `per_minute` of 0 means unlimited.
+    /// A wait that would outlast the invocation's deadline is not started: the call fails with
+    /// `OutOfTime` so that the work goes back to its queue instead of dying mid-wait.
     pub async fn acquire(&self) -> Result<(), UemError> {
         if self.per_minute == 0 {
             return Ok(());
         }
         let capacity = f64::from(self.per_minute);
         let per_ms = capacity / 60_000.0;
-        let store_err = |e: crate::ports::StoreError| {
-            UemError::Transport(format!("state store (UEM rate limiter): {e}"))
-        };
         loop {
             let now = self.clock.now().timestamp_millis();
-            let current = self
-                .store
-                .get(RATE_PK, &self.tenant)
-                .await
-                .map_err(store_err)?;
-            let (state, condition) = match &current {
-                Some(item) => match serde_json::from_value::<BucketState>(item.data.clone()) {
-                    Ok(s) => (s, Condition::Version(item.version)),
-                    Err(_) => (
-                        BucketState {
-                            tokens: capacity,
-                            at_ms: now,
-                        },
-                        Condition::Version(item.version),
-                    ),
-                },
-                None => (
-                    BucketState {
-                        tokens: capacity,
-                        at_ms: now,
-                    },
-                    Condition::NotExists,
-                ),
-            };
-            let elapsed = (now - state.at_ms).max(0) as f64;
-            let tokens = (state.tokens + elapsed * per_ms).min(capacity);
-            if tokens >= 1.0 {
-                let next = BucketState {
-                    tokens: tokens - 1.0,
-                    at_ms: now.max(state.at_ms),
-                };
-                let data = serde_json::to_value(next)
-                    .map_err(|e| UemError::Transport(format!("rate limiter state: {e}")))?;
-                match self
-                    .store
-                    .put(RATE_PK, &self.tenant, data, None, condition)
-                    .await
-                {
-                    Ok(_) => return Ok(()),
-                    // Someone else took a token in between: read again.
-                    Err(e) if e.is_condition_failed() => continue,
-                    Err(e) => return Err(store_err(e)),
+            let (state, condition) = self.read(now).await?;
+            let wait_ms = match state.paused_until_ms {
+                Some(until) if until > now => (until - now) as u64,
+                _ => {
+                    let elapsed = (now - state.at_ms).max(0) as f64;
+                    let tokens = (state.tokens + elapsed * per_ms).min(capacity);
+                    if tokens >= 1.0 {
+                        let next = BucketState {
+                            tokens: tokens - 1.0,
+                            at_ms: now.max(state.at_ms),
+                            paused_until_ms: None,
+                        };
+                        if self.write(next, condition).await? {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    ((1.0 - tokens) / per_ms).ceil().max(1.0) as u64
                 }
+            };
+            let wait = Duration::from_millis(wait_ms);
+            if !deadline::allows(self.clock.now(), wait) {
+                return Err(UemError::OutOfTime { needed: wait });
             }
-            let wait_ms = ((1.0 - tokens) / per_ms).ceil().max(1.0) as u64;
-            self.clock.sleep(Duration::from_millis(wait_ms)).await;
+            self.clock.sleep(wait).await;
+        }
+    }
+
+    /// UEM said `Retry-After`: nobody calls for `pause`, and the bucket starts empty after it, so
+    /// that the callers waiting for the pause do not burst into the next window together.
+    pub async fn pause_for(&self, pause: Duration) -> Result<(), UemError> {
+        if self.per_minute == 0 {
+            // Unlimited callers still honour the pause, just without a shared record of it.
+            return Ok(());
+        }
+        let pause_ms = i64::try_from(pause.as_millis()).unwrap_or(i64::MAX);
+        loop {
+            let now = self.clock.now().timestamp_millis();
+            let (state, condition) = self.read(now).await?;
+            let until = now.saturating_add(pause_ms);
+            if state.paused_until_ms.is_some_and(|p| p >= until) {
+                return Ok(());
+            }
+            let next = BucketState {
+                tokens: 0.0,
+                at_ms: until,
+                paused_until_ms: Some(until),
+            };
+            if self.write(next, condition).await? {
+                return Ok(());
+            }
         }
     }
 }

@@ -66,6 +66,12 @@ pub fn user(value: &Value) -> Result<UemUser, UemError> {
         uuid: text(value, &["Uuid"]).filter(|u| !u.is_empty()),
         username: text(value, &["UserName"]).ok_or_else(|| decode("user"))?,
         email: text(value, &["Email", "EmailAddress"]).unwrap_or_default(),
+        // `Status` is a boolean in v1 JSON (uem-api.md §3.1); a string spelling is tolerated.
+        active: match field(value, &["Status"]) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => !s.eq_ignore_ascii_case("inactive") && s != "false",
+            _ => true,
+        },
     })
 }
 
@@ -78,6 +84,10 @@ pub fn app(value: &Value, app_type: Option<&str>) -> Result<UemApp, UemError> {
             .map(str::to_owned)
             .or_else(|| text(value, &["AppType", "ApplicationType", "app_type"]))
             .unwrap_or_else(|| "Internal".into()),
+        bundle_id: text(value, &["BundleId", "bundle_id", "ApplicationIdentifier"])
+            .unwrap_or_default(),
+        version: text(value, &["ActualFileVersion", "AppVersion", "Version"]).unwrap_or_default(),
+        platform: text(value, &["Platform", "platform"]).unwrap_or_default(),
     })
 }
 
@@ -91,15 +101,24 @@ pub fn smart_group_ref(value: &Value) -> Result<SmartGroupRef, UemError> {
 }
 
 /// Members of a membership list such as `UserAdditions` (`{"Id": "123", "Name": "..."}`).
-pub fn members(value: &Value, key: &str) -> Vec<GroupMember> {
-    list(value, &[key])
+/// A missing or malformed list, or an item without a usable `Id`, is an error: read as "no
+/// members", the next full-replace PUT would drop everyone the list really holds.
+pub fn members(value: &Value, key: &str) -> Result<Vec<GroupMember>, UemError> {
+    let unreadable = |why: &str| UemError::Decode(format!("smart group {key}: {why}"));
+    let items = match field(value, &[key]) {
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(unreadable("not a list")),
+        None => return Err(unreadable("missing")),
+    };
+    items
         .iter()
-        .filter_map(|m| {
-            Some(GroupMember {
-                id: field(m, &["Id"])
-                    .and_then(id_of)
-                    .map(|n| n.to_string())
-                    .or_else(|| text(m, &["Id"]).filter(|s| !s.is_empty()))?,
+        .map(|m| {
+            let id = field(m, &["Id"])
+                .and_then(id_of)
+                .map(|n| n.to_string())
+                .ok_or_else(|| unreadable("an item has no numeric Id"))?;
+            Ok(GroupMember {
+                id,
                 name: text(m, &["Name", "UserName"]).unwrap_or_default(),
             })
         })
@@ -117,6 +136,13 @@ pub fn installed_app(value: &Value) -> InstalledApp {
         // v1 may report the status as a number; 2 is "Installed" there (not confirmed).
         installed: status.eq_ignore_ascii_case("installed") || status == "2",
     }
+}
+
+/// The user name of a device's enrollment user (`UserName`, or `UserId.Name` in some versions).
+pub fn device_owner(value: &Value) -> Option<String> {
+    text(value, &["UserName"])
+        .or_else(|| field(value, &["UserId"]).and_then(|u| text(u, &["Name"])))
+        .filter(|n| !n.trim().is_empty())
 }
 
 /// A UEM device as a domain device; `device_id` is UEM's numeric id. `None` (with the reason)
@@ -219,6 +245,7 @@ mod tests {
             r
         );
         let ids: Vec<String> = members(&g, "UserAdditions")
+            .expect("readable")
             .into_iter()
             .map(|m| m.id)
             .collect();
@@ -280,9 +307,31 @@ mod tests {
     fn members_accept_string_and_number_ids() {
         let g = json!({"UserAdditions": [{"Id": "1001", "Name": "a"}, {"Id": 1002, "Name": "b"}]});
         let ids: Vec<String> = members(&g, "UserAdditions")
+            .expect("readable")
             .into_iter()
             .map(|m| m.id)
             .collect();
         assert_eq!(ids, ["1001", "1002"]);
+    }
+
+    /// Review finding: a body without `UserAdditions`, or with an item without `Id`, read as "no
+    /// members" and the next PUT wiped the group.
+    #[test]
+    fn an_unreadable_member_list_is_an_error_never_an_empty_group() {
+        for body in [
+            json!({"Name": "loadout:slack"}),
+            json!({"UserAdditions": null}),
+            json!({"UserAdditions": {"Id": "1"}}),
+            json!({"UserAdditions": [{"Id": "1"}, {"Name": "no id"}]}),
+            json!({"UserAdditions": [{"Id": "not-a-number"}]}),
+        ] {
+            let err = members(&body, "UserAdditions").expect_err("unreadable");
+            assert!(matches!(err, UemError::Decode(_)), "{body}: {err}");
+        }
+        assert!(
+            members(&json!({"UserAdditions": []}), "UserAdditions")
+                .expect("an empty list is readable")
+                .is_empty()
+        );
     }
 }

@@ -35,6 +35,11 @@ struct PayloadEmployee {
     manager_id: Option<String>,
     #[serde(default)]
     groups: Vec<String>,
+    /// The directory account name, when the HR system knows it (optional).
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    upn: Option<String>,
 }
 
 /// User ids become parts of storage keys and UEM user names: keep them to a safe alphabet.
@@ -94,6 +99,11 @@ pub fn normalize(body: &[u8], idempotency_key: &str) -> Result<DomainEvent, Webh
         employment_type: e.employment_type,
         manager_id: e.manager_id.filter(|m| !m.is_empty()).map(UserId::new),
         groups: e.groups,
+        account_name: e
+            .username
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty()),
+        upn: e.upn.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()),
     };
     Ok(DomainEvent {
         event_id: EventId::generate(),

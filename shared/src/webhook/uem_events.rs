@@ -7,7 +7,7 @@
 use super::error::WebhookError;
 use super::hris::valid_user_id;
 use super::{Normalized, constant_time_eq, valid_source_event_id};
-use crate::domain::{DomainEvent, EventId, EventKind, EventSource, Subject, UserId};
+use crate::domain::{DomainEvent, EventId, EventKind, EventSource, Subject};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -196,10 +196,12 @@ pub fn normalize(body: &[u8]) -> Result<Normalized, WebhookError> {
         source_event_id,
         kind: EventKind::DeviceChange,
         occurred_at,
+        // UEM names people by its enrollment user name, which is not Loadout's user id (HR ids
+        // rarely are UEM user names): it is UEM's own id of the person, resolved in enrichment.
         subject: Subject {
-            user_id: user_name.map(UserId::new),
             email: email.map(str::to_owned),
             device_id: Some(device_id),
+            external_id: user_name.map(str::to_owned),
             ..Subject::default()
         },
         employee: None,
@@ -250,7 +252,8 @@ mod tests {
         let out = normalize(enrollment().to_string().as_bytes()).expect("valid");
         let e = &out.events[0];
         assert_eq!(e.kind, EventKind::DeviceChange);
-        assert_eq!(e.subject.user_id, Some(UserId::from("jdoe")));
+        assert_eq!(e.subject.external_id.as_deref(), Some("jdoe"));
+        assert_eq!(e.subject.user_id, None);
         assert_eq!(e.subject.device_id.as_deref(), Some("616"));
         assert_eq!(e.source_event_id, "148:616:2026-11-20T09:00:00.1234567");
         assert_eq!(e.changed_fields[0], "enrollment");

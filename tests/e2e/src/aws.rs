@@ -170,6 +170,7 @@ pub struct Pipeline {
     sqs: aws_sdk_sqs::Client,
     /// Logical queue name -> (URL, ARN).
     queues: BTreeMap<String, (String, String)>,
+    store: std::sync::Arc<dyn loadout::ports::StateStore>,
 }
 
 impl Pipeline {
@@ -184,7 +185,8 @@ impl Pipeline {
         let (execute_services, execute_uem) = uem_for(stack.services(true).await).await;
         let ctx = stack.context().await;
         let mut queues = BTreeMap::new();
-        for logical in [names::ENRICH, names::DECIDE, names::EXECUTE] {
+        let store = execute_services.store.clone();
+        for logical in [names::ENRICH, names::DECIDE, names::EXECUTE, names::FLUSH] {
             let url = ctx.queue_url(logical).expect("provisioned").to_owned();
             let arn = ctx
                 .sqs
@@ -211,9 +213,13 @@ impl Pipeline {
                 execute_services,
                 execute_uem,
                 PolicyCache::new(engine_from_record, POLICY_RECHECK),
-            ),
+            )
+            // A short debounce keeps the tests quick; the nudges still go through the delayed
+            // flush queue as deployed.
+            .with_debounce(Duration::from_millis(500)),
             sqs: ctx.sqs.clone(),
             queues,
+            store,
         }
     }
 
@@ -338,10 +344,15 @@ impl Pipeline {
         }
         let json = lambda_events::sqs_event(&messages, self.queue_arn(logical));
         let event: SqsEvent = serde_json::from_str(&json).expect("an SQS event");
+        // As Lambda gives one: the template's timeout from now.
+        let deadline =
+            (chrono::Utc::now() + chrono::Duration::seconds(60)).timestamp_millis() as u64;
         let response = match logical {
-            names::ENRICH => handlers::enrich(&self.enricher, event).await,
-            names::DECIDE => handlers::decide(&self.decider, event).await,
-            names::EXECUTE => handlers::execute(&self.executor, event).await,
+            names::ENRICH => handlers::enrich(&self.enricher, event, deadline).await,
+            names::DECIDE => handlers::decide(&self.decider, event, deadline).await,
+            names::EXECUTE | names::FLUSH => {
+                handlers::execute(&self.executor, event, deadline).await
+            }
             other => panic!("no function consumes {other}"),
         };
         self.acknowledge(logical, &messages, &response).await;
@@ -355,15 +366,24 @@ impl Pipeline {
         let mut quiet = 0;
         while tokio::time::Instant::now() < deadline {
             let mut moved = 0;
-            for logical in [names::ENRICH, names::DECIDE, names::EXECUTE] {
+            for logical in [names::ENRICH, names::DECIDE, names::EXECUTE, names::FLUSH] {
                 moved += self.deliver_once(logical).await;
             }
-            if moved == 0 {
+            // A flush nudge waits out its delay in the queue; changes still pending are work.
+            let pending = self
+                .store
+                .query("pending-apps", "")
+                .await
+                .map(|apps| apps.len())
+                .unwrap_or(1);
+            if moved == 0 && pending == 0 {
                 quiet += 1;
                 if quiet >= 2 {
                     return true;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
+            } else if moved == 0 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
             } else {
                 quiet = 0;
             }

@@ -115,6 +115,8 @@ impl Examples {
             installed: vec![],
             usage: vec![],
             fetched_at: Utc::now(),
+            uem_user: None,
+            parked: None,
         };
         let is_manager = self
             .org

@@ -6,11 +6,28 @@ mod support;
 use loadout::domain::{Ownership, Platform, PushMode};
 use loadout::ports::StateStore;
 use loadout::ports::{Clock, ManualClock, SecretString, SystemClock};
-use loadout::uem::{GroupMember, UemApi, UemClient, UemConfig, UemError};
+use loadout::uem::{
+    AssignmentSpec, GroupMember, UemApi, UemClient, UemConfig, UemError, UserLookup,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use support::{client, client_with, memory_store, oauth_config, sim, sim_with, tenant};
 use uem_sim::{Fault, FaultConfig, PushMode as SimMode, SimConfig};
+
+/// The exact-name look-up most of these tests need, over `find_users_by`.
+trait FindUser {
+    async fn find_user(&self, username: &str) -> Result<Option<loadout::uem::UemUser>, UemError>;
+}
+
+impl FindUser for UemClient {
+    async fn find_user(&self, username: &str) -> Result<Option<loadout::uem::UemUser>, UemError> {
+        Ok(self
+            .find_users_by(UserLookup::UserName, username)
+            .await?
+            .into_iter()
+            .next())
+    }
+}
 
 fn member(c: &UemClient, id: i64, name: &str) -> GroupMember {
     let _ = c;
@@ -21,169 +38,118 @@ fn member(c: &UemClient, id: i64, name: &str) -> GroupMember {
 }
 
 async fn user_member(c: &UemClient, username: &str) -> GroupMember {
-    let u = c.find_user(username).await.unwrap().expect("user exists");
+    let u = one_user(c, username).await;
     member(c, u.id, &u.username)
+}
+
+async fn one_user(c: &UemClient, username: &str) -> loadout::uem::UemUser {
+    let mut found = c
+        .find_users_by(UserLookup::UserName, username)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "one user named {username}");
+    found.remove(0)
 }
 
 // ---- users ---------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn find_user_picks_the_exact_name_among_partial_matches() {
+async fn a_user_name_look_up_picks_the_exact_name_among_partial_matches() {
     let sim = sim().await;
     let c = client(&sim);
-    let alice = c.find_user("alice").await.unwrap().expect("alice");
+    let alice = one_user(&c, "alice").await;
     assert_eq!(alice.username, "alice");
     assert_eq!(alice.email, "alice.smith@example.com");
-    assert!(alice.uuid.is_some());
+    assert!(alice.uuid.is_some() && alice.active);
     assert!(
-        c.find_user("ali").await.unwrap().is_none(),
+        c.find_users_by(UserLookup::UserName, "ali")
+            .await
+            .unwrap()
+            .is_empty(),
         "no user is named ali"
     );
     assert!(
-        c.find_user("nobody").await.unwrap().is_none(),
+        c.find_users_by(UserLookup::UserName, "nobody")
+            .await
+            .unwrap()
+            .is_empty(),
         "204 means none"
+    );
+    assert_eq!(
+        one_user(&c, "ALICE").await.id,
+        alice.id,
+        "user names compare case-insensitively"
     );
 }
 
 #[tokio::test]
-async fn find_user_is_served_from_the_cache_the_second_time() {
+async fn an_email_look_up_finds_the_user_whatever_their_name() {
     let sim = sim().await;
     let c = client(&sim);
-    c.find_user("bob").await.unwrap().expect("bob");
-    let before = sim.count("GET", "/api/system/users/search");
-    let again = c.find_user("bob").await.unwrap().expect("bob");
-    assert_eq!(again.username, "bob");
-    assert_eq!(sim.count("GET", "/api/system/users/search"), before);
+    let by_mail = c
+        .find_users_by(UserLookup::Email, "Alice.Smith@Example.com")
+        .await
+        .unwrap();
+    assert_eq!(by_mail.len(), 1);
+    assert_eq!(by_mail[0].username, "alice");
 }
 
 /// `count` users named `user000`, `user001`, ... and nothing else.
 fn many_users(count: usize) -> uem_sim::Tenant {
-    let mut b = uem_sim::Tenant::builder().seed(7);
+    let mut t = uem_sim::Tenant::builder();
     for i in 0..count {
-        b = b.user(&format!("user{i:03}"), &format!("user{i:03}@example.com"));
+        t = t.user(&format!("user{i:03}"), &format!("user{i:03}@example.com"));
     }
-    b.build().expect("tenant of many users")
-}
-
-fn names(range: std::ops::Range<usize>) -> Vec<String> {
-    range.map(|i| format!("user{i:03}")).collect()
-}
-
-/// User searches, split into those filtered by name and unfiltered pages.
-fn user_searches(sim: &uem_sim::SimHandle) -> (usize, usize) {
-    let searches: Vec<_> = sim
-        .calls()
-        .into_iter()
-        .filter(|c| c.template() == "/api/system/users/search")
-        .collect();
-    let by_name = searches
-        .iter()
-        .filter(|c| c.query.contains("username="))
-        .count();
-    (by_name, searches.len() - by_name)
+    t.build().unwrap()
 }
 
 #[tokio::test]
-async fn find_users_pages_through_all_users_once_for_a_backlog() {
-    let sim = sim_with(SimConfig::new(many_users(20)).requests_per_minute(0)).await;
+async fn every_user_is_read_in_pages_for_the_inventory() {
+    let sim = sim_with(SimConfig::new(many_users(23))).await;
     let c = client_with(
-        oauth_config(&sim).page_size(5),
+        oauth_config(&sim).page_size(10),
         memory_store(),
         Arc::new(SystemClock),
     );
-    let mut wanted = names(0..10);
-    wanted.push("USER011".into());
-    wanted.push("nobody".into());
-    let found = c.find_users(&wanted).await.unwrap();
-    assert_eq!(found.len(), 11, "all but nobody: {:?}", found.keys());
+    let mut names = Vec::new();
+    for page in 0.. {
+        let p = c.users_page(page).await.unwrap();
+        names.extend(p.items.into_iter().map(|u| u.username));
+        if p.last {
+            break;
+        }
+        assert!(page < 5, "paging must end");
+    }
+    assert_eq!(names.len(), 23);
     assert_eq!(
-        found["USER011"].username, "user011",
-        "matched case-insensitively"
-    );
-    assert_eq!(found["user003"].email, "user003@example.com");
-    assert!(!found.contains_key("nobody"));
-    let (by_name, pages) = user_searches(&sim);
-    assert_eq!(pages, 4, "20 users at 5 a page, read once");
-    assert_eq!(by_name, 0, "no search per name");
-    // Every user seen is cached: later look-ups cost nothing.
-    let again = c.find_users(&names(12..20)).await.unwrap();
-    assert_eq!(again.len(), 8);
-    assert!(c.find_user("user019").await.unwrap().is_some());
-    assert_eq!(user_searches(&sim), (0, 4));
-    let page_query = sim
-        .calls()
-        .into_iter()
-        .find(|r| r.template() == "/api/system/users/search")
-        .map(|r| r.query)
-        .unwrap_or_default();
-    assert!(
-        page_query.contains("page=0") && page_query.contains("pagesize=5"),
-        "{page_query}"
+        sim.count("GET", "/api/system/users/search"),
+        3,
+        "one call per page"
     );
 }
 
 #[tokio::test]
-async fn find_users_stops_paging_once_everyone_is_found() {
-    let sim = sim_with(SimConfig::new(many_users(20)).requests_per_minute(0)).await;
-    let c = client_with(
-        oauth_config(&sim).page_size(5),
-        memory_store(),
-        Arc::new(SystemClock),
-    );
-    let found = c.find_users(&names(0..8)).await.unwrap();
-    assert_eq!(found.len(), 8);
-    assert_eq!(
-        user_searches(&sim),
-        (0, 2),
-        "users 0-7 are on the first two pages"
-    );
-}
-
-#[tokio::test]
-async fn find_users_searches_a_handful_by_name() {
-    let sim = sim_with(SimConfig::new(many_users(20)).requests_per_minute(0)).await;
-    let c = client_with(
-        oauth_config(&sim).page_size(5),
-        memory_store(),
-        Arc::new(SystemClock),
-    );
-    let found = c.find_users(&names(15..18)).await.unwrap();
-    assert_eq!(found.len(), 3);
-    assert_eq!(user_searches(&sim), (3, 0));
-}
-
-#[tokio::test]
-async fn find_users_searches_by_name_when_the_tenant_dwarfs_the_backlog() {
-    let sim = sim_with(SimConfig::new(many_users(100)).requests_per_minute(0)).await;
-    let c = client_with(
-        oauth_config(&sim).page_size(5),
-        memory_store(),
-        Arc::new(SystemClock),
-    );
-    // Two on the first page, six far away: 19 more pages would cost more than 6 searches.
-    let mut wanted = names(0..2);
-    wanted.extend(names(90..96));
-    let found = c.find_users(&wanted).await.unwrap();
-    assert_eq!(found.len(), 8);
-    assert_eq!(user_searches(&sim), (6, 1));
-}
-
-#[tokio::test]
-async fn find_users_serves_cached_names_without_calls() {
+async fn every_device_is_read_in_pages_with_its_owner() {
     let sim = sim().await;
-    let c = client(&sim);
-    c.find_user("alice").await.unwrap().expect("alice");
-    c.find_user("bob").await.unwrap().expect("bob");
-    let before = sim.count("GET", "/api/system/users/search");
-    let found = c
-        .find_users(&["alice".into(), "bob".into(), "alice".into()])
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 2);
-    assert_eq!(sim.count("GET", "/api/system/users/search"), before);
+    let c = client_with(
+        oauth_config(&sim).page_size(2),
+        memory_store(),
+        Arc::new(SystemClock),
+    );
+    let mut owners = std::collections::BTreeMap::<String, usize>::new();
+    for page in 0.. {
+        let p = c.devices_page(page).await.unwrap();
+        for d in p.items {
+            *owners.entry(d.owner).or_default() += 1;
+        }
+        if p.last {
+            break;
+        }
+        assert!(page < 20, "paging must end");
+    }
+    assert_eq!(owners.get("bob"), Some(&5));
+    assert_eq!(owners.get("alice"), Some(&1));
 }
-
-// ---- devices -------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn devices_of_user_follows_three_pages_and_converts_to_domain() {
@@ -405,11 +371,22 @@ async fn assign_change_mode_and_unassign_keep_other_assignments() {
         .unwrap();
     let gb = c.create_smart_group("admins:slack", &[bob]).await.unwrap();
 
-    assert_eq!(c.assignment(&slack, &ga).await.unwrap(), None);
-    c.assign_app(&slack, &gb, PushMode::OnDemand).await.unwrap();
-    c.assign_app(&slack, &ga, PushMode::Auto).await.unwrap();
+    let mode_of = |assignments: Vec<loadout::uem::Assignment>,
+                   group: &loadout::uem::SmartGroupRef| {
+        assignments
+            .into_iter()
+            .find(|a| a.group_uuid.eq_ignore_ascii_case(&group.uuid))
+            .map(|a| a.spec.push_mode)
+    };
+    assert_eq!(mode_of(c.app_assignments(&slack).await.unwrap(), &ga), None);
+    c.assign_app(&slack, &gb, AssignmentSpec::new(PushMode::OnDemand))
+        .await
+        .unwrap();
+    c.assign_app(&slack, &ga, AssignmentSpec::new(PushMode::Auto))
+        .await
+        .unwrap();
     assert_eq!(
-        c.assignment(&slack, &ga).await.unwrap(),
+        mode_of(c.app_assignments(&slack).await.unwrap(), &ga),
         Some(PushMode::Auto)
     );
     assert_eq!(
@@ -422,14 +399,18 @@ async fn assign_change_mode_and_unassign_keep_other_assignments() {
     );
 
     let puts = sim.count("PUT", "/api/mam/apps/{id}/assignment-rules");
-    c.assign_app(&slack, &ga, PushMode::Auto).await.unwrap();
+    c.assign_app(&slack, &ga, AssignmentSpec::new(PushMode::Auto))
+        .await
+        .unwrap();
     assert_eq!(
         sim.count("PUT", "/api/mam/apps/{id}/assignment-rules"),
         puts,
         "same mode: nothing to write"
     );
 
-    c.assign_app(&slack, &ga, PushMode::OnDemand).await.unwrap();
+    c.assign_app(&slack, &ga, AssignmentSpec::new(PushMode::OnDemand))
+        .await
+        .unwrap();
     assert_eq!(
         sim.effective_apps("alice").get("1201"),
         Some(&SimMode::OnDemand)
@@ -459,7 +440,9 @@ async fn an_app_assigned_auto_shows_as_installed_on_matching_devices() {
         .create_smart_group("loadout:salesforce", &[alice])
         .await
         .unwrap();
-    c.assign_app(&salesforce, &g, PushMode::Auto).await.unwrap();
+    c.assign_app(&salesforce, &g, AssignmentSpec::new(PushMode::Auto))
+        .await
+        .unwrap();
     assert!(sim.device_apps("A-IOS").contains(&"Salesforce".to_owned()));
     assert!(
         !sim.device_apps("A-MAC").contains(&"Salesforce".to_owned()),
@@ -758,7 +741,9 @@ async fn random_faults_do_not_change_the_outcome() {
         .create_smart_group("loadout:slack", std::slice::from_ref(&alice))
         .await
         .unwrap();
-    c.assign_app(&slack, &g, PushMode::Auto).await.unwrap();
+    c.assign_app(&slack, &g, AssignmentSpec::new(PushMode::Auto))
+        .await
+        .unwrap();
     let mut group = c.get_smart_group(g.id).await.unwrap();
     group.users.push(bob);
     c.update_smart_group(&group).await.unwrap();
@@ -859,10 +844,10 @@ async fn a_backlog_on_simulated_time_keeps_to_the_tenants_limit() {
     assert!(sim.calls().iter().all(|r| r.status != 429));
 }
 
-// ---- concurrent read-modify-writes ---------------------------------------------------------
+// ---- whole-object writes -------------------------------------------------------------------
 
 #[tokio::test]
-async fn change_members_adds_and_removes_in_one_write() {
+async fn a_group_update_keeps_every_member_it_was_not_asked_to_drop() {
     let sim = sim().await;
     let c = client(&sim);
     let alice = user_member(&c, "alice").await;
@@ -872,111 +857,12 @@ async fn change_members_adds_and_removes_in_one_write() {
         .create_smart_group("loadout:cm", &[alice.clone(), bob.clone()])
         .await
         .unwrap();
-    let puts = sim.count("PUT", "/api/mdm/smartgroups/{id}");
-    let after = c
-        .change_members(
-            g.id,
-            std::slice::from_ref(&carol),
-            std::slice::from_ref(&alice.id),
-        )
-        .await
-        .unwrap();
-    assert_eq!(after.users, vec![bob.clone(), carol]);
-    assert_eq!(sim.count("PUT", "/api/mdm/smartgroups/{id}"), puts + 1);
+    let mut group = c.get_smart_group(g.id).await.unwrap();
+    group.users.retain(|m| m.id != alice.id);
+    group.users.push(carol);
+    c.update_smart_group(&group).await.unwrap();
     assert_eq!(
         sim.smart_group_members("loadout:cm").unwrap(),
         ["bob", "carol"]
     );
-    // Nothing to change: nothing written.
-    c.change_members(g.id, &[bob], &[alice.id]).await.unwrap();
-    assert_eq!(sim.count("PUT", "/api/mdm/smartgroups/{id}"), puts + 1);
-}
-
-#[tokio::test]
-async fn removing_the_last_member_writes_nothing_and_says_so() {
-    let sim = sim().await;
-    let c = client(&sim);
-    let alice = user_member(&c, "alice").await;
-    let g = c
-        .create_smart_group("loadout:last", std::slice::from_ref(&alice))
-        .await
-        .unwrap();
-    let after = c.change_members(g.id, &[], &[alice.id]).await.unwrap();
-    assert!(after.users.is_empty());
-    assert_eq!(sim.count("PUT", "/api/mdm/smartgroups/{id}"), 0);
-    assert_eq!(sim.smart_group_members("loadout:last").unwrap(), ["alice"]);
-}
-
-#[tokio::test]
-async fn concurrent_callers_lose_no_member_and_no_assignment() {
-    let sim = sim().await;
-    let store = memory_store();
-    let first = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
-    let alice = user_member(&first, "alice").await;
-    let g = first
-        .create_smart_group("loadout:race", &[alice])
-        .await
-        .unwrap();
-    let slack = first.find_app("1201").await.unwrap().unwrap();
-    let mut tasks = Vec::new();
-    for name in ["bob", "carol", "alice2"] {
-        // Separate clients (as separate Lambdas would be) sharing one state store.
-        let c = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
-        let (g, slack) = (g.clone(), slack.clone());
-        tasks.push(tokio::spawn(async move {
-            let m = user_member(&c, name).await;
-            c.change_members(g.id, std::slice::from_ref(&m), &[])
-                .await
-                .unwrap();
-            let own = c
-                .create_smart_group(&format!("loadout:{name}"), &[m])
-                .await
-                .unwrap();
-            c.assign_app(&slack, &own, PushMode::OnDemand)
-                .await
-                .unwrap();
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let mut members = sim.smart_group_members("loadout:race").unwrap();
-    members.sort();
-    assert_eq!(members, ["alice", "alice2", "bob", "carol"]);
-    for name in ["bob", "carol", "alice2"] {
-        assert_eq!(
-            sim.effective_apps(name).get("1201"),
-            Some(&SimMode::OnDemand),
-            "{name}'s assignment survived the others'"
-        );
-    }
-    assert!(
-        store
-            .query("uem#lease", "")
-            .await
-            .expect("store")
-            .is_empty(),
-        "every lease is released"
-    );
-}
-
-#[tokio::test]
-async fn concurrent_creates_of_one_name_make_one_group() {
-    let sim = sim().await;
-    let store = memory_store();
-    let mut tasks = Vec::new();
-    for _ in 0..3 {
-        let c = client_with(oauth_config(&sim), store.clone(), Arc::new(SystemClock));
-        tasks.push(tokio::spawn(async move {
-            let m = user_member(&c, "alice").await;
-            c.create_smart_group("loadout:once", &[m]).await.unwrap()
-        }));
-    }
-    let mut ids = Vec::new();
-    for t in tasks {
-        ids.push(t.await.unwrap().id);
-    }
-    ids.dedup();
-    assert_eq!(ids.len(), 1);
-    assert_eq!(sim.count("POST", "/api/mdm/smartgroups"), 1);
 }

@@ -38,18 +38,24 @@ pub mod env {
     pub const QUEUE_URL_DECIDE_DLQ: &str = "LOADOUT_QUEUE_URL_DECIDE_DLQ";
     /// URL of the execute queue's dead-letter queue (FIFO as well).
     pub const QUEUE_URL_EXECUTE_DLQ: &str = "LOADOUT_QUEUE_URL_EXECUTE_DLQ";
+    /// URL of the standard queue of delayed nudges that apply an app's pending changes.
+    pub const QUEUE_URL_FLUSH: &str = "LOADOUT_QUEUE_URL_FLUSH";
+    /// URL of the flush queue's dead-letter queue.
+    pub const QUEUE_URL_FLUSH_DLQ: &str = "LOADOUT_QUEUE_URL_FLUSH_DLQ";
     /// ARN (or name) of the Secrets Manager secret holding every Loadout secret as one JSON object
     /// of strings, keyed like the local-mode environment variables (`crate::ports::secrets::keys`).
     pub const SECRET_ARN: &str = "LOADOUT_SECRET_ARN";
 
     /// Every queue variable with the logical queue name it maps to.
-    pub const QUEUE_URLS: [(&str, &str); 6] = [
+    pub const QUEUE_URLS: [(&str, &str); 8] = [
         ("enrich", QUEUE_URL_ENRICH),
         ("decide", QUEUE_URL_DECIDE),
         ("execute", QUEUE_URL_EXECUTE),
+        ("flush", QUEUE_URL_FLUSH),
         ("enrich-dlq", QUEUE_URL_ENRICH_DLQ),
         ("decide-dlq", QUEUE_URL_DECIDE_DLQ),
         ("execute-dlq", QUEUE_URL_EXECUTE_DLQ),
+        ("flush-dlq", QUEUE_URL_FLUSH_DLQ),
     ];
 }
 

@@ -93,7 +93,7 @@ pub async fn provision(
     create_state_table(&ctx.dynamodb, &state_table).await?;
     create_audit_table(&ctx.dynamodb, &audit_table).await?;
     let mut queue_urls = BTreeMap::new();
-    for logical in [names::ENRICH, names::DECIDE, names::EXECUTE] {
+    for logical in [names::ENRICH, names::DECIDE, names::EXECUTE, names::FLUSH] {
         let fifo = names::is_fifo(logical);
         let name = format!("{}-{logical}", spec.prefix);
         let pair =

@@ -76,6 +76,10 @@ impl SqsQueue {
                         .message_body(&m.body)
                         .set_message_group_id(m.group_id.clone())
                         .set_message_deduplication_id(m.dedup_id.clone())
+                        .set_delay_seconds(
+                            m.delay
+                                .map(|_| crate::ports::queue::delay_seconds(m.delay) as i32),
+                        )
                         .build()
                         .map_err(|e| QueueError::Rejected {
                             queue: queue.to_owned(),
@@ -165,6 +169,15 @@ fn whole_seconds(d: Duration) -> i32 {
 impl Queue for SqsQueue {
     async fn send(&self, queue: &str, messages: Vec<OutgoingMessage>) -> Result<(), QueueError> {
         let url = self.url(queue)?;
+        if let Some(message) = crate::ports::queue::delay_refusal(
+            crate::ports::queue::names::is_fifo(queue),
+            &messages,
+        ) {
+            return Err(QueueError::Rejected {
+                queue: queue.to_owned(),
+                message,
+            });
+        }
         for batch in batches(&messages) {
             self.send_batch(queue, url, batch).await?;
         }

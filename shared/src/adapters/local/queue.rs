@@ -4,6 +4,7 @@
 
 use super::db::LocalDb;
 use crate::ports::queue::names;
+use crate::ports::queue::{delay_refusal, delay_seconds};
 use crate::ports::{Clock, OutgoingMessage, Queue, QueueError, ReceivedMessage};
 use async_trait::async_trait;
 use rusqlite::params;
@@ -49,6 +50,7 @@ impl QueueSpec {
         specs.extend(Self::with_dead_letter(names::ENRICH, false, max_receives));
         specs.extend(Self::with_dead_letter(names::DECIDE, false, max_receives));
         specs.extend(Self::with_dead_letter(names::EXECUTE, true, max_receives));
+        specs.extend(Self::with_dead_letter(names::FLUSH, false, max_receives));
         specs
     }
 }
@@ -90,11 +92,12 @@ fn insert(
     body: &str,
     group: Option<&str>,
     now: i64,
+    visible_at: i64,
 ) -> Result<(), QueueError> {
     tx.execute(
         "INSERT INTO queue_messages (queue, message_id, body, group_id, visible_at, receive_count, sent_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?5)",
-        params![queue, uuid::Uuid::new_v4().to_string(), body, group, now],
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+        params![queue, uuid::Uuid::new_v4().to_string(), body, group, visible_at, now],
     )
     .map_err(unavailable)?;
     Ok(())
@@ -108,6 +111,12 @@ impl Queue for SqliteQueue {
             return Err(QueueError::Rejected {
                 queue: queue.to_owned(),
                 message: "a FIFO queue needs a message group id".into(),
+            });
+        }
+        if let Some(message) = delay_refusal(spec.fifo, &messages) {
+            return Err(QueueError::Rejected {
+                queue: queue.to_owned(),
+                message,
             });
         }
         let now = self.now_ms();
@@ -133,7 +142,8 @@ impl Queue for SqliteQueue {
                                 continue; // a repeat within the window: accepted, not delivered
                             }
                         }
-                    insert(&tx, &spec.name, &m.body, m.group_id.as_deref(), now)?;
+                    let visible_at = now + delay_seconds(m.delay) * 1000;
+                    insert(&tx, &spec.name, &m.body, m.group_id.as_deref(), now, visible_at)?;
                 }
                 tx.commit().map_err(unavailable)
             })
@@ -200,7 +210,7 @@ impl Queue for SqliteQueue {
                     }
                     if count >= spec.max_receives {
                         if let Some(dlq) = &spec.dead_letter {
-                            insert(&tx, dlq, &body, group.as_deref(), now)?;
+                            insert(&tx, dlq, &body, group.as_deref(), now, now)?;
                         }
                         tx.execute("DELETE FROM queue_messages WHERE seq = ?1", params![seq])
                             .map_err(unavailable)?;

@@ -309,6 +309,8 @@ fn desired_lists_allowed_devices_merges_reasons_and_keeps_blocked_apps_as_denial
         installed: vec![],
         usage: vec![],
         fetched_at: demo_time(),
+        uem_user: None,
+        parked: None,
     };
     let desired = engine()
         .desired_for(&context, false, &small_catalog(), demo_time())
@@ -341,6 +343,8 @@ fn a_user_without_devices_is_entitled_through_prospective_corporate_devices() {
         installed: vec![],
         usage: vec![],
         fetched_at: demo_time(),
+        uem_user: None,
+        parked: None,
     };
     let desired = engine()
         .desired_for(&context, false, &small_catalog(), demo_time())
@@ -361,6 +365,8 @@ fn decisions_are_deterministic_across_runs_and_file_order() {
         installed: vec![],
         usage: vec![],
         fetched_at: demo_time(),
+        uem_user: None,
+        parked: None,
     };
     let (first_half, second_half) =
         POLICIES.split_at(POLICIES.find("@id(\"optional\")").expect("split"));

@@ -60,6 +60,8 @@ impl Tenant {
             installed: vec![],
             usage: vec![],
             fetched_at: demo_time(),
+            uem_user: None,
+            parked: None,
         };
         let desired = self
             .engine

@@ -42,6 +42,8 @@ pub(super) fn employee(id: &str, department: &str, employment_type: &str) -> Emp
         employment_type: employment_type.to_owned(),
         manager_id: None,
         groups: vec!["all-staff".to_owned()],
+        account_name: None,
+        upn: None,
     }
 }
 
