@@ -157,6 +157,9 @@ async fn api(
         if mutating && response.status().is_success() {
             state.sync_installs(tokio::time::Instant::now());
         }
+        for (kind, device) in std::mem::take(&mut state.outbox) {
+            sim.notify(&state, kind, &device);
+        }
         response
     };
     match after {

@@ -4,6 +4,7 @@
 //! and what each device has installed (`installs.rs`). JSON shapes: `render.rs`.
 
 use crate::assignments::AppAssignments;
+use crate::events::EventKind;
 use crate::groups::SmartGroupRecord;
 use crate::installs::InstallRecord;
 use crate::org::{OrgGroup, default_tree};
@@ -75,6 +76,8 @@ pub struct TenantState {
     pub check_in_delay: Duration,
     /// The API admin's OG: where a smart group lands when the body names none.
     pub admin_og: i64,
+    /// Device changes made through the API that UEM notifies about, sent after the request.
+    pub(crate) outbox: Vec<(EventKind, SimDevice)>,
     pub(crate) next_group_id: i64,
     pub(crate) seed: u64,
 }
@@ -91,6 +94,7 @@ impl TenantState {
             installs: BTreeMap::new(),
             check_in_delay: Duration::ZERO,
             admin_og: OG_ID,
+            outbox: Vec::new(),
             next_group_id: 30001,
             seed: tenant.seed,
         }

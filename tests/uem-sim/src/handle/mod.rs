@@ -11,11 +11,12 @@ mod people;
 pub use config::{BucketStart, Credentials, DEFAULT_CHECK_IN_DELAY, LatencyModel, SimConfig};
 pub use inspect::GroupView;
 
-use crate::events::EventSender;
+use crate::events::{EventKind, EventSender, Notification};
 use crate::faults::{Fault, FaultConfig, FaultState};
 use crate::org::OrgGroup;
 use crate::server::basic_credentials;
 use crate::state::TenantState;
+use crate::tenant::SimDevice;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -142,6 +143,17 @@ impl Shared {
     pub fn wall_now(&self) -> DateTime<Utc> {
         let elapsed = Instant::now().saturating_duration_since(self.started);
         self.started_wall + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+
+    /// Sends UEM's notification of a device change (when a target is set).
+    pub(crate) fn notify(&self, s: &TenantState, kind: EventKind, device: &SimDevice) {
+        let user = s.users.iter().find(|u| u.id == device.user_id);
+        let og = s
+            .org_group(device.organization_group_id)
+            .map(|g| g.name.clone())
+            .unwrap_or_default();
+        self.events
+            .raise(Notification::new(kind, device, user, &og, self.wall_now()));
     }
 
     /// UEM's response time for one call, if a latency model is set.

@@ -2,8 +2,8 @@
 //! enrollments would make them, and the event notifications UEM sends for device changes.
 
 use super::{SimHandle, lock};
-use crate::events::{EventDelivery, EventKind, EventTarget, Notification};
-use crate::state::{Rejection, TenantState};
+use crate::events::{EventDelivery, EventKind, EventTarget};
+use crate::state::Rejection;
 use crate::tenant::{DeviceSeed, SimDevice, SimUser, UserSeed};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -39,7 +39,7 @@ impl SimHandle {
         let mut s = lock(&self.shared.state);
         let device = s.enroll_device(&seed, wall)?;
         s.sync_installs(Instant::now());
-        self.raise(&s, EventKind::Enrolled, &device);
+        self.shared.notify(&s, EventKind::Enrolled, &device);
         Ok(device)
     }
 
@@ -49,7 +49,7 @@ impl SimHandle {
         let mut s = lock(&self.shared.state);
         let device = s.unenroll_device(serial)?;
         s.sync_installs(Instant::now());
-        self.raise(&s, EventKind::Unenrolled, &device);
+        self.shared.notify(&s, EventKind::Unenrolled, &device);
         Ok(device)
     }
 
@@ -57,7 +57,8 @@ impl SimHandle {
     pub fn set_compliance(&self, serial: &str, compliant: bool) -> Result<(), Rejection> {
         let mut s = lock(&self.shared.state);
         if let Some(device) = s.set_compliance(serial, compliant)? {
-            self.raise(&s, EventKind::ComplianceChanged, &device);
+            self.shared
+                .notify(&s, EventKind::ComplianceChanged, &device);
         }
         Ok(())
     }
@@ -71,21 +72,6 @@ impl SimHandle {
             .map(|d| d.id)
             .ok_or_else(|| Rejection::not_found(format!("Device {serial} not found.")))?;
         s.request_install(device, app_id, Instant::now(), Duration::ZERO)
-    }
-
-    fn raise(&self, s: &TenantState, kind: EventKind, device: &SimDevice) {
-        let user = s.users.iter().find(|u| u.id == device.user_id);
-        let og = s
-            .org_group(device.organization_group_id)
-            .map(|g| g.name.clone())
-            .unwrap_or_default();
-        self.shared.events.raise(Notification::new(
-            kind,
-            device,
-            user,
-            &og,
-            self.shared.wall_now(),
-        ));
     }
 
     /// Where event notifications go from now on (`None`: nowhere).

@@ -2,6 +2,7 @@
 //! (uem-api.md §3.2, §3.4, §8).
 
 use super::{Req, contains_ci, paged, paged_total_results};
+use crate::events::EventKind;
 use crate::installs::InstallStatus;
 use crate::respond::{empty, json_ok, json_status, method_not_allowed, not_found, rejection};
 use crate::state::{Rejection, TenantState};
@@ -27,6 +28,12 @@ pub(super) fn route(state: &mut TenantState, l: &[&str], r: &Req) -> Option<Resp
             _ => method_not_allowed(),
         },
         ["devices", "search"] if get => devices_search(state, r, "Devices"),
+        ["devices", "commands"] if *r.method == Method::POST => {
+            match device_by_alternate_id(state, r).map(|d| d.id) {
+                Ok(id) => command(state, id, r.params.get("command")),
+                Err(e) => rejection(e),
+            }
+        }
         ["devices", "extensivesearch"] if get => devices_search(state, r, "Devices"),
         ["devices", _] => match *r.method {
             Method::GET => match state.device_by_id(r.segs[1]) {
@@ -39,6 +46,18 @@ pub(super) fn route(state: &mut TenantState, l: &[&str], r: &Req) -> Option<Resp
             },
             _ => method_not_allowed(),
         },
+        ["devices", _, "commands"] if *r.method == Method::POST => {
+            match state.device_by_id(r.segs[1]).map(|d| d.id) {
+                Some(id) => command(state, id, r.params.get("command")),
+                None => not_found("Device", r.segs[1]),
+            }
+        }
+        ["devices", _, "clearpasscode"] if *r.method == Method::POST => {
+            match state.device_by_id(r.segs[1]).map(|d| d.id) {
+                Some(id) => command(state, id, Some("ClearPasscode")),
+                None => not_found("Device", r.segs[1]),
+            }
+        }
         ["devices", _, "apps"] if get => device_apps_v1(state, r),
         ["devices", _, "apps", "search"] if get => device_apps_search(state, r),
         ["devices", _, "smartgroups"] if get => device_groups(state, r),
@@ -71,6 +90,46 @@ pub(super) fn route(state: &mut TenantState, l: &[&str], r: &Req) -> Option<Resp
         ["smartgroups", _, "apps"] if get => group_apps(state, r),
         _ => return None,
     })
+}
+
+/// A device command (`?command=` on `/devices/{id}/commands`, or by alternate id on
+/// `/devices/commands`): queued for the device, 202 (inferred). `EnterpriseWipe` unenrolls the
+/// device, which UEM notifies as "Break MDM Confirmed".
+fn command(state: &mut TenantState, device_id: i64, command: Option<&str>) -> Response {
+    const KNOWN: &[&str] = &[
+        "DeviceQuery",
+        "SyncDevice",
+        "ClearPasscode",
+        "LockDevice",
+        "SoftReset",
+        "Shutdown",
+        "EnterpriseWipe",
+        "ScheduleOsUpdate",
+    ];
+    let Some(command) = command.map(str::trim) else {
+        return rejection(Rejection::bad_request("command is required."));
+    };
+    let Some(known) = KNOWN.iter().find(|k| k.eq_ignore_ascii_case(command)) else {
+        return rejection(Rejection::bad_request(format!(
+            "The value '{command}' is not valid for command."
+        )));
+    };
+    let Some(device) = state.devices.iter().find(|d| d.id == device_id) else {
+        return not_found("Device", &device_id.to_string());
+    };
+    if !device.enrolled() {
+        return rejection(Rejection::bad_request(format!(
+            "Device {device_id} is not enrolled."
+        )));
+    }
+    if *known == "EnterpriseWipe" {
+        let serial = device.serial_number.clone();
+        match state.unenroll_device(&serial) {
+            Ok(d) => state.outbox.push((EventKind::Unenrolled, d)),
+            Err(e) => return rejection(e),
+        }
+    }
+    empty(202)
 }
 
 fn delete_device(state: &mut TenantState, id: i64) -> Response {

@@ -203,3 +203,62 @@ async fn a_failing_receiver_is_retried_and_the_outcome_recorded() {
     assert_eq!((last.attempts, last.status), (3, None));
     assert!(last.error.is_some());
 }
+
+#[tokio::test]
+async fn an_enterprise_wipe_command_unenrolls_and_notifies() {
+    let (url, rx) = receiver().await;
+    let sim = sim_with(
+        SimConfig::new(tenant())
+            .requests_per_minute(0)
+            .events(EventTarget::new(&url, "u", "p")),
+    )
+    .await;
+    let raw = Raw::new(&sim);
+    let d = json_of(
+        raw.get("/api/mdm/devices?searchby=Serialnumber&id=A-MAC")
+            .await,
+        200,
+    )
+    .await;
+    let id = d["Id"]["Value"].as_i64().unwrap();
+    let query = raw
+        .req(
+            reqwest::Method::POST,
+            &format!("/api/mdm/devices/{id}/commands?command=DeviceQuery"),
+            1,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query.status(), 202);
+    let bad = raw
+        .req(
+            reqwest::Method::POST,
+            &format!("/api/mdm/devices/{id}/commands?command=Explode"),
+            1,
+        )
+        .send()
+        .await
+        .unwrap();
+    crate::raw::error_of(bad, 400).await;
+    let wipe = raw
+        .req(
+            reqwest::Method::POST,
+            "/api/mdm/devices/commands?command=EnterpriseWipe&searchby=Serialnumber&id=A-MAC",
+            1,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wipe.status(), 202);
+    sim.flush_events().await;
+    let got = rx.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let body = got[0].body.as_ref().unwrap();
+    assert_eq!(
+        (body["EventId"].as_i64(), body["DeviceId"].as_i64()),
+        (Some(39), Some(id))
+    );
+    let after = json_of(raw.get(&format!("/api/mdm/devices/{id}")).await, 200).await;
+    assert_eq!(after["EnrollmentStatus"], "Unenrolled");
+}

@@ -12,6 +12,7 @@ mod inventory;
 mod latency;
 mod negotiation;
 mod org_groups;
+mod pyws1uem;
 mod samples;
 mod surface;
 mod users;
