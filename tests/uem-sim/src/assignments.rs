@@ -1,5 +1,5 @@
 //! App assignments: v1 `POST .../assignments` adds a rule for the groups with a push mode; v2
-//! `assignment-rules` replaces the whole ordered rule list (uem-api.md §3.5, §6.2). A group in
+//! `assignment-rules` replaces the whole ordered rule list (as WorkSpaceOneImporter uses them). A group in
 //! two rules of one app is accepted (no source says UEM refuses it); the first rule wins.
 
 use crate::state::{Rejection, TenantState, get_ci};

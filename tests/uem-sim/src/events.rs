@@ -1,4 +1,5 @@
-//! UEM event notifications (uem-api.md §3.7): once a target is configured (URL and the HTTP
+//! UEM event notifications (console "Event Notifications"; payloads as Zentral's receiver and
+//! published samples show them): once a target is configured (URL and the HTTP
 //! Basic credentials UEM sends), enrollment, unenrollment and compliance changes are POSTed as a
 //! flat PascalCase JSON object, one at a time and in order; "Test Connection" is a GET. Every
 //! attempt's outcome is recorded. Retries are undocumented: the simulator tries three times on a

@@ -1,5 +1,5 @@
-//! Smart groups: the rules UEM applies to a create or a full-replace update (uem-api.md §3.4,
-//! §6.1, §6.7, §6.8), and which devices and users a group reaches. Members are kept by id; UEM
+//! Smart groups: the rules UEM applies to a create or a full-replace update (the API
+//! help's SmartGroupEditV1Model as clients quote it, PyVMwareAirWatch, pyws1uem's fork), and which devices and users a group reaches. Members are kept by id; UEM
 //! fills in their names when it answers, whatever names the request carried.
 
 use crate::org::og_id_of;
@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// List-valued criteria a PUT/POST may set besides the members; they are kept as sent. Unknown
-/// keys are ignored like UEM ignores them (uem-api.md §6.7).
+/// keys are ignored like UEM ignores them (a published client misspells a key and UEM ignores it).
 pub(crate) const CRITERIA_KEYS: &[&str] = &[
     "OrganizationGroups",
     "UserGroups",
@@ -236,8 +236,8 @@ impl TenantState {
     }
 
     /// `ManagedByOrganizationGroupId` (or the uuid): 0 and unknown ids are refused as UEM does
-    /// ("id : 0 not found", uem-api.md §5, §6.8); a body without either lands in the API admin's
-    /// OG, as a client that misspelled the key found (§6.7), or keeps the OG it had on update.
+    /// ("id : 0 not found", as a migration tool quotes UEM); a body without either lands in the API admin's
+    /// OG, as a client that misspelled the key found, or keeps the OG it had on update.
     fn managing_og(
         &self,
         body: &Value,
@@ -283,7 +283,7 @@ impl TenantState {
     }
 
     /// The ids of one membership list: every entry needs an `Id` naming a known user (for user
-    /// lists) or device, and none may be listed twice (a duplicate gives 400, §6.1).
+    /// lists) or device, and none may be listed twice (a duplicate gives 400, as clients that de-duplicate before a PUT say).
     fn member_list(&self, body: &Value, list: MemberList) -> Result<Vec<i64>, Rejection> {
         let key = list.key();
         let items = list_of(body, key)?;
@@ -337,7 +337,7 @@ impl TenantState {
     }
 
     /// A `UserDevice` group names users or devices; a `UserGroup` group names user groups
-    /// (uem-api.md §3.4).
+    /// (a migration tool's rule).
     pub(crate) fn check_criteria_type(&self, record: &SmartGroupRecord) -> Result<(), Rejection> {
         match record.criteria_type.to_ascii_lowercase().as_str() {
             "userdevice" => {

@@ -2,8 +2,8 @@
 //! installs at the device's next check-in (`check_in_delay` after the assignment reached it);
 //! an `OnDemand` app installs only when the user requests it from the catalog (or an admin sends
 //! an install command, which waits for the check-in too). A device that leaves an assignment
-//! loses the app (UEM removes managed apps then; inferred, product behaviour). uem-api.md §3.6,
-//! §6.6: "poll, do not assume immediate install".
+//! loses the app (UEM removes managed apps then; inferred, product behaviour). WorkSpaceOneImporter
+//! and Zentral poll install status rather than assume it.
 
 use crate::state::{Rejection, TenantState};
 use crate::tenant::{PushMode, SimDevice};
@@ -30,7 +30,7 @@ pub enum InstallStatus {
 }
 
 impl InstallStatus {
-    /// "Installed" is what clients compare against (uem-api.md §3.2); the other two labels
+    /// "Installed" is what clients compare against (Zentral, a CMDB connector); the other two labels
     /// are the simulator's (inferred).
     pub fn as_str(self) -> &'static str {
         match self {

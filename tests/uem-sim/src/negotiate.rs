@@ -1,6 +1,6 @@
 //! Content negotiation on `Accept`: JSON when the header is absent or allows
 //! `application/json` (with or without `;version=N`), `application/*` or `*/*`; XML, UEM's
-//! legacy format, for `application/xml` or `text/xml` (uem-api.md §1.5, inferred); anything
+//! legacy format, for `application/xml` or `text/xml` (inferred: clients only show JSON in use); anything
 //! else is 406 with the error object. The best quality value wins, the first listed on a tie.
 
 use axum::http::{HeaderMap, header};

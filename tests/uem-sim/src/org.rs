@@ -1,7 +1,7 @@
 //! Organization groups (OGs): the tenant's tree, Global (id 7, the parent pyws1uem creates
 //! customer OGs under) above the customer OG where the users, devices and the API admin live.
-//! Smart groups are managed by an OG, and their OG criteria must sit under it (uem-api.md §3.4,
-//! §6.8, from a migration tool's rules).
+//! Smart groups are managed by an OG, and their OG criteria must sit under it (the rules a
+//! PROD-to-UAT migration tool applies before it writes, quoted in the project's design notes).
 
 use crate::state::{Rejection, TenantState, get_ci};
 use crate::tenant::derived_uuid;

@@ -1,6 +1,6 @@
 //! The JSON shapes UEM answers with (PascalCase v1 objects, `{"Value": n}` ids, lowercase
-//! `uuid`/`id` in app details, camelCase v2 users), as uem-api.md §3 and the samples in
-//! shared/src/uem/samples.
+//! `uuid`/`id` in app details, camelCase v2 users), as the published clients read them and the
+//! samples in shared/src/uem/samples.
 
 use crate::groups::{MemberList, SmartGroupRecord};
 use crate::installs::InstallStatus;
@@ -162,7 +162,7 @@ impl TenantState {
         })
     }
 
-    /// Details of `/api/mam/apps/{type}/{id}`: note the lowercase `uuid` and `id` (uem-api.md §3.3).
+    /// Details of `/api/mam/apps/{type}/{id}`: note the lowercase `uuid` and `id` (WorkSpaceOneImporter reads `uuid`).
     pub fn app_details_json(&self, a: &SimApp) -> Value {
         let entry = self.assignments.get(&a.id).cloned().unwrap_or_default();
         let assignments: Vec<Value> = entry

@@ -137,7 +137,7 @@ async fn api(
         }
     };
     // `/api/v{n}/{module}/...` carries the version in the path (PyVMwareAirWatch's optional
-    // form, §1.1); otherwise it is the Accept header's.
+    // form); otherwise it is the Accept header's.
     let path_version = lower[1]
         .strip_prefix('v')
         .and_then(|n| n.parse::<u32>().ok())

@@ -1,5 +1,5 @@
 //! `/api/mam/...`: the app catalog, assignments (v1 and v2 rules), install commands and which
-//! devices have an app (uem-api.md §3.2, §3.3, §3.5, §3.6).
+//! devices have an app (WorkSpaceOneImporter, Zentral, aw-bulkdevices-script).
 
 use super::{Req, contains_ci, paged, paged_total_results};
 use crate::installs::InstallStatus;
@@ -24,7 +24,7 @@ pub(super) fn route(state: &mut TenantState, l: &[&str], r: &Req) -> Option<Resp
             };
             match *r.method {
                 Method::GET => json_ok(state.app_details_json(&app)),
-                // Deletion is asynchronous in UEM (202/204, §3.3); here it is immediate.
+                // Deletion is asynchronous in UEM (202/204, as WorkSpaceOneImporter finds); here it is immediate.
                 Method::DELETE => match state.delete_app(app.id) {
                     Ok(()) => empty(204),
                     Err(e) => rejection(e),
@@ -213,7 +213,7 @@ fn apps_search(state: &TenantState, r: &Req) -> Response {
         })
         .collect();
     if r.version >= 4 {
-        // Zentral reads lowercase `applications` and `total` from version 4 (uem-api.md §2).
+        // Zentral reads lowercase `applications` and `total` from version 4.
         let (page, size) = match p.paging() {
             Ok(x) => x,
             Err(e) => return rejection(e),

@@ -1,5 +1,5 @@
 //! `/api/mdm/...`: devices (search, look-up by alternate id, apps, groups) and smart groups
-//! (uem-api.md §3.2, §3.4, §8).
+//! (PyWorkspaceOne, pyws1uem, Zentral, aw-bulkdevices-script).
 
 use super::{Req, contains_ci, paged, paged_total_results};
 use crate::events::EventKind;
@@ -323,7 +323,7 @@ fn device_groups(state: &TenantState, r: &Req) -> Response {
     paged("SmartGroup", items, r)
 }
 
-/// `name` is a contains match (uem-api.md §6.5); `managedbyorganizationgroupid` and
+/// `name` is a contains match (PyVMwareAirWatch and WorkSpaceOneImporter compare names themselves); `managedbyorganizationgroupid` and
 /// `organizationgroupid` filter on the managing OG (and below, for the latter).
 fn groups_search(state: &TenantState, r: &Req) -> Response {
     let p = r.params;

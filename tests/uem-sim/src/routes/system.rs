@@ -1,4 +1,4 @@
-//! `/api/system/...`: enrollment users and organization groups (uem-api.md §3.1, §8).
+//! `/api/system/...`: enrollment users and organization groups (pyws1uem, PyVMwareAirWatch, Zentral).
 
 use super::{Req, contains_ci, paged};
 use crate::respond::{empty, json_ok, json_status, method_not_allowed, not_found, rejection};
@@ -175,7 +175,7 @@ fn delete_user(state: &mut TenantState, key: &str) -> Response {
 }
 
 /// v1 `LocationGroups` with `Id: {"Value": n}`; v2 `OrganizationGroups`, flat ids and
-/// `TotalResults` (uem-api.md §2). `name` and `groupid` are contains matches (inferred, like the
+/// `TotalResults` (Zentral). `name` and `groupid` are contains matches (inferred, like the
 /// other name searches).
 fn og_search(state: &TenantState, r: &Req) -> Response {
     let p = r.params;
