@@ -127,4 +127,19 @@ mod tests {
         .expect_err("invalid");
         assert!(err.to_string().contains("LOADOUT_UEM_REQUESTS_PER_MINUTE"));
     }
+
+    #[test]
+    fn the_organization_group_is_read_trimmed_and_blank_is_unset() {
+        let og = |v: &str| {
+            let v = v.to_owned();
+            Settings::from_lookup(move |n| {
+                (n == "LOADOUT_UEM_ORGANIZATION_GROUP_ID").then(|| v.clone())
+            })
+            .expect("valid")
+            .uem_organization_group_id
+        };
+        assert_eq!(og(" 570 "), Some("570".to_owned()));
+        assert_eq!(og("  "), None);
+        assert_eq!(Settings::default().uem_organization_group_id, None);
+    }
 }
