@@ -454,7 +454,7 @@ async fn an_app_assigned_auto_shows_as_installed_at_the_next_check_in() {
     let sim = sim_with(
         SimConfig::new(tenant())
             .requests_per_minute(0)
-            .check_in_delay(Duration::from_millis(300)),
+            .check_in_delay(Duration::from_millis(1500)),
     )
     .await;
     let c = client(&sim);
@@ -473,7 +473,7 @@ async fn an_app_assigned_auto_shows_as_installed_at_the_next_check_in() {
             .any(|a| a.name == "Salesforce" && !a.installed),
         "assigned, not yet installed: {pending:?}"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert!(sim.device_apps("A-IOS").contains(&"Salesforce".to_owned()));
     assert!(
         !sim.device_apps("A-MAC").contains(&"Salesforce".to_owned()),
