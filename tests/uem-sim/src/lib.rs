@@ -57,7 +57,12 @@
 //! the install model (an `Auto` app installs at the device's check-in, `check_in_delay` after
 //! the assignment, default two minutes; `OnDemand` when the user asks; removed when the
 //! assignment goes); the "Compliance Status Changed" EventId 179; three delivery attempts per
-//! notification; 200 with an empty list from `/mam/apps/{uuid}/devices`.
+//! notification; 200 with an empty list from `/mam/apps/{uuid}/devices`; 201 for user and OG
+//! creates; 202 for device commands and install commands (an `EnterpriseWipe` unenrolls);
+//! deleting a user takes their devices and group entries with it.
+//!
+//! Not simulated: tags, profiles, user groups (criteria are kept, never evaluated), XML request
+//! bodies, the v1 `POST .../smartgroups/{id}/update` shortcut.
 
 pub mod assignments;
 mod enrollment;
