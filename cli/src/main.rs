@@ -257,6 +257,11 @@ async fn run(command: Command) -> Result<(), String> {
                 "  Basic: {}:{}  aw-tenant-code: {}",
                 c.username, c.password, c.tenant_code
             );
+            let og = sim.organization_group();
+            println!(
+                "  organization group: {} (uuid {}); set LOADOUT_UEM_ORGANIZATION_GROUP_ID={}",
+                og.id, og.uuid, og.id
+            );
             println!("Press Ctrl-C to stop.");
             sim.run_until_ctrl_c().await.map_err(|e| e.to_string())
         }

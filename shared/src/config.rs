@@ -25,6 +25,9 @@ pub struct Settings {
     pub pilot_group: Option<String>,
     /// One token bucket for every UEM call of the tenant (`LOADOUT_UEM_REQUESTS_PER_MINUTE`).
     pub uem_requests_per_minute: u32,
+    /// The organization group that manages the smart groups Loadout creates
+    /// (`LOADOUT_UEM_ORGANIZATION_GROUP_ID`); unset, UEM puts them in the API admin's group.
+    pub uem_organization_group_id: Option<String>,
     /// Receives before a message is dead-lettered (`LOADOUT_MAX_RECEIVES`).
     pub max_receives: u32,
     /// How long enrichment may reuse a user's context (`LOADOUT_CONTEXT_TTL_SECONDS`).
@@ -56,6 +59,7 @@ impl Default for Settings {
             mode: Mode::Gated,
             pilot_group: None,
             uem_requests_per_minute: 120,
+            uem_organization_group_id: None,
             max_receives: 5,
             context_ttl: Duration::from_secs(300),
             idempotency_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -104,6 +108,9 @@ impl Settings {
                 lookup("LOADOUT_UEM_REQUESTS_PER_MINUTE"),
                 d.uem_requests_per_minute,
             )?,
+            uem_organization_group_id: lookup("LOADOUT_UEM_ORGANIZATION_GROUP_ID")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
             max_receives: number(
                 "LOADOUT_MAX_RECEIVES",
                 lookup("LOADOUT_MAX_RECEIVES"),
@@ -167,5 +174,20 @@ mod tests {
         })
         .expect_err("invalid");
         assert!(err.to_string().contains("LOADOUT_UEM_REQUESTS_PER_MINUTE"));
+    }
+
+    #[test]
+    fn the_organization_group_is_read_trimmed_and_blank_is_unset() {
+        let og = |v: &str| {
+            let v = v.to_owned();
+            Settings::from_lookup(move |n| {
+                (n == "LOADOUT_UEM_ORGANIZATION_GROUP_ID").then(|| v.clone())
+            })
+            .expect("valid")
+            .uem_organization_group_id
+        };
+        assert_eq!(og(" 570 "), Some("570".to_owned()));
+        assert_eq!(og("  "), None);
+        assert_eq!(Settings::default().uem_organization_group_id, None);
     }
 }

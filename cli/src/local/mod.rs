@@ -198,7 +198,8 @@ impl LocalMode {
                     std::env::var("LOADOUT_UEM_TOKEN_URL").ok().as_deref(),
                 )
                 .await?
-                .requests_per_minute(settings.uem_requests_per_minute),
+                .requests_per_minute(settings.uem_requests_per_minute)
+                .organization_group_id(settings.uem_organization_group_id.as_deref()),
                 None,
             ),
             UemTarget::Simulator => {
@@ -215,7 +216,9 @@ impl LocalMode {
                     &sim.credentials.client_id,
                     loadout::ports::SecretString::new(&sim.credentials.client_secret),
                 )
-                .requests_per_minute(settings.uem_requests_per_minute);
+                .requests_per_minute(settings.uem_requests_per_minute)
+                // New smart groups go where the simulated tenant's users and devices are.
+                .organization_group_id(Some(&sim.organization_group().id.to_string()));
                 (config, Some(sim))
             }
         };

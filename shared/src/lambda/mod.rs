@@ -120,7 +120,8 @@ pub async fn uem_client(
 ) -> Result<Arc<dyn UemApi>, StartupError> {
     let config = UemConfig::from_secrets(services.secrets.as_ref(), base_url, token_url)
         .await?
-        .requests_per_minute(services.settings.uem_requests_per_minute);
+        .requests_per_minute(services.settings.uem_requests_per_minute)
+        .organization_group_id(services.settings.uem_organization_group_id.as_deref());
     let client = UemClient::new(config, services.store.clone(), services.clock.clone())?
         // A rotation in Secrets Manager reaches the client at its next refusal, no redeploy.
         .with_credential_source(CredentialSource {

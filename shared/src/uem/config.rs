@@ -108,6 +108,12 @@ impl UemConfig {
         self
     }
 
+    /// The `ManagedByOrganizationGroupId` for new smart groups (`None`: the API admin's).
+    pub fn organization_group_id(mut self, id: Option<&str>) -> Self {
+        self.organization_group_id = id.map(str::to_owned);
+        self
+    }
+
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

@@ -1,14 +1,15 @@
-//! App assignments: v1 `POST .../assignments` adds groups with a push mode; v2
-//! `assignment-rules` replaces the whole ordered rule list (uem-api.md §3.5, §6.2).
+//! App assignments: v1 `POST .../assignments` adds a rule for the groups with a push mode; v2
+//! `assignment-rules` replaces the whole ordered rule list (as WorkSpaceOneImporter uses them). A group in
+//! two rules of one app is accepted (no source says UEM refuses it); the first rule wins.
 
 use crate::state::{Rejection, TenantState, get_ci};
 use crate::tenant::{PushMode, SimApp};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 
 /// One assignment rule of an app (v2 shape; v1 assignments are stored the same way).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
+    /// Smart group uuids.
     pub smart_groups: Vec<String>,
     pub mode: PushMode,
     /// The `distribution` object as sent, for echoing fields the simulator does not interpret.
@@ -18,13 +19,29 @@ pub struct Rule {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AppAssignments {
+    /// In priority order.
     pub rules: Vec<Rule>,
+    /// Smart group uuids.
     pub excluded: Vec<String>,
 }
 
+impl AppAssignments {
+    /// The push mode of the first rule that names this group.
+    pub fn mode_for(&self, group_uuid: &str) -> Option<PushMode> {
+        self.rules
+            .iter()
+            .find(|r| {
+                r.smart_groups
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(group_uuid))
+            })
+            .map(|r| r.mode)
+    }
+}
+
 impl TenantState {
-    /// v1 `POST /api/mam/apps/{type}/{id}/assignments`: adds the groups with the push mode; a
-    /// group already assigned moves to the new rule.
+    /// v1 `POST /api/mam/apps/{type}/{id}/assignments`: a new rule for the groups, after the
+    /// existing ones.
     pub fn add_v1_assignment(&mut self, app_id: i64, body: &Value) -> Result<(), Rejection> {
         let ids = get_ci(body, "SmartGroupIds")
             .and_then(Value::as_array)
@@ -50,11 +67,6 @@ impl TenantState {
                 .ok_or_else(|| Rejection::bad_request(format!("Invalid PushMode '{m}'.")))?,
         };
         let entry = self.assignments.entry(app_id).or_default();
-        for rule in &mut entry.rules {
-            rule.smart_groups
-                .retain(|g| !uuids.iter().any(|u| u.eq_ignore_ascii_case(g)));
-        }
-        entry.rules.retain(|r| !r.smart_groups.is_empty());
         let flag = |k: &str| get_ci(&params, k).and_then(Value::as_bool).unwrap_or(false);
         entry.rules.push(Rule {
             smart_groups: uuids,
@@ -72,7 +84,8 @@ impl TenantState {
         Ok(())
     }
 
-    /// v2 `PUT /api/mam/apps/{uuid}/assignment-rules`: replaces the whole rule set.
+    /// v2 `PUT /api/mam/apps/{uuid}/assignment-rules`: replaces the whole rule set, ordered by
+    /// `priority`.
     pub fn put_v2_rules(&mut self, app_id: i64, body: &Value) -> Result<(), Rejection> {
         let list = get_ci(body, "assignments")
             .and_then(Value::as_array)
@@ -99,11 +112,6 @@ impl TenantState {
                 let group = self.group_by_uuid(uuid).ok_or_else(|| {
                     Rejection::bad_request(format!("Smart group {uuid} not found."))
                 })?;
-                if uuids.contains(&group.uuid) {
-                    return Err(Rejection::bad_request(format!(
-                        "Smart group {uuid} is listed twice."
-                    )));
-                }
                 uuids.push(group.uuid.clone());
             }
             let mode = match get_ci(dist, "app_delivery_method").and_then(Value::as_str) {
@@ -129,16 +137,6 @@ impl TenantState {
                 },
             ));
         }
-        let mut seen = BTreeSet::new();
-        for (_, r) in &rules {
-            for g in &r.smart_groups {
-                if !seen.insert(g.to_ascii_lowercase()) {
-                    return Err(Rejection::bad_request(format!(
-                        "Smart group {g} is in more than one assignment."
-                    )));
-                }
-            }
-        }
         rules.sort_by_key(|(p, _)| *p);
         let mut excluded = Vec::new();
         if let Some(list) = get_ci(body, "excluded_smart_groups").and_then(Value::as_array) {
@@ -157,6 +155,84 @@ impl TenantState {
                 excluded,
             },
         );
+        Ok(())
+    }
+
+    /// Takes one smart group out of every rule of an app (rules left empty go too), as
+    /// `DELETE /api/mam/apps/{type}/{id}/smartgroups/{sgId}` or an admin in the console does.
+    pub fn remove_assignment(&mut self, app_id: i64, group_id: i64) -> Result<(), Rejection> {
+        let uuid = self
+            .groups
+            .get(&group_id)
+            .map(|g| g.uuid.clone())
+            .ok_or_else(|| Rejection::not_found(format!("Smart group {group_id} not found.")))?;
+        let entry = self.assignments.get_mut(&app_id).ok_or_else(|| {
+            Rejection::not_found(format!("Application {app_id} has no assignments."))
+        })?;
+        let before: usize = entry.rules.iter().map(|r| r.smart_groups.len()).sum();
+        for rule in &mut entry.rules {
+            rule.smart_groups.retain(|g| !g.eq_ignore_ascii_case(&uuid));
+        }
+        entry.rules.retain(|r| !r.smart_groups.is_empty());
+        let after: usize = entry.rules.iter().map(|r| r.smart_groups.len()).sum();
+        if before == after {
+            return Err(Rejection::not_found(format!(
+                "Smart group {group_id} is not assigned to application {app_id}."
+            )));
+        }
+        Ok(())
+    }
+
+    /// Changes the push mode the group gets for an app, as an admin editing the assignment
+    /// would: a rule that names only this group changes; a group that shares its rule moves to
+    /// a rule of its own right after it.
+    pub fn change_push_mode(
+        &mut self,
+        app_id: i64,
+        group_id: i64,
+        mode: PushMode,
+    ) -> Result<(), Rejection> {
+        let uuid = self
+            .groups
+            .get(&group_id)
+            .map(|g| g.uuid.clone())
+            .ok_or_else(|| Rejection::not_found(format!("Smart group {group_id} not found.")))?;
+        let entry = self.assignments.get_mut(&app_id).ok_or_else(|| {
+            Rejection::not_found(format!("Application {app_id} has no assignments."))
+        })?;
+        let at = entry
+            .rules
+            .iter()
+            .position(|r| r.smart_groups.iter().any(|g| g.eq_ignore_ascii_case(&uuid)))
+            .ok_or_else(|| {
+                Rejection::not_found(format!(
+                    "Smart group {group_id} is not assigned to application {app_id}."
+                ))
+            })?;
+        let rule = &mut entry.rules[at];
+        if rule.smart_groups.len() == 1 {
+            rule.mode = mode;
+            return Ok(());
+        }
+        rule.smart_groups.retain(|g| !g.eq_ignore_ascii_case(&uuid));
+        let mut own = rule.clone();
+        own.smart_groups = vec![uuid];
+        own.mode = mode;
+        entry.rules.insert(at + 1, own);
+        Ok(())
+    }
+
+    /// Removes an app from the catalog with its assignments and installs.
+    pub fn delete_app(&mut self, app_id: i64) -> Result<(), Rejection> {
+        let before = self.apps.len();
+        self.apps.retain(|a| a.id != app_id);
+        if self.apps.len() == before {
+            return Err(Rejection::not_found(format!(
+                "Application {app_id} not found."
+            )));
+        }
+        self.assignments.remove(&app_id);
+        self.installs.retain(|(_, a), _| *a != app_id);
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 pub const JSON_TYPE: &str = "application/json; charset=utf-8";
+pub const XML_TYPE: &str = "application/xml; charset=utf-8";
 
 /// UEM-style error codes (the simulator's own numbering; real codes vary by endpoint).
 pub(crate) const CODE_UNAUTHORIZED: i64 = 1005;
@@ -16,6 +17,7 @@ pub(crate) const CODE_FORBIDDEN: i64 = 1013;
 pub(crate) const CODE_NOT_FOUND: i64 = 1001;
 pub(crate) const CODE_THROTTLED: i64 = 1029;
 pub(crate) const CODE_SERVER: i64 = 1000;
+pub(crate) const CODE_NOT_ACCEPTABLE: i64 = 1406;
 
 // ----------------------------------------------------------------------------------------------
 // Responses
@@ -99,4 +101,38 @@ pub(crate) fn throttled(wait: Duration) -> Response {
 
 pub(crate) fn oauth_error(status: u16, code: &str) -> Response {
     json_status(status, json!({ "error": code }))
+}
+
+/// 406 for an `Accept` the API cannot serve; the error object is JSON all the same.
+pub(crate) fn not_acceptable() -> Response {
+    error(
+        406,
+        CODE_NOT_ACCEPTABLE,
+        "The requested media type is not supported; accept application/json or application/xml.",
+    )
+}
+
+/// The same answer as XML when the client asked for it: a JSON body is re-rendered, empty
+/// bodies stay empty.
+pub(crate) async fn in_format(resp: Response, format: crate::negotiate::Format) -> Response {
+    if format == crate::negotiate::Format::Json
+        || resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            != Some(JSON_TYPE)
+    {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return server_error(500);
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+        return server_error(500);
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(XML_TYPE));
+    Response::from_parts(parts, Body::from(crate::xml::render(&value)))
 }

@@ -1,12 +1,13 @@
-//! The HTTP side: one dispatcher that records the call and applies, in order, the tenant's rate
-//! limit, injected faults and authentication before handing `/api/...` to `routes`; and the
-//! OAuth token service at `/connect/token`.
+//! The HTTP side: one dispatcher that records the call and applies, in order, UEM's response
+//! time, content negotiation, the tenant's rate limit, injected faults and authentication before
+//! handing `/api/...` to `routes`; and the OAuth token service at `/connect/token`.
 
 use crate::faults::Fault;
 use crate::handle::{CallRecord, Shared};
+use crate::negotiate::{accept_version, negotiate};
 use crate::respond::{
-    CODE_FORBIDDEN, CODE_NOT_FOUND, error, json_ok, oauth_error, server_error, throttled,
-    unauthorized,
+    CODE_FORBIDDEN, CODE_NOT_FOUND, error, in_format, json_ok, not_acceptable, oauth_error,
+    server_error, throttled, unauthorized,
 };
 use crate::routes::{Params, Req, route};
 use axum::body::to_bytes;
@@ -59,13 +60,33 @@ async fn handle(
     if lower.first().map(String::as_str) != Some("api") || lower.len() < 2 {
         return error(404, CODE_NOT_FOUND, "The requested resource was not found.");
     }
+    if let Some(d) = sim.draw_latency() {
+        tokio::time::sleep(d).await;
+    }
+    let Some(format) = negotiate(headers) else {
+        return not_acceptable();
+    };
+    let response = api(sim, method, uri, headers, body, &segments, &lower).await;
+    in_format(response, format).await
+}
+
+async fn api(
+    sim: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    segments: &[&str],
+    lower: &[String],
+) -> Response {
+    let path = uri.path();
     if let Some(wait) = sim.take_rate_token() {
         return throttled(wait);
     }
     let mutating = matches!(
         *method,
         Method::POST | Method::PUT | Method::DELETE | Method::PATCH
-    ) && !(lower.len() == 3 && lower[2] == "devices");
+    ) && !(lower.len() == 3 && lower[2] == "devices" && *method == Method::POST);
     let (latency, fault) = sim.draw_fault(path, mutating);
     if let Some(d) = latency {
         tokio::time::sleep(d).await;
@@ -78,18 +99,9 @@ async fn handle(
             tokio::time::sleep(d).await;
             None
         }
-        Some(f @ (Fault::AppliedThenStatus(_) | Fault::AppliedThenHang(_))) => {
-            if mutating {
-                Some(f)
-            } else {
-                return match f {
-                    Fault::AppliedThenStatus(s) => server_error(s),
-                    Fault::AppliedThenHang(d) => sim.hang(d).await,
-                    _ => unreachable!(),
-                };
-            }
-        }
-        None => None,
+        Some(Fault::AppliedThenStatus(s)) if !mutating => return server_error(s),
+        Some(Fault::AppliedThenHang(d)) if !mutating => return sim.hang(d).await,
+        other => other,
     };
     if let Err(message) = sim.authenticate(headers) {
         return unauthorized(message);
@@ -101,7 +113,6 @@ async fn handle(
             "The administrator's role does not allow this operation.",
         );
     }
-    let version = accept_version(headers);
     let params = match Query::<Vec<(String, String)>>::try_from_uri(uri) {
         Ok(Query(pairs)) => Params(
             pairs
@@ -111,7 +122,7 @@ async fn handle(
         ),
         Err(_) => return error(400, 400, "The query string is invalid."),
     };
-    let body_json = if body.is_empty() {
+    let body_json = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
         match serde_json::from_slice::<Value>(body) {
@@ -125,39 +136,37 @@ async fn handle(
             }
         }
     };
+    // `/api/v{n}/{module}/...` carries the version in the path (PyVMwareAirWatch's optional
+    // form); otherwise it is the Accept header's.
+    let path_version = lower[1]
+        .strip_prefix('v')
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|_| lower.len() > 2);
+    let at = if path_version.is_some() { 2 } else { 1 };
     let request = Req {
         method,
-        segs: &segments[2..],
-        lower: &lower[2..],
+        segs: &segments[at + 1..],
+        lower: &lower[at + 1..],
         params: &params,
         body: &body_json,
-        version,
+        version: path_version.unwrap_or_else(|| accept_version(headers)),
     };
     let response = {
         let mut state = sim.state.lock().unwrap_or_else(|p| p.into_inner());
-        route(&mut state, &lower[1], &request)
+        let response = route(&mut state, &lower[at], &request);
+        if mutating && response.status().is_success() {
+            state.sync_installs(tokio::time::Instant::now());
+        }
+        for (kind, device) in std::mem::take(&mut state.outbox) {
+            sim.notify(&state, kind, &device);
+        }
+        response
     };
     match after {
         Some(Fault::AppliedThenStatus(s)) => server_error(s),
         Some(Fault::AppliedThenHang(d)) => sim.hang(d).await,
         _ => response,
     }
-}
-
-fn accept_version(headers: &HeaderMap) -> u32 {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split([';', ',']))
-        .filter_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            k.trim()
-                .eq_ignore_ascii_case("version")
-                .then(|| v.trim().parse().ok())?
-        })
-        .next()
-        .unwrap_or(1)
 }
 
 // ----------------------------------------------------------------------------------------------

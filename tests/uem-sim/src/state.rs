@@ -1,17 +1,21 @@
-//! The tenant's mutable state: the seeded users, devices and apps, the smart groups and app
-//! assignments UEM keeps on top of them (`groups.rs`, `assignments.rs`), and what follows from
-//! them: who is entitled to which app, and what each device reports. JSON shapes: `render.rs`.
+//! The tenant's mutable state: the seeded users, devices and apps, the organization groups
+//! (`org.rs`), the smart groups and app assignments UEM keeps on top of them (`groups.rs`,
+//! `assignments.rs`), and what follows from them: who is entitled to which app (`entitlement.rs`)
+//! and what each device has installed (`installs.rs`). JSON shapes: `render.rs`.
 
 use crate::assignments::AppAssignments;
+use crate::events::EventKind;
 use crate::groups::SmartGroupRecord;
-use crate::tenant::{PushMode, SimApp, SimDevice, SimUser, Tenant};
+use crate::installs::InstallRecord;
+use crate::org::{OrgGroup, default_tree};
+use crate::tenant::{SimApp, SimDevice, SimUser, Tenant};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-/// The organization group everything lives in (one per simulated tenant).
-pub const OG_ID: i64 = 570;
-pub const OG_NAME: &str = "Loadout Sim";
-pub const OG_UUID: &str = "6c8d8c9e-0f38-4c16-9a4c-5a0f1f0c0570";
+pub use crate::org::{
+    CUSTOMER_OG_ID as OG_ID, CUSTOMER_OG_NAME as OG_NAME, CUSTOMER_OG_UUID as OG_UUID,
+};
 
 /// A key of a JSON object, case-insensitively.
 pub fn get_ci<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
@@ -49,13 +53,31 @@ impl Rejection {
     }
 }
 
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
 #[derive(Debug, Clone)]
 pub struct TenantState {
     pub users: Vec<SimUser>,
     pub devices: Vec<SimDevice>,
     pub apps: Vec<SimApp>,
+    pub org_groups: Vec<OrgGroup>,
     pub groups: BTreeMap<i64, SmartGroupRecord>,
     pub assignments: BTreeMap<i64, AppAssignments>,
+    /// Managed installs by (device id, app id).
+    pub installs: BTreeMap<(i64, i64), InstallRecord>,
+    /// How long after an `Auto` assignment reaches a device the app shows as installed (the
+    /// device's next check-in); zero installs at once.
+    pub check_in_delay: Duration,
+    /// The API admin's OG: where a smart group lands when the body names none.
+    pub admin_og: i64,
+    /// Device changes made through the API that UEM notifies about, sent after the request.
+    pub(crate) outbox: Vec<(EventKind, SimDevice)>,
     pub(crate) next_group_id: i64,
     pub(crate) seed: u64,
 }
@@ -66,29 +88,52 @@ impl TenantState {
             users: tenant.users,
             devices: tenant.devices,
             apps: tenant.apps,
+            org_groups: default_tree(),
             groups: BTreeMap::new(),
             assignments: BTreeMap::new(),
+            installs: BTreeMap::new(),
+            check_in_delay: Duration::ZERO,
+            admin_og: OG_ID,
+            outbox: Vec::new(),
             next_group_id: 30001,
             seed: tenant.seed,
         }
     }
 
+    /// By numeric id or uuid.
     pub fn user_by_id(&self, id: &str) -> Option<&SimUser> {
+        let id = id.trim();
         self.users
             .iter()
-            .find(|u| u.id.to_string() == id.trim() || u.uuid.eq_ignore_ascii_case(id.trim()))
+            .find(|u| u.id.to_string() == id || u.uuid.eq_ignore_ascii_case(id))
     }
 
+    /// By UEM user name, case-insensitively.
     pub fn user_by_name(&self, username: &str) -> Option<&SimUser> {
         self.users
             .iter()
-            .find(|u| u.username.eq_ignore_ascii_case(username))
+            .find(|u| u.username.eq_ignore_ascii_case(username.trim()))
+    }
+
+    /// How tests name a person: the UEM user name, else the seed key (HR id), else the id.
+    pub fn resolve_user(&self, who: &str) -> Option<&SimUser> {
+        let who = who.trim();
+        self.user_by_name(who)
+            .or_else(|| self.users.iter().find(|u| u.key.eq_ignore_ascii_case(who)))
+            .or_else(|| self.user_by_id(who))
     }
 
     pub fn device_by_id(&self, id: &str) -> Option<&SimDevice> {
+        let id = id.trim();
         self.devices
             .iter()
-            .find(|d| d.id.to_string() == id.trim() || d.uuid.eq_ignore_ascii_case(id.trim()))
+            .find(|d| d.id.to_string() == id || d.uuid.eq_ignore_ascii_case(id))
+    }
+
+    pub fn device_by_serial(&self, serial: &str) -> Option<&SimDevice> {
+        self.devices
+            .iter()
+            .find(|d| d.serial_number.eq_ignore_ascii_case(serial.trim()))
     }
 
     pub fn app_by_id(&self, id: &str) -> Option<&SimApp> {
@@ -112,77 +157,5 @@ impl TenantState {
             .iter()
             .filter(|d| d.username.eq_ignore_ascii_case(username))
             .collect()
-    }
-
-    /// Apps (by console id) this user is entitled to through smart-group membership, with the push
-    /// mode of the first (highest-priority) rule that targets them; exclusions win.
-    pub fn effective_apps(&self, username: &str) -> BTreeMap<i64, PushMode> {
-        let mut out = BTreeMap::new();
-        let Some(user) = self.user_by_name(username) else {
-            return out;
-        };
-        for (app_id, entry) in &self.assignments {
-            let in_group = |uuid: &String| {
-                self.group_by_uuid(uuid)
-                    .is_some_and(|g| self.group_has_user(g, user))
-            };
-            if entry.excluded.iter().any(in_group) {
-                continue;
-            }
-            if let Some(rule) = entry
-                .rules
-                .iter()
-                .find(|r| r.smart_groups.iter().any(in_group))
-            {
-                out.insert(*app_id, rule.mode);
-            }
-        }
-        out
-    }
-
-    /// Apps assigned to one device (platform-matched), with the push mode.
-    pub fn device_assigned_apps(&self, device: &SimDevice) -> Vec<(&SimApp, PushMode)> {
-        let mut out = Vec::new();
-        for (app_id, entry) in &self.assignments {
-            let Some(app) = self.app_by_id(&app_id.to_string()) else {
-                continue;
-            };
-            if !app.platforms.iter().any(|p| p == &device.platform) {
-                continue;
-            }
-            let targets = |uuid: &String| {
-                self.group_by_uuid(uuid)
-                    .is_some_and(|g| self.group_devices(g).iter().any(|d| d.id == device.id))
-            };
-            if entry.excluded.iter().any(targets) {
-                continue;
-            }
-            if let Some(rule) = entry
-                .rules
-                .iter()
-                .find(|r| r.smart_groups.iter().any(targets))
-            {
-                out.push((app, rule.mode));
-            }
-        }
-        out
-    }
-
-    /// The apps UEM reports on a device: the ones an `Auto` assignment put there (as if the device
-    /// had checked in) and the seeded unmanaged ones. (name, bundle id, version, managed)
-    pub fn device_apps(&self, d: &SimDevice) -> Vec<(String, String, String, bool)> {
-        let mut out: Vec<(String, String, String, bool)> = self
-            .device_assigned_apps(d)
-            .into_iter()
-            .filter(|(_, mode)| *mode == PushMode::Auto)
-            .map(|(a, _)| (a.name.clone(), a.bundle_id.clone(), a.version.clone(), true))
-            .collect();
-        for (bundle, name, version) in &d.unmanaged_apps {
-            if !out.iter().any(|(_, b, _, _)| b == bundle) {
-                out.push((name.clone(), bundle.clone(), version.clone(), false));
-            }
-        }
-        out.sort();
-        out
     }
 }

@@ -431,8 +431,13 @@ async fn assign_change_mode_and_unassign_keep_other_assignments() {
 }
 
 #[tokio::test]
-async fn an_app_assigned_auto_shows_as_installed_on_matching_devices() {
-    let sim = sim().await;
+async fn an_app_assigned_auto_shows_as_installed_at_the_next_check_in() {
+    let sim = sim_with(
+        SimConfig::new(tenant())
+            .requests_per_minute(0)
+            .check_in_delay(Duration::from_millis(1500)),
+    )
+    .await;
     let c = client(&sim);
     let alice = user_member(&c, "alice").await;
     let salesforce = c.find_app("1202").await.unwrap().unwrap();
@@ -443,6 +448,15 @@ async fn an_app_assigned_auto_shows_as_installed_on_matching_devices() {
     c.assign_app(&salesforce, &g, AssignmentSpec::new(PushMode::Auto))
         .await
         .unwrap();
+    let ios_uuid = sim.with_state(|s| s.device_by_serial("A-IOS").unwrap().uuid.clone());
+    let pending = c.installed_apps(&ios_uuid).await.unwrap();
+    assert!(
+        pending
+            .iter()
+            .any(|a| a.name == "Salesforce" && !a.installed),
+        "assigned, not yet installed: {pending:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     assert!(sim.device_apps("A-IOS").contains(&"Salesforce".to_owned()));
     assert!(
         !sim.device_apps("A-MAC").contains(&"Salesforce".to_owned()),

@@ -1,136 +1,11 @@
-//! The simulator's HTTP surface as a third-party client sees it (plain reqwest, no Loadout code):
-//! status codes, content types, 204 bodies, error objects, paging envelopes, auth, limits.
+//! The basics: auth, searches, paging, shapes, groups, assignments, limits and faults.
 
-mod support;
-
-use reqwest::{Client, Response, StatusCode, header};
+use crate::fixture::{sim, sim_with, tenant};
+use crate::raw::{Raw, assert_empty, create_group, error_of, json_of, user_id};
+use reqwest::{Client, StatusCode, header};
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{sim, sim_with, tenant};
-use uem_sim::{Fault, PushMode, SimConfig, SimHandle, Tenant, UemSim};
-
-struct Raw<'a> {
-    sim: &'a SimHandle,
-    http: Client,
-}
-
-impl<'a> Raw<'a> {
-    fn new(sim: &'a SimHandle) -> Self {
-        Self {
-            sim,
-            http: Client::new(),
-        }
-    }
-
-    /// A request with Basic auth, the tenant code and `Accept: application/json;version=N`.
-    fn req(&self, method: reqwest::Method, path: &str, version: u32) -> reqwest::RequestBuilder {
-        let c = &self.sim.credentials;
-        self.http
-            .request(method, format!("{}{}", self.sim.base_url, path))
-            .basic_auth(&c.username, Some(&c.password))
-            .header("aw-tenant-code", &c.tenant_code)
-            .header(
-                header::ACCEPT,
-                format!("application/json;version={version}"),
-            )
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        self.req(reqwest::Method::GET, path, 1)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn send_json(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        version: u32,
-        body: Value,
-    ) -> Response {
-        self.req(method, path, version)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
-/// A JSON answer: exactly UEM's content type, and an object (never a top-level array).
-async fn json_of(resp: Response, status: u16) -> Value {
-    assert_eq!(resp.status().as_u16(), status, "status");
-    assert_eq!(
-        resp.headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-        Some("application/json; charset=utf-8")
-    );
-    let body: Value = resp.json().await.unwrap();
-    assert!(body.is_object(), "top-level JSON is an object: {body}");
-    body
-}
-
-/// UEM's error object.
-async fn error_of(resp: Response, status: u16) -> Value {
-    let body = json_of(resp, status).await;
-    assert!(body["errorCode"].as_i64().is_some_and(|c| c != 0), "{body}");
-    assert!(body["message"].is_string(), "{body}");
-    assert_eq!(
-        body["activityId"].as_str().map(str::len),
-        Some(36),
-        "{body}"
-    );
-    body
-}
-
-async fn assert_empty(resp: Response, status: u16) {
-    assert_eq!(resp.status().as_u16(), status);
-    assert!(
-        resp.headers().get(header::CONTENT_TYPE).is_none(),
-        "an empty answer carries no JSON content type"
-    );
-    assert!(resp.bytes().await.unwrap().is_empty());
-}
-
-async fn user_id(raw: &Raw<'_>, username: &str) -> i64 {
-    let body = json_of(
-        raw.get(&format!("/api/system/users/search?username={username}"))
-            .await,
-        200,
-    )
-    .await;
-    body["Users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["UserName"] == username)
-        .unwrap()["Id"]["Value"]
-        .as_i64()
-        .unwrap()
-}
-
-async fn create_group(raw: &Raw<'_>, name: &str, users: &[i64]) -> i64 {
-    let additions: Vec<Value> = users
-        .iter()
-        .map(|u| json!({"Id": u.to_string(), "Name": ""}))
-        .collect();
-    let body = json_of(
-        raw.send_json(
-            reqwest::Method::POST,
-            "/api/mdm/smartgroups",
-            1,
-            json!({"Name": name, "CriteriaType": "UserDevice", "UserAdditions": additions}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    body["Value"]
-        .as_i64()
-        .expect("create answers {\"Value\": id}")
-}
+use uem_sim::{Fault, PushMode, SimConfig, Tenant, UemSim};
 
 // ---- token service and authentication ------------------------------------------------------
 
@@ -428,7 +303,11 @@ async fn smart_groups_create_read_replace_delete() {
     assert_eq!(group["Devices"], 3, "alice's three devices");
     assert_eq!(group["Assignments"], 0);
     assert_eq!(group["Exclusions"], 0);
-    assert_eq!(group["UserAdditions"][0]["Id"], alice.to_string());
+    assert_eq!(
+        group["UserAdditions"],
+        json!([{"Id": alice.to_string(), "Name": "alice"}]),
+        "UEM fills in the name the create left empty"
+    );
 
     let search = json_of(raw.get("/api/mdm/smartgroups/search?name=slack").await, 200).await;
     assert_eq!(search["SmartGroups"][0]["SmartGroupID"], id);
@@ -453,13 +332,20 @@ async fn smart_groups_create_read_replace_delete() {
     none["UserAdditions"] = json!([]);
     error_of(put(none).await, 400).await;
     edit["UserAdditions"] =
-        json!([{"Id": alice.to_string(), "Name": "alice"}, {"Id": bob, "Name": "bob"}]);
+        json!([{"Id": alice.to_string(), "Name": "not alice"}, {"Id": bob, "Name": ""}]);
     edit["SomethingUemIgnores"] = json!(true);
     assert_empty(put(edit).await, 204).await;
     assert_eq!(
         sim.smart_group_members("loadout:slack").unwrap(),
         ["alice", "bob"]
     );
+    let reread = json_of(raw.get(&format!("/api/mdm/smartgroups/{id}")).await, 200).await;
+    assert_eq!(
+        reread["UserAdditions"],
+        json!([{"Id": alice.to_string(), "Name": "alice"}, {"Id": bob.to_string(), "Name": "bob"}]),
+        "names come from UEM's user records, not from the request"
+    );
+    assert_eq!(reread["SomethingUemIgnores"], Value::Null);
 
     // Members of a device's groups, and a group's devices.
     let devices = json_of(
@@ -535,11 +421,14 @@ async fn group_validation_matches_uem_rules() {
         201,
     )
     .await;
-    error_of(
+    assert!(sim.duplicates().is_empty());
+    // UEM does not refuse a second group of the same name: only a client can avoid it.
+    json_of(
         post(json!({"Name": "Everyone", "CriteriaType": "All"})).await,
-        400,
+        201,
     )
     .await;
+    assert_eq!(sim.duplicates().len(), 1, "{:?}", sim.duplicates());
 }
 
 // ---- assignments ---------------------------------------------------------------------------

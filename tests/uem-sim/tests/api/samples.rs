@@ -2,11 +2,9 @@
 //! on (`shared/src/uem/samples`, assembled from the research notes), so the two sides agree on
 //! shapes that come from sources, not from each other.
 
-mod support;
-
+use crate::fixture::sim;
 use reqwest::{Client, header};
 use serde_json::{Value, json};
-use support::sim;
 
 fn sample(name: &str) -> Value {
     let path = format!(

@@ -1,94 +1,33 @@
-//! Starting the simulator, and everything tests do to it in-process: change faults and limits,
-//! expire tokens, read the call log and ask what UEM now holds.
+//! Starting the simulator, and everything tests do to it in-process: change faults, limits and
+//! latency, expire tokens, read the call log (here); ask what UEM holds (`inspect.rs`); make
+//! the changes a console admin makes (`admin.rs`); add users and enroll devices, which raises
+//! event notifications (`people.rs`).
 
+mod admin;
+mod config;
+mod inspect;
+mod people;
+
+pub use config::{BucketStart, Credentials, DEFAULT_CHECK_IN_DELAY, LatencyModel, SimConfig};
+pub use inspect::GroupView;
+
+use crate::events::{EventKind, EventSender, Notification};
 use crate::faults::{Fault, FaultConfig, FaultState};
+use crate::org::OrgGroup;
 use crate::server::basic_credentials;
 use crate::state::TenantState;
-use crate::tenant::{PushMode, Tenant};
+use crate::tenant::SimDevice;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
-
-/// What a client needs to sign in: an OAuth client, a Basic admin and the tenant code (API key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub client_id: String,
-    pub client_secret: String,
-    pub username: String,
-    pub password: String,
-    pub tenant_code: String,
-}
-
-impl Default for Credentials {
-    fn default() -> Self {
-        Self {
-            client_id: "loadout-sim-client".into(),
-            client_secret: "sim-secret-8c1f2b".into(),
-            username: "loadout-api".into(),
-            password: "sim-password-5e7a".into(),
-            tenant_code: "SIMTENANTCODE0570".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct SimConfig {
-    /// Where to listen; `None` = 127.0.0.1 on a free port.
-    pub addr: Option<SocketAddr>,
-    pub tenant: Tenant,
-    pub credentials: Credentials,
-    /// Lifetime of issued OAuth tokens (UEM: one hour).
-    pub token_lifetime: Duration,
-    /// The tenant's rate limit, as a token bucket of this size refilled over a minute.
-    pub requests_per_minute: u32,
-    pub faults: FaultConfig,
-    /// Every admin is read-only: mutations answer 403.
-    pub read_only: bool,
-}
-
-impl SimConfig {
-    pub fn new(tenant: Tenant) -> Self {
-        Self {
-            addr: None,
-            tenant,
-            credentials: Credentials::default(),
-            token_lifetime: Duration::from_secs(3600),
-            requests_per_minute: 120,
-            faults: FaultConfig::default(),
-            read_only: false,
-        }
-    }
-
-    pub fn addr(mut self, addr: SocketAddr) -> Self {
-        self.addr = Some(addr);
-        self
-    }
-
-    pub fn requests_per_minute(mut self, rpm: u32) -> Self {
-        self.requests_per_minute = rpm;
-        self
-    }
-
-    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.token_lifetime = lifetime;
-        self
-    }
-
-    pub fn faults(mut self, faults: FaultConfig) -> Self {
-        self.faults = faults;
-        self
-    }
-
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = credentials;
-        self
-    }
-}
 
 /// One recorded `/api` or token call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +69,44 @@ struct Bucket {
     last: Instant,
 }
 
+impl Bucket {
+    fn new(rpm: u32, start: BucketStart) -> Self {
+        Self {
+            rpm,
+            tokens: match start {
+                BucketStart::Full => f64::from(rpm),
+                BucketStart::Empty => 0.0,
+            },
+            last: Instant::now(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Latency {
+    model: LatencyModel,
+    rng: StdRng,
+}
+
+impl Latency {
+    fn new(model: LatencyModel) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(model.seed),
+            model,
+        }
+    }
+
+    fn draw(&mut self) -> Duration {
+        let (min, max) = (self.model.min.as_micros(), self.model.max.as_micros());
+        let micros = if max > min {
+            self.rng.random_range(min..=max)
+        } else {
+            min
+        };
+        Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Control {
     faults: FaultState,
@@ -137,6 +114,7 @@ pub(crate) struct Control {
     token_lifetime: Duration,
     read_only: bool,
     bucket: Bucket,
+    latency: Option<Latency>,
     token_counter: u64,
 }
 
@@ -147,16 +125,40 @@ pub(crate) struct Shared {
     calls: Mutex<Vec<CallRecord>>,
     credentials: Credentials,
     pub started: Instant,
+    started_wall: DateTime<Utc>,
+    pub(crate) events: EventSender,
     shutdown: watch::Receiver<bool>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
     pub fn record(&self, call: CallRecord) {
         lock(&self.calls).push(call);
+    }
+
+    /// The simulated wall clock: the real time at start plus tokio's elapsed time.
+    pub fn wall_now(&self) -> DateTime<Utc> {
+        let elapsed = Instant::now().saturating_duration_since(self.started);
+        self.started_wall + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+
+    /// Sends UEM's notification of a device change (when a target is set).
+    pub(crate) fn notify(&self, s: &TenantState, kind: EventKind, device: &SimDevice) {
+        let user = s.users.iter().find(|u| u.id == device.user_id);
+        let og = s
+            .org_group(device.organization_group_id)
+            .map(|g| g.name.clone())
+            .unwrap_or_default();
+        self.events
+            .raise(Notification::new(kind, device, user, &og, self.wall_now()));
+    }
+
+    /// UEM's response time for one call, if a latency model is set.
+    pub fn draw_latency(&self) -> Option<Duration> {
+        lock(&self.control).latency.as_mut().map(Latency::draw)
     }
 
     /// Takes one token from the tenant's bucket, or says how long until one is available.
@@ -259,23 +261,24 @@ impl UemSim {
         let addr = listener.local_addr()?;
         let (tx, rx) = watch::channel(false);
         let now = Instant::now();
+        let mut state = TenantState::new(config.tenant);
+        state.check_in_delay = config.check_in_delay;
         let shared = Arc::new(Shared {
-            state: Mutex::new(TenantState::new(config.tenant)),
+            state: Mutex::new(state),
             control: Mutex::new(Control {
                 faults: FaultState::new(config.faults),
                 tokens: HashMap::new(),
                 token_lifetime: config.token_lifetime,
                 read_only: config.read_only,
-                bucket: Bucket {
-                    rpm: config.requests_per_minute,
-                    tokens: f64::from(config.requests_per_minute),
-                    last: now,
-                },
+                bucket: Bucket::new(config.requests_per_minute, config.bucket_start),
+                latency: config.latency.map(Latency::new),
                 token_counter: 0,
             }),
             calls: Mutex::new(Vec::new()),
             credentials: config.credentials.clone(),
             started: now,
+            started_wall: Utc::now(),
+            events: EventSender::start(config.events, rx.clone()),
             shutdown: rx.clone(),
         });
         let app = axum::Router::new()
@@ -302,21 +305,6 @@ impl UemSim {
     }
 }
 
-/// A group as UEM holds it, for assertions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupView {
-    pub id: i64,
-    pub uuid: String,
-    pub name: String,
-    pub criteria_type: String,
-    /// User names in `UserAdditions`, in list order.
-    pub users: Vec<String>,
-    /// Device ids in `DeviceAdditions`.
-    pub devices: Vec<i64>,
-    /// Apps (console id) assigned to this group, with the push mode.
-    pub apps: BTreeMap<i64, PushMode>,
-}
-
 /// A running simulator. Dropping it stops the server.
 pub struct SimHandle {
     /// `http://127.0.0.1:<port>`: the API host (paths start with `/api/`).
@@ -339,11 +327,13 @@ impl std::fmt::Debug for SimHandle {
 }
 
 impl SimHandle {
-    /// A few lines for a person: where the simulator listens and how to sign in.
+    /// A few lines for a person: where the simulator listens, how to sign in, and the
+    /// organization group to configure for new smart groups.
     pub fn describe(&self) -> String {
         let c = &self.credentials;
+        let og = self.organization_group();
         format!(
-            "UEM simulator at {base}\n  token URL:     {token}\n  OAuth client:  {id} / {secret}\n  Basic admin:   {user} / {pass}\n  tenant code:   {code} (header aw-tenant-code)\n  try: curl -u '{user}:{pass}' -H 'aw-tenant-code: {code}' {base}/api/system/users/search",
+            "UEM simulator at {base}\n  token URL:     {token}\n  OAuth client:  {id} / {secret}\n  Basic admin:   {user} / {pass}\n  tenant code:   {code} (header aw-tenant-code)\n  organization group: {og_id} ({og_name}, uuid {og_uuid})\n  try: curl -u '{user}:{pass}' -H 'aw-tenant-code: {code}' {base}/api/system/users/search",
             base = self.base_url,
             token = self.token_url,
             id = c.client_id,
@@ -351,7 +341,19 @@ impl SimHandle {
             user = c.username,
             pass = c.password,
             code = c.tenant_code,
+            og_id = og.id,
+            og_name = og.name,
+            og_uuid = og.uuid,
         )
+    }
+
+    /// The customer organization group the tenant's users and devices live in and the API
+    /// admin belongs to: the `ManagedByOrganizationGroupId` a client should send.
+    pub fn organization_group(&self) -> OrgGroup {
+        let s = lock(&self.shared.state);
+        s.org_group(s.admin_og)
+            .cloned()
+            .unwrap_or_else(|| crate::org::default_tree().remove(1))
     }
 
     // ---- control -------------------------------------------------------------------------
@@ -379,12 +381,22 @@ impl SimHandle {
 
     /// Changes the rate limit (0 = unlimited) and refills the bucket.
     pub fn set_requests_per_minute(&self, rpm: u32) {
-        let mut c = lock(&self.shared.control);
-        c.bucket = Bucket {
-            rpm,
-            tokens: f64::from(rpm),
-            last: Instant::now(),
-        };
+        self.set_rate_limit(rpm, BucketStart::Full);
+    }
+
+    /// Changes the rate limit (0 = unlimited) with the bucket starting full or empty.
+    pub fn set_rate_limit(&self, rpm: u32, start: BucketStart) {
+        lock(&self.shared.control).bucket = Bucket::new(rpm, start);
+    }
+
+    /// UEM's response time from now on (`None`: none).
+    pub fn set_latency(&self, latency: Option<LatencyModel>) {
+        lock(&self.shared.control).latency = latency.map(Latency::new);
+    }
+
+    /// How long an `Auto` assignment takes to show as installed, for assignments from now on.
+    pub fn set_check_in_delay(&self, delay: Duration) {
+        lock(&self.shared.state).check_in_delay = delay;
     }
 
     /// Lifetime of tokens issued from now on.
@@ -433,135 +445,10 @@ impl SimHandle {
         lock(&self.shared.calls)
             .iter()
             .filter(|c| {
-                matches!(c.method.as_str(), "POST" | "PUT" | "DELETE")
+                matches!(c.method.as_str(), "POST" | "PUT" | "DELETE" | "PATCH")
                     && c.template().starts_with("/api/")
             })
             .count()
-    }
-
-    // ---- state ---------------------------------------------------------------------------
-
-    /// Apps (console id as a string, i.e. the catalog's `uem_app_id`) the user is entitled to
-    /// through smart-group membership and assignments, with the push mode. Device platforms are
-    /// not considered here (see [`SimHandle::device_apps`]).
-    pub fn effective_apps(&self, username: &str) -> BTreeMap<String, PushMode> {
-        let s = lock(&self.shared.state);
-        s.effective_apps(username)
-            .into_iter()
-            .map(|(id, m)| (id.to_string(), m))
-            .collect()
-    }
-
-    /// As [`SimHandle::effective_apps`], keyed by app name.
-    pub fn effective_app_names(&self, username: &str) -> BTreeMap<String, PushMode> {
-        let s = lock(&self.shared.state);
-        s.effective_apps(username)
-            .into_iter()
-            .filter_map(|(id, m)| s.app_by_id(&id.to_string()).map(|a| (a.name.clone(), m)))
-            .collect()
-    }
-
-    /// Names of the apps UEM reports on the device with this serial number (Auto-assigned ones
-    /// count as installed).
-    pub fn device_apps(&self, serial: &str) -> Vec<String> {
-        let s = lock(&self.shared.state);
-        s.devices
-            .iter()
-            .find(|d| d.serial_number == serial)
-            .map(|d| s.device_apps(d).into_iter().map(|a| a.0).collect())
-            .unwrap_or_default()
-    }
-
-    /// User names in the `UserAdditions` of the group with exactly this name.
-    pub fn smart_group_members(&self, name: &str) -> Option<Vec<String>> {
-        self.groups()
-            .into_iter()
-            .find(|g| g.name == name)
-            .map(|g| g.users)
-    }
-
-    pub fn groups(&self) -> Vec<GroupView> {
-        let s = lock(&self.shared.state);
-        s.groups
-            .values()
-            .map(|g| GroupView {
-                id: g.id,
-                uuid: g.uuid.clone(),
-                name: g.name.clone(),
-                criteria_type: g.criteria_type.clone(),
-                users: g
-                    .member_ids("UserAdditions")
-                    .iter()
-                    .map(|id| {
-                        s.user_by_id(id)
-                            .map(|u| u.username.clone())
-                            .unwrap_or_else(|| id.clone())
-                    })
-                    .collect(),
-                devices: g
-                    .member_ids("DeviceAdditions")
-                    .iter()
-                    .filter_map(|id| id.parse().ok())
-                    .collect(),
-                apps: s
-                    .assignments
-                    .iter()
-                    .filter_map(|(app, a)| {
-                        a.rules
-                            .iter()
-                            .find(|r| {
-                                r.smart_groups
-                                    .iter()
-                                    .any(|u| u.eq_ignore_ascii_case(&g.uuid))
-                            })
-                            .map(|r| (*app, r.mode))
-                    })
-                    .collect(),
-            })
-            .collect()
-    }
-
-    /// Problems a careful client never causes: a member listed twice in a group, two groups with
-    /// the same name, a group in two rules of one app. Empty when all is well.
-    pub fn duplicates(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let groups = self.groups();
-        for g in &groups {
-            let mut seen = std::collections::BTreeSet::new();
-            for u in &g.users {
-                if !seen.insert(u) {
-                    out.push(format!("user {u} is listed twice in group {}", g.name));
-                }
-            }
-        }
-        for (i, a) in groups.iter().enumerate() {
-            if groups[..i]
-                .iter()
-                .any(|b| b.name.eq_ignore_ascii_case(&a.name))
-            {
-                out.push(format!("two groups are named {}", a.name));
-            }
-        }
-        let s = lock(&self.shared.state);
-        for (app, a) in &s.assignments {
-            let mut seen = std::collections::BTreeSet::new();
-            for g in a.rules.iter().flat_map(|r| &r.smart_groups) {
-                if !seen.insert(g.to_ascii_lowercase()) {
-                    out.push(format!("app {app} is assigned to group {g} twice"));
-                }
-            }
-        }
-        out
-    }
-
-    /// Reads anything else of the state.
-    pub fn with_state<T>(&self, f: impl FnOnce(&TenantState) -> T) -> T {
-        f(&lock(&self.shared.state))
-    }
-
-    /// Changes the state directly (e.g. to plant a group Loadout did not create).
-    pub fn with_state_mut<T>(&self, f: impl FnOnce(&mut TenantState) -> T) -> T {
-        f(&mut lock(&self.shared.state))
     }
 
     // ---- lifecycle -----------------------------------------------------------------------
