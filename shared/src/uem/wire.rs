@@ -149,6 +149,13 @@ pub fn device_owner(value: &Value) -> Option<String> {
 /// for devices Loadout cannot reason about, e.g. an unknown platform.
 pub fn device(value: &Value, fallback_user: &str) -> Result<Device, String> {
     let device_id = id(value, &["Id", "DeviceId"]).ok_or("device without an Id")?;
+    // UEM keeps unenrolled (and wiped) devices in its device search; they receive no apps, so a
+    // policy must not count them (a user's only "iOS device" may be one returned last year).
+    if let Some(status) = text(value, &["EnrollmentStatus"])
+        && !status.trim().eq_ignore_ascii_case("enrolled")
+    {
+        return Err(format!("device {device_id} is not enrolled ({status})"));
+    }
     let platform_name = text(value, &["Platform"])
         .or_else(|| field(value, &["PlatformId"]).and_then(|p| text(p, &["Name"])))
         .unwrap_or_default();
@@ -301,6 +308,10 @@ mod tests {
         assert!(!d.compliant);
         assert_eq!(d.os_major(), 14);
         assert!(device(&json!({"Id": 1, "Platform": "BlackBerry"}), "x").is_err());
+        let unenrolled = json!({"Id": 2, "Platform": "Apple", "EnrollmentStatus": "Unenrolled"});
+        assert!(device(&unenrolled, "x").is_err(), "unenrolled devices get no apps");
+        let enrolled = json!({"Id": 3, "Platform": "Apple", "EnrollmentStatus": "Enrolled"});
+        assert!(device(&enrolled, "x").is_ok());
     }
 
     #[test]

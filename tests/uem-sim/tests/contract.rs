@@ -147,8 +147,8 @@ async fn every_device_is_read_in_pages_with_its_owner() {
         }
         assert!(page < 20, "paging must end");
     }
-    assert_eq!(owners.get("bob"), Some(&5));
-    assert_eq!(owners.get("alice"), Some(&1));
+    assert_eq!(owners.get("bob"), Some(&7));
+    assert_eq!(owners.get("alice"), Some(&3));
 }
 
 #[tokio::test]
