@@ -326,7 +326,9 @@ async fn provisioning_creates_everything_the_context_needs_and_is_idempotent() {
             "enrich",
             "enrich-dlq",
             "execute",
-            "execute-dlq"
+            "execute-dlq",
+            "flush",
+            "flush-dlq"
         ]
     );
     assert!(first.queue_urls[names::EXECUTE].ends_with("-execute.fifo"));

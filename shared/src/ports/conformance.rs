@@ -4,7 +4,7 @@
 //! Each check panics with a message naming the broken promise; the callers are `#[test]`s.
 
 use super::audit_log::{AuditLog, AuditQuery};
-use super::queue::{OutgoingMessage, Queue};
+use super::queue::{OutgoingMessage, Queue, QueueError};
 use super::secrets::Secrets;
 use super::state_store::{Condition, StateStore, StoreError, Write};
 use crate::domain::{AppId, AuditKind, AuditRecord, CorrelationId, UserId};
@@ -651,8 +651,47 @@ pub async fn queue_fifo_orders_groups_and_drops_duplicates(queue: &dyn Queue, fx
     );
 }
 
+/// A delayed message is invisible until its delay has passed (SQS `DelaySeconds`); FIFO queues
+/// refuse per-message delays.
+pub async fn queue_delays_a_message(queue: &dyn Queue, fx: &QueueFixture) {
+    drain(queue, &fx.standard).await;
+    queue
+        .send(
+            &fx.standard,
+            vec![OutgoingMessage::delayed("later", Duration::from_secs(1))],
+        )
+        .await
+        .expect("send");
+    assert!(
+        queue
+            .receive(&fx.standard, 10, Duration::from_secs(30))
+            .await
+            .expect("receive")
+            .is_empty(),
+        "not yet"
+    );
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let got = queue
+        .receive(&fx.standard, 10, Duration::from_secs(30))
+        .await
+        .expect("receive");
+    assert_eq!(got.len(), 1, "delivered once the delay passed");
+    assert_eq!(got[0].body, "later");
+    queue.ack(&fx.standard, &got[0].receipt).await.expect("ack");
+    let mut fifo = OutgoingMessage::fifo("x", "g", "d-delay");
+    fifo.delay = Some(Duration::from_secs(1));
+    assert!(
+        matches!(
+            queue.send(&fx.fifo, vec![fifo]).await,
+            Err(QueueError::Rejected { .. })
+        ),
+        "FIFO queues take no per-message delay"
+    );
+}
+
 pub async fn run_queue_suite(queue: &dyn Queue, fx: &QueueFixture) {
     queue_send_receive_ack(queue, fx).await;
+    queue_delays_a_message(queue, fx).await;
     queue_batch_receive_and_send_over_ten(queue, fx).await;
     queue_redelivers_after_visibility_timeout(queue, fx).await;
     queue_release_makes_visible(queue, fx).await;

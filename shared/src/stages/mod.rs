@@ -1,6 +1,7 @@
 //! What each function does, written once for Lambda and local mode alike. A stage takes the
 //! ports it needs and a parsed input, and returns a result the handler maps to its transport.
 
+pub mod admin;
 pub mod app_lease;
 pub mod batch;
 pub mod decide;

@@ -309,7 +309,10 @@ mod tests {
         assert_eq!(d.os_major(), 14);
         assert!(device(&json!({"Id": 1, "Platform": "BlackBerry"}), "x").is_err());
         let unenrolled = json!({"Id": 2, "Platform": "Apple", "EnrollmentStatus": "Unenrolled"});
-        assert!(device(&unenrolled, "x").is_err(), "unenrolled devices get no apps");
+        assert!(
+            device(&unenrolled, "x").is_err(),
+            "unenrolled devices get no apps"
+        );
         let enrolled = json!({"Id": 3, "Platform": "Apple", "EnrollmentStatus": "Enrolled"});
         assert!(device(&enrolled, "x").is_ok());
     }

@@ -169,10 +169,9 @@ fn whole_seconds(d: Duration) -> i32 {
 impl Queue for SqsQueue {
     async fn send(&self, queue: &str, messages: Vec<OutgoingMessage>) -> Result<(), QueueError> {
         let url = self.url(queue)?;
-        if let Some(message) = crate::ports::queue::delay_refusal(
-            crate::ports::queue::names::is_fifo(queue),
-            &messages,
-        ) {
+        // SQS names every FIFO queue `*.fifo`.
+        if let Some(message) = crate::ports::queue::delay_refusal(url.ends_with(".fifo"), &messages)
+        {
             return Err(QueueError::Rejected {
                 queue: queue.to_owned(),
                 message,
