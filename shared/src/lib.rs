@@ -2,15 +2,19 @@
 //! match. See ARCHITECTURE.md at the repository root for the map.
 
 pub mod adapters;
+pub mod approvals;
 pub mod config;
 pub mod domain;
 pub mod governance;
 pub mod keys;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod notify;
 pub mod policy;
 pub mod ports;
 pub mod reconcile;
+pub mod retry;
+pub mod servicenow;
 pub mod sources;
 pub mod stages;
 pub mod uem;

@@ -26,6 +26,16 @@ pub enum AuditKind {
     ActionFailed,
     /// A message was moved to a dead-letter queue.
     DeadLettered,
+    /// An approval request was opened in ServiceNow (or found open).
+    ApprovalRequested,
+    /// An approver's decision arrived and took effect (who: the detail's `updated_by`).
+    ApprovalDecided,
+    /// An approval moved without a decision: installed, expired, or failed to open.
+    ApprovalChanged,
+    /// An authenticated approval callback was refused (malformed, unknown request, conflict).
+    ApprovalRefused,
+    /// A notification (Slack) could not be delivered and was dropped.
+    NoticeDropped,
 }
 
 impl AuditKind {
@@ -40,6 +50,11 @@ impl AuditKind {
             AuditKind::ActionApplied => "action_applied",
             AuditKind::ActionFailed => "action_failed",
             AuditKind::DeadLettered => "dead_lettered",
+            AuditKind::ApprovalRequested => "approval_requested",
+            AuditKind::ApprovalDecided => "approval_decided",
+            AuditKind::ApprovalChanged => "approval_changed",
+            AuditKind::ApprovalRefused => "approval_refused",
+            AuditKind::NoticeDropped => "notice_dropped",
         }
     }
 }

@@ -1,6 +1,8 @@
 //! What each function does, written once for Lambda and local mode alike. A stage takes the
 //! ports it needs and a parsed input, and returns a result the handler maps to its transport.
 
+pub mod approval_callback;
+pub mod approve;
 pub mod batch;
 pub mod decide;
 pub mod directory;
