@@ -5,9 +5,7 @@
 use chrono::Utc;
 use loadout::adapters::local::{LocalDb, LocalSecrets, SqliteAuditLog};
 use loadout::domain::{AppId, AuditKind, CorrelationId, UserId};
-use loadout::notify::{
-    Delivery, Notice, NoticeBody, SlackNotifier, SlackSettings, announce,
-};
+use loadout::notify::{Delivery, Notice, NoticeBody, SlackNotifier, SlackSettings, announce};
 use loadout::ports::secrets::keys;
 use loadout::ports::{AuditLog, AuditQuery, Clock, ManualClock, SystemClock};
 use slack_sim::{SlackFault, SlackSim};
@@ -104,7 +102,10 @@ async fn notices_are_posted_with_blocks_to_the_default_or_their_own_channel() {
             ..SlackSettings::default()
         },
     );
-    assert_eq!(send(&f, &notifier, &approval_notice()).await, Delivery::Delivered);
+    assert_eq!(
+        send(&f, &notifier, &approval_notice()).await,
+        Delivery::Delivered
+    );
     let breaker = Notice::new(
         CorrelationId::from("corr-2"),
         NoticeBody::BreakerTripped {
@@ -131,16 +132,29 @@ async fn notices_are_posted_with_blocks_to_the_default_or_their_own_channel() {
     assert_eq!(posts.len(), 3);
     let approval = &posts[0].payload;
     assert_eq!(approval["channel"], "#it-approvals");
-    assert_eq!(approval["text"], "Approval needed: Microsoft Visio for jdoe");
+    assert_eq!(
+        approval["text"],
+        "Approval needed: Microsoft Visio for jdoe"
+    );
     let blocks = approval["blocks"].as_array().expect("blocks");
     assert_eq!(blocks[0]["type"], "header");
-    assert!(blocks.iter().any(|b| b["text"]["text"].as_str().is_some_and(|t| t
-        .contains("<https://acme.service-now.com/sc_request.do?sys_id=abc|REQ0010001>"))));
+    assert!(
+        blocks
+            .iter()
+            .any(|b| b["text"]["text"].as_str().is_some_and(|t| t
+                .contains("<https://acme.service-now.com/sc_request.do?sys_id=abc|REQ0010001>")))
+    );
     assert_eq!(posts[1].payload["channel"], "#it-alerts");
-    assert!(posts[1].payload["blocks"][1]["text"]["text"]
-        .as_str()
-        .is_some_and(|t| t.contains("38 of 100 users (38.0%, limit 10.0%)")));
-    assert!(posts[2].payload["text"].as_str().is_some_and(|t| t.contains("reclaimed")));
+    assert!(
+        posts[1].payload["blocks"][1]["text"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("38 of 100 users (38.0%, limit 10.0%)"))
+    );
+    assert!(
+        posts[2].payload["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("reclaimed"))
+    );
     assert!(f.dropped().await.is_empty());
     slack.shutdown().await;
 }
@@ -148,25 +162,44 @@ async fn notices_are_posted_with_blocks_to_the_default_or_their_own_channel() {
 #[tokio::test]
 async fn a_rate_limit_is_waited_out_within_the_deadline() {
     let slack = SlackSim::start().await.expect("slack");
-    slack.fail_next(1, SlackFault::RateLimited { retry_after_secs: 2 });
+    slack.fail_next(
+        1,
+        SlackFault::RateLimited {
+            retry_after_secs: 2,
+        },
+    );
     let f = Fixture::new(Some(&slack.webhook_url));
     let clock = ManualClock::at(Utc::now());
     let start = clock.now();
     let notifier = f.notifier(Arc::new(clock.clone()), SlackSettings::default());
-    assert_eq!(send(&f, &notifier, &approval_notice()).await, Delivery::Delivered);
+    assert_eq!(
+        send(&f, &notifier, &approval_notice()).await,
+        Delivery::Delivered
+    );
     assert_eq!(slack.posts().len(), 2);
-    assert!(clock.now() - start >= chrono::Duration::seconds(2), "Retry-After honoured");
+    assert!(
+        clock.now() - start >= chrono::Duration::seconds(2),
+        "Retry-After honoured"
+    );
     slack.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_rate_limit_past_the_deadline_drops_the_notice_at_once() {
     let slack = SlackSim::start().await.expect("slack");
-    slack.fail_next(1, SlackFault::RateLimited { retry_after_secs: 60 });
+    slack.fail_next(
+        1,
+        SlackFault::RateLimited {
+            retry_after_secs: 60,
+        },
+    );
     let f = Fixture::new(Some(&slack.webhook_url));
     let notifier = f.notifier(manual(), SlackSettings::default());
     let delivery = send(&f, &notifier, &approval_notice()).await;
-    assert!(matches!(delivery, Delivery::Dropped(ref r) if r.contains("429")), "{delivery:?}");
+    assert!(
+        matches!(delivery, Delivery::Dropped(ref r) if r.contains("429")),
+        "{delivery:?}"
+    );
     assert_eq!(slack.posts().len(), 1);
     assert_eq!(f.dropped().await.len(), 1);
     slack.shutdown().await;
@@ -180,13 +213,18 @@ async fn server_errors_are_retried_a_bounded_number_of_times_then_dropped_and_au
     let notifier = f.notifier(manual(), SlackSettings::default());
     let delivery = send(&f, &notifier, &approval_notice()).await;
     assert!(matches!(delivery, Delivery::Dropped(_)));
-    assert_eq!(slack.posts().len(), SlackSettings::default().max_attempts as usize);
+    assert_eq!(
+        slack.posts().len(),
+        SlackSettings::default().max_attempts as usize
+    );
     let dropped = f.dropped().await;
     assert_eq!(dropped.len(), 1);
     assert_eq!(dropped[0].detail["notice"], "approval_needed");
     assert_eq!(dropped[0].app_id, Some(AppId::from("visio")));
     assert!(
-        !serde_json::to_string(&dropped[0]).expect("json").contains(&slack.webhook_url),
+        !serde_json::to_string(&dropped[0])
+            .expect("json")
+            .contains(&slack.webhook_url),
         "the webhook URL is a secret"
     );
     slack.shutdown().await;
@@ -230,7 +268,11 @@ async fn a_hang_or_an_outage_never_holds_the_caller_past_its_limit() {
     let started = Instant::now();
     let delivery = send(&f, &notifier, &approval_notice()).await;
     assert!(matches!(delivery, Delivery::Dropped(_)));
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     let url = slack.webhook_url.clone();
     slack.shutdown().await;
 
@@ -264,7 +306,10 @@ async fn a_revoked_url_is_read_again_from_the_secret() {
     let notifier = f.notifier(manual(), SlackSettings::default());
     // Rotated in the secret after the process cached it.
     f.set_url(&new.webhook_url);
-    assert_eq!(send(&f, &notifier, &approval_notice()).await, Delivery::Delivered);
+    assert_eq!(
+        send(&f, &notifier, &approval_notice()).await,
+        Delivery::Delivered
+    );
     assert_eq!(old.posts().len(), 1);
     assert_eq!(new.delivered().len(), 1);
     old.shutdown().await;
@@ -275,6 +320,9 @@ async fn a_revoked_url_is_read_again_from_the_secret() {
 async fn without_a_webhook_nothing_is_sent_and_nothing_fails() {
     let f = Fixture::new(None);
     let notifier = f.notifier(manual(), SlackSettings::default());
-    assert_eq!(send(&f, &notifier, &approval_notice()).await, Delivery::Disabled);
+    assert_eq!(
+        send(&f, &notifier, &approval_notice()).await,
+        Delivery::Disabled
+    );
     assert!(f.dropped().await.is_empty());
 }

@@ -58,7 +58,11 @@ async fn bad_messages_get_slacks_error_codes() {
         let (s, _, text) = post(&slack.webhook_url, &body).await;
         assert_eq!((s, text.as_str()), (status, code), "{body}");
     }
-    let (s, _, text) = post(&format!("{}/services/T1/B1/wrong", slack.base_url), "{\"text\":\"x\"}").await;
+    let (s, _, text) = post(
+        &format!("{}/services/T1/B1/wrong", slack.base_url),
+        "{\"text\":\"x\"}",
+    )
+    .await;
     assert_eq!((s, text.as_str()), (404, "no_service"));
     assert!(slack.delivered().is_empty());
     slack.shutdown().await;
@@ -67,7 +71,12 @@ async fn bad_messages_get_slacks_error_codes() {
 #[tokio::test]
 async fn scripted_answers_come_in_order_then_ok() {
     let slack = SlackSim::start().await.expect("start");
-    slack.fail_next(1, SlackFault::RateLimited { retry_after_secs: 7 });
+    slack.fail_next(
+        1,
+        SlackFault::RateLimited {
+            retry_after_secs: 7,
+        },
+    );
     slack.fail_next(1, SlackFault::ChannelIsArchived);
     slack.fail_next(1, SlackFault::ServerError);
     let r = reqwest::Client::new()
@@ -77,9 +86,15 @@ async fn scripted_answers_come_in_order_then_ok() {
         .await
         .expect("answer");
     assert_eq!(r.status(), 429);
-    assert_eq!(r.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("7"));
+    assert_eq!(
+        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("7")
+    );
     let body = json!({"text": "x"}).to_string();
-    assert_eq!(post(&slack.webhook_url, &body).await.2, "channel_is_archived");
+    assert_eq!(
+        post(&slack.webhook_url, &body).await.2,
+        "channel_is_archived"
+    );
     assert_eq!(post(&slack.webhook_url, &body).await.2, "rollup_error");
     assert_eq!(post(&slack.webhook_url, &body).await.2, "ok");
     slack.revoke();
