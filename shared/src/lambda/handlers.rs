@@ -3,6 +3,7 @@
 //! can drive exactly what Lambda runs with real `aws_lambda_events` / API Gateway payloads.
 
 use super::{batch_response, sqs_messages};
+use crate::stages::approval_callback::ApprovalCallback;
 use crate::stages::decide::Decider;
 use crate::stages::enrich::Enricher;
 use crate::stages::execute::Executor;
@@ -14,6 +15,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 /// webhook-intake: an API Gateway HTTP API (payload 2.0) request.
 pub async fn intake(intake: &Intake, request: Request) -> Response<Body> {
     to_response(intake.handle(inbound(request)).await)
+}
+
+/// approval-callback: ServiceNow's decision through an API Gateway HTTP API (payload 2.0).
+pub async fn approval_callback(callback: &ApprovalCallback, request: Request) -> Response<Body> {
+    to_response(callback.handle(inbound(request)).await)
 }
 
 /// context-enricher: a batch from the `enrich` queue.
