@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn approved_beats_pending_beats_rejected() {
-        let mut states = vec![Rejected, InstallCommandDispatched, PendingApproval];
+        let mut states = [Rejected, InstallCommandDispatched, PendingApproval];
         states.sort_by_key(|s| std::cmp::Reverse(s.precedence()));
         assert_eq!(states[0], InstallCommandDispatched);
         assert!(PendingApproval.precedence() > Rejected.precedence());

@@ -91,33 +91,25 @@ pub async fn save(
     store.transact(writes).await
 }
 
-/// What [`update`] did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Updated<T> {
-    /// No record has this request id.
-    Missing,
-    /// `change` made its decision and the record (changed or not) is as returned.
-    Done(ApprovalRecord, T),
-}
-
 /// Reads the record, lets `change` edit it and decide, and writes it back if it changed;
-/// re-reads and re-runs `change` when another writer got there first.
+/// re-reads and re-runs `change` when another writer got there first. Returns the record as it
+/// now is with `change`'s decision, or `None` when no record has this request id.
 pub async fn update<T>(
     store: &dyn StateStore,
     request_id: &str,
     mut change: impl FnMut(&mut ApprovalRecord) -> T,
-) -> Result<Updated<T>, StoreError> {
+) -> Result<Option<(ApprovalRecord, T)>, StoreError> {
     for _ in 0..CAS_ATTEMPTS {
         let Some((mut record, version)) = load(store, request_id).await? else {
-            return Ok(Updated::Missing);
+            return Ok(None);
         };
         let before = record.clone();
         let decision = change(&mut record);
         if record == before {
-            return Ok(Updated::Done(record, decision));
+            return Ok(Some((record, decision)));
         }
         match save(store, before.state, &record, version).await {
-            Ok(()) => return Ok(Updated::Done(record, decision)),
+            Ok(()) => return Ok(Some((record, decision))),
             Err(e) if e.is_condition_failed() => continue,
             Err(e) => return Err(e),
         }

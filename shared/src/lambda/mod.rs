@@ -156,8 +156,8 @@ pub fn approvals_from_env(
         services.clock.clone(),
         SlackSettings::from_lookup(lookup),
     )?;
-    let approvals = crate::stages::approve::Approvals::new(services.clone())
-        .with_notifier(Arc::new(notifier));
+    let approvals =
+        crate::stages::approve::Approvals::new(services.clone()).with_notifier(Arc::new(notifier));
     Ok(match ServiceNowConfig::from_lookup(lookup)? {
         Some(config) => {
             let callback_url = config.callback_url.clone();

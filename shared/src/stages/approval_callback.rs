@@ -12,7 +12,7 @@
 
 use super::{Services, StageError};
 use crate::approvals::callback::{AuthFailure, CallbackBody, authenticate, parse_body};
-use crate::approvals::store::{self, Updated};
+use crate::approvals::store;
 use crate::approvals::{
     ApprovalMark, ApprovalRecord, ApprovalState, Effect, QueuedAction, approved_dedup_id,
     on_verdict,
@@ -195,7 +195,7 @@ impl ApprovalCallback {
         })
         .await?;
         let (record, outcome) = match updated {
-            Updated::Missing => {
+            None => {
                 self.refuse(
                     None,
                     &format!("callback for unknown request {}", body.request_id),
@@ -208,7 +208,7 @@ impl ApprovalCallback {
                     format!("no approval request {}", body.request_id),
                 ));
             }
-            Updated::Done(record, outcome) => (record, outcome),
+            Some((record, outcome)) => (record, outcome),
         };
         let mismatch = body
             .device_id
@@ -296,8 +296,8 @@ impl ApprovalCallback {
         })
         .await?;
         Ok(match updated {
-            Updated::Done(record, ()) => record,
-            Updated::Missing => record.clone(),
+            Some((record, ())) => record,
+            None => record.clone(),
         })
     }
 

@@ -10,7 +10,7 @@
 //! next `open` of the same action tries again.
 
 use super::{Services, StageError};
-use crate::approvals::store::{self, Updated};
+use crate::approvals::store;
 use crate::approvals::{ApprovalRecord, ApprovalState, DUE_AFTER_DAYS, StateFilter, request_id};
 use crate::domain::{
     Action, ActionKind, AppId, AuditKind, AuditRecord, CatalogApp, Device, Platform, UserId,
@@ -332,9 +332,9 @@ impl Approvals {
         })
         .await?;
         match claimed {
-            Updated::Done(record, true) => self.submit(desk, record, true).await,
-            Updated::Done(record, false) => Ok(record),
-            Updated::Missing => Err(StageError::Retryable(format!(
+            Some((record, true)) => self.submit(desk, record, true).await,
+            Some((record, false)) => Ok(record),
+            None => Err(StageError::Retryable(format!(
                 "approval {request_id} disappeared while being opened"
             ))),
         }
@@ -365,7 +365,7 @@ impl Approvals {
                     true
                 })
                 .await?;
-                let Updated::Done(record, ticketed) = updated else {
+                let Some((record, ticketed)) = updated else {
                     return Err(StageError::Retryable(format!(
                         "approval {} disappeared while being opened",
                         record.request_id
@@ -416,7 +416,7 @@ impl Approvals {
                     }
                 })
                 .await?;
-                let Updated::Done(record, failed_now) = updated else {
+                let Some((record, failed_now)) = updated else {
                     return Err(StageError::Retryable(format!(
                         "approval {} disappeared while being opened",
                         record.request_id
@@ -478,7 +478,7 @@ impl Approvals {
                 }
             })
             .await?;
-            if let Updated::Done(record, true) = updated {
+            if let Some((record, true)) = updated {
                 self.audit_record(
                     &record,
                     AuditKind::ApprovalChanged,
@@ -523,8 +523,8 @@ impl Approvals {
         })
         .await?;
         match updated {
-            Updated::Missing => Ok(None),
-            Updated::Done(record, moved) => {
+            None => Ok(None),
+            Some((record, moved)) => {
                 if moved {
                     self.audit_record(
                         &record,

@@ -5,7 +5,7 @@
 //! exactly one outcome.
 
 use chrono::{DateTime, Utc};
-use loadout::approvals::store::{self, Updated};
+use loadout::approvals::store;
 use loadout::approvals::{
     ApprovalRecord, ApprovalState, Effect, StateFilter, Verdict, on_verdict, request_id,
 };
@@ -210,7 +210,7 @@ pub async fn run_approval_store_suite(store: Arc<dyn StateStore>, now: DateTime<
                 })
                 .await
                 .expect("update");
-                matches!(updated, Updated::Done(_, true))
+                matches!(updated, Some((_, true)))
             })
         })
         .collect();
@@ -241,10 +241,10 @@ pub async fn run_approval_store_suite(store: Arc<dyn StateStore>, now: DateTime<
             .await
             .contains(&second_round.request_id)
     );
-    assert!(matches!(
+    assert!(
         store::update(s, "lo-00000000000000000000000000000000", |_| ())
             .await
-            .expect("read"),
-        Updated::Missing
-    ));
+            .expect("read")
+            .is_none()
+    );
 }

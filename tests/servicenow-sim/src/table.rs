@@ -54,21 +54,15 @@ pub fn read(sim: &Shared, table: &str, query: Option<&str>) -> Response {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let number = |name: &str, default: usize| -> Result<usize, Response> {
+    let number = |name: &str, default: usize| -> Result<usize, String> {
         match get(name) {
             None | Some("") => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| error(400, &format!("Invalid {name} value {v}"), None)),
+            Some(v) => v.parse().map_err(|_| format!("Invalid {name} value {v}")),
         }
     };
-    let limit = match number("sysparm_limit", 10_000) {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
-    let offset = match number("sysparm_offset", 0) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let (limit, offset) = match (number("sysparm_limit", 10_000), number("sysparm_offset", 0)) {
+        (Ok(limit), Ok(offset)) => (limit, offset),
+        (Err(message), _) | (_, Err(message)) => return error(400, &message, None),
     };
     let conditions = clauses(get("sysparm_query").unwrap_or(""));
     let fields: Option<Vec<&str>> = get("sysparm_fields").map(|f| {
