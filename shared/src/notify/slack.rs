@@ -36,8 +36,8 @@ impl Default for SlackSettings {
     fn default() -> Self {
         Self {
             default_channel: None,
-            timeout: Duration::from_secs(5),
-            deadline: Duration::from_secs(15),
+            timeout: Duration::from_secs(4),
+            deadline: Duration::from_secs(8),
             max_attempts: 4,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(4),
@@ -126,7 +126,7 @@ impl Notifier for SlackNotifier {
         let started = self.clock.now();
         let deadline = started
             + chrono::Duration::from_std(self.settings.deadline)
-                .unwrap_or_else(|_| chrono::Duration::seconds(15));
+                .unwrap_or_else(|_| chrono::Duration::seconds(8));
         let mut reread = false;
         let mut attempt = 0;
         loop {

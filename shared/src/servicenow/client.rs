@@ -314,7 +314,7 @@ impl ServiceNowApi for ServiceNowClient {
         .await
     }
 
-    #[tracing::instrument(skip_all, fields(request_id))]
+    #[tracing::instrument(skip_all, fields(request_id = %request_id))]
     async fn find_ticket(&self, request_id: &str) -> Result<Option<Ticket>, ServiceNowError> {
         self.run(|deadline, _| async move {
             self.find_once(request_id, deadline)
