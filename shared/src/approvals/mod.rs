@@ -7,6 +7,7 @@ pub mod callback;
 mod record;
 mod state;
 pub mod store;
+mod subject;
 
 pub use record::{
     ApprovalMark, ApprovalRecord, QueuedAction, TargetPointer, approved_dedup_id, is_request_id,
@@ -14,6 +15,10 @@ pub use record::{
 };
 pub use state::{ApprovalState, Effect, StateFilter, UnknownFilter, Verdict, on_verdict};
 pub use store::{approval_for, list};
+pub use subject::{
+    AppPackage, ApprovalSubject, Requester, TargetDevice, approval_request, check_subject, notes,
+    uem_platform,
+};
 
 /// How long a request waits for a decision before it expires.
 pub const DUE_AFTER_DAYS: i64 = 14;

@@ -11,16 +11,17 @@
 
 use super::{Services, StageError};
 use crate::approvals::store;
-use crate::approvals::{ApprovalRecord, ApprovalState, DUE_AFTER_DAYS, StateFilter, request_id};
-use crate::domain::{
-    Action, ActionKind, AppId, AuditKind, AuditRecord, CatalogApp, Device, Platform, UserId,
+use crate::approvals::{
+    ApprovalRecord, ApprovalState, DUE_AFTER_DAYS, StateFilter, approval_request, check_subject,
+    request_id,
 };
+use crate::domain::{AppId, AuditKind, AuditRecord, UserId};
 use crate::notify::{Delivery, NoNotifier, Notice, NoticeBody, Notifier, announce};
-use crate::servicenow::{
-    ApprovalNotify, ApprovalRequest, CatalogItem, CatalogItemProperties, DeviceProperties, Links,
-    NOTES_MAX, RequestFor, ServiceNowApi, UserAttributes, clip,
-};
+use crate::servicenow::ServiceNowApi;
 use chrono::{DateTime, Utc};
+
+/// The inputs of [`Approvals::open`] (defined with the records; re-exported where they are used).
+pub use crate::approvals::{AppPackage, ApprovalSubject, Requester, TargetDevice};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,87 +31,6 @@ const CLAIM_SECONDS: i64 = 120;
 /// How long a notice may take before it is dropped (it never holds the pipeline longer).
 const NOTICE_LIMIT: Duration = Duration::from_secs(10);
 const CAS_ATTEMPTS: usize = 8;
-
-/// The app's package as UEM knows it (optional in the request).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AppPackage {
-    pub package_id: Option<String>,
-    pub version: Option<String>,
-}
-
-/// The person the app is for, as UEM and the directory know them. Only `user_name` and the ids
-/// are required; ServiceNow shows the rest to the approver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requester {
-    /// UEM's id of the enrollment user.
-    pub uem_user_id: String,
-    /// UEM's user name (ServiceNow's `u_requesting_user`, 40 characters).
-    pub user_name: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-}
-
-/// A device the app would be installed on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetDevice {
-    /// UEM's numeric device id.
-    pub device_id: String,
-    pub platform: Platform,
-    pub name: String,
-    pub udid: Option<String>,
-}
-
-impl From<&Device> for TargetDevice {
-    fn from(device: &Device) -> Self {
-        Self {
-            device_id: device.device_id.clone(),
-            platform: device.platform,
-            name: device.model.clone(),
-            udid: None,
-        }
-    }
-}
-
-/// What needs approval: one assign action, its app, who asks, and the devices it targets.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApprovalSubject {
-    pub action: Action,
-    pub app: CatalogApp,
-    pub package: AppPackage,
-    pub requester: Requester,
-    pub devices: Vec<TargetDevice>,
-}
-
-/// UEM's platform names for apps.
-fn uem_platform(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Ios => "Apple",
-        Platform::Android => "Android",
-        Platform::Windows => "WinRT",
-        Platform::MacOs => "AppleOsX",
-    }
-}
-
-/// The request's `Notes`: Loadout's reasons, for the approver.
-fn notes(action: &Action) -> String {
-    let reasons: Vec<String> = action
-        .reasons
-        .iter()
-        .map(|r| format!("{} ({})", r.text, r.rule_id))
-        .collect();
-    let text = if reasons.is_empty() {
-        format!("Requested by Loadout (action {}).", action.action_id)
-    } else {
-        format!(
-            "Requested by Loadout: {}. Action {}, policy {}.",
-            reasons.join("; "),
-            action.action_id,
-            action.policy_version
-        )
-    };
-    clip(&text, NOTES_MAX)
-}
 
 pub struct Approvals {
     services: Services,
@@ -159,7 +79,7 @@ impl Approvals {
                 "ServiceNow is not configured (LOADOUT_SERVICENOW_BASE_URL)".into(),
             ));
         };
-        check_subject(subject)?;
+        check_subject(subject).map_err(StageError::Permanent)?;
         let opened = futures::future::join_all(
             subject
                 .devices
@@ -240,52 +160,9 @@ impl Approvals {
         let due_at = now + chrono::Duration::days(DUE_AFTER_DAYS);
         let action = &subject.action;
         let id = request_id(&action.user_id, &action.app_id, &device.device_id, round);
-        let device_number: u64 = device.device_id.parse().map_err(|_| {
-            StageError::Permanent(format!(
-                "device id {:?} is not UEM's numeric id",
-                device.device_id
-            ))
-        })?;
+        let request = approval_request(subject, device, &id, due_at, callback_url)
+            .map_err(StageError::Permanent)?;
         let r = &subject.requester;
-        let request = ApprovalRequest {
-            request_id: id.clone(),
-            request_for: RequestFor {
-                user_id: r.uem_user_id.clone(),
-                user_attributes: UserAttributes {
-                    user_name: r.user_name.clone(),
-                    first_name: r.first_name.clone(),
-                    last_name: r.last_name.clone(),
-                    email: r.email.clone(),
-                },
-            },
-            domain: None,
-            device_id: device_number,
-            device_properties: DeviceProperties {
-                name: clip(&device.name, 255),
-                device_udid: device.udid.clone(),
-                platform: device.platform.as_str().to_owned(),
-            },
-            notes: notes(action),
-            catalog_item: CatalogItem {
-                id: subject.app.uem_app_id.clone(),
-                name: subject.app.name.clone(),
-                categories: None,
-                properties: CatalogItemProperties {
-                    package_id: subject.package.package_id.clone(),
-                    version: subject.package.version.clone(),
-                    platform: uem_platform(device.platform).to_owned(),
-                },
-            },
-            due_date: due_at.timestamp_millis(),
-            links: Links {
-                approval_notify: ApprovalNotify {
-                    url: callback_url.to_owned(),
-                },
-            },
-        };
-        request
-            .validate()
-            .map_err(|e| StageError::Permanent(e.to_string()))?;
         Ok(ApprovalRecord {
             request_id: id,
             round,
@@ -615,38 +492,6 @@ impl Approvals {
         )
         .await
     }
-}
-
-fn check_subject(subject: &ApprovalSubject) -> Result<(), StageError> {
-    let action = &subject.action;
-    if action.kind != ActionKind::Assign {
-        return Err(StageError::Permanent(format!(
-            "only assignments are approved; {} is a {}",
-            action.action_id,
-            action.kind.as_str()
-        )));
-    }
-    if action.app_id != subject.app.id {
-        return Err(StageError::Permanent(format!(
-            "action {} is for {}, not {}",
-            action.action_id, action.app_id, subject.app.id
-        )));
-    }
-    if subject.devices.is_empty() {
-        return Err(StageError::Permanent(format!(
-            "{} has no device that {} targets: nothing to approve",
-            action.user_id, action.app_id
-        )));
-    }
-    for device in &subject.devices {
-        if device.device_id.is_empty() || !device.device_id.chars().all(|c| c.is_ascii_digit()) {
-            return Err(StageError::Permanent(format!(
-                "device id {:?} is not UEM's numeric id",
-                device.device_id
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// When `at` is, for a record read at `now` (age in whole days, for listings).
