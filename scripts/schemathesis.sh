@@ -58,4 +58,8 @@ if [[ -n "${LOADOUT_UEM_EVENTS_BASIC:-}" ]]; then
   echo "== /webhooks/uem with Basic credentials"
   run --include-path /webhooks/uem --auth "${LOADOUT_UEM_EVENTS_BASIC}" "${EXTRA[@]}" || status=1
 fi
+if [[ -n "${LOADOUT_SERVICENOW_CALLBACK_TOKEN:-}" ]]; then
+  echo "== /approvals/servicenow with the callback token"
+  run --include-path /approvals/servicenow -H "Authorization: Bearer ${LOADOUT_SERVICENOW_CALLBACK_TOKEN}" "${EXTRA[@]}" || status=1
+fi
 exit "$status"

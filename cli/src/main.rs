@@ -59,6 +59,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// App approval requests (ServiceNow), with their age and ticket.
+    Approvals {
+        /// pending | approved | rejected | expired | error (default: all)
+        #[arg(long)]
+        state: Option<loadout::approvals::StateFilter>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        /// Read the AWS state table (LOADOUT_STATE_TABLE) instead of a local data directory.
+        #[arg(long)]
+        aws: bool,
+    },
     /// Why a user has the apps they have (or why not APP).
     Explain {
         user: String,
@@ -185,6 +198,25 @@ async fn run(command: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{text}");
+            Ok(())
+        }
+        Command::Approvals {
+            state,
+            json,
+            data_dir,
+            aws,
+        } => {
+            use loadout_cli::approvals_cmd::{Source, lines, render};
+            let source = if aws {
+                Source::Aws
+            } else {
+                Source::Local(data_dir)
+            };
+            let found = lines(source, state).await.map_err(|e| format!("{e:#}"))?;
+            print!("{}", render(&found, json).map_err(|e| e.to_string())?);
+            if json {
+                println!();
+            }
             Ok(())
         }
         Command::Explain {

@@ -270,3 +270,33 @@ pub const RETIRED_APPS: &str = "catalog-retired";
 pub fn retired_app(app: &AppId) -> (String, String) {
     (RETIRED_APPS.to_owned(), app.to_string())
 }
+
+/// An approval request (ServiceNow): the record whose state moves only by compare-and-swap.
+/// Request ids are `lo-` and 32 hex digits, so they never contain `#`.
+pub fn approval(request_id: &str) -> (String, String) {
+    (format!("approval#{request_id}"), "record".to_owned())
+}
+
+/// Approval requests by state (a copy of each record, moved in the same transaction as the
+/// record): what `loadout approvals --state` lists and the expiry sweep reads.
+pub fn approvals_in_state_partition(state: &str) -> String {
+    format!("approvals#{state}")
+}
+
+pub fn approval_in_state(state: &str, request_id: &str) -> (String, String) {
+    (approvals_in_state_partition(state), request_id.to_owned())
+}
+
+/// The current approval request of one user, app and device (its request id and round), so an
+/// app's approval can be found from the user and app alone. App ids never contain `#`; device
+/// ids are checked not to.
+pub fn approval_target_partition(user: &UserId) -> String {
+    format!("approval-target#{user}")
+}
+
+pub fn approval_target(user: &UserId, app: &AppId, device_id: &str) -> (String, String) {
+    (
+        approval_target_partition(user),
+        format!("{app}#{device_id}"),
+    )
+}

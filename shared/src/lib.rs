@@ -2,6 +2,7 @@
 //! match. See ARCHITECTURE.md at the repository root for the map.
 
 pub mod adapters;
+pub mod approvals;
 pub mod config;
 pub mod deadline;
 pub mod domain;
@@ -11,9 +12,12 @@ pub mod inventory;
 pub mod keys;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod notify;
 pub mod policy;
 pub mod ports;
 pub mod reconcile;
+pub mod retry;
+pub mod servicenow;
 pub mod sources;
 pub mod stages;
 pub mod uem;

@@ -378,3 +378,24 @@ async fn provisioning_creates_everything_the_context_needs_and_is_idempotent() {
     );
     assert!(ctx.audit_log().is_ok());
 }
+
+// ----------------------------------------------------------------------------------------------
+// Approval records (the state machine's compare-and-swap on DynamoDB)
+
+#[path = "support/approvals_suite.rs"]
+mod approvals_suite;
+
+#[tokio::test]
+async fn dynamodb_approval_records_move_only_by_compare_and_swap() {
+    let ctx = aws(AwsSettings::default()).await;
+    let table = unique("state");
+    create_state_table(&ctx.dynamodb, &table)
+        .await
+        .expect("state table");
+    let store: Arc<dyn StateStore> = Arc::new(DynamoStateStore::new(
+        ctx.dynamodb.clone(),
+        &table,
+        Arc::new(SystemClock),
+    ));
+    approvals_suite::run_approval_store_suite(store, chrono::Utc::now()).await;
+}

@@ -57,18 +57,26 @@ fn required_environment(function: &str) -> &'static [&'static str] {
             UEM[1],
             UEM[2],
         ],
+        "approval-callback" => &[
+            env::STATE_TABLE,
+            env::AUDIT_TABLE,
+            env::QUEUE_URL_EXECUTE,
+            env::SECRET_ARN,
+        ],
         other => panic!("no environment list for function {other}: add one to this test"),
     }
 }
 
-/// The HTTP routes of DESIGN.md served by functions that exist so far.
-const ROUTES: [(&str, &str); 6] = [
-    ("GET", "/healthz"),
-    ("GET", "/webhooks/okta"),
-    ("POST", "/webhooks/graph"),
-    ("POST", "/webhooks/hris"),
-    ("POST", "/webhooks/okta"),
-    ("POST", "/webhooks/uem"),
+/// The HTTP routes of DESIGN.md served by functions that exist so far, and which function
+/// serves each.
+const ROUTES: [(&str, &str, &str); 7] = [
+    ("webhook-intake", "GET", "/healthz"),
+    ("webhook-intake", "GET", "/webhooks/okta"),
+    ("webhook-intake", "POST", "/webhooks/graph"),
+    ("webhook-intake", "POST", "/webhooks/hris"),
+    ("webhook-intake", "POST", "/webhooks/okta"),
+    ("webhook-intake", "POST", "/webhooks/uem"),
+    ("approval-callback", "POST", "/approvals/servicenow"),
 ];
 
 // ----------------------------------------------------------------------------------------------
@@ -359,17 +367,14 @@ fn the_http_api_serves_the_webhook_routes() {
     let t = template();
     let mut routes = BTreeSet::new();
     for (name, f) in functions(&t) {
-        for (event, e) in events(f) {
+        for (_event, e) in events(f) {
             if e.get("Type").and_then(Value::as_str) != Some("HttpApi") {
                 continue;
             }
-            assert_eq!(
-                name, "webhook-intake",
-                "{name}.{event}: only webhook-intake serves HTTP"
-            );
             let p = e.get("Properties").expect("HttpApi properties");
             assert_eq!(p.get("ApiId").and_then(target).as_deref(), Some("HttpApi"));
             routes.insert((
+                name.clone(),
                 p.get("Method")
                     .and_then(Value::as_str)
                     .expect("Method")
@@ -381,11 +386,79 @@ fn the_http_api_serves_the_webhook_routes() {
             ));
         }
     }
-    let expected: BTreeSet<(String, String)> = ROUTES
+    let expected: BTreeSet<(String, String, String)> = ROUTES
         .iter()
-        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .map(|(f, m, p)| ((*f).to_owned(), (*m).to_owned(), (*p).to_owned()))
         .collect();
-    assert_eq!(routes, expected);
+    assert_eq!(
+        routes, expected,
+        "(function, method, path) of every HttpApi event"
+    );
+}
+
+#[test]
+fn the_approval_callback_reaches_only_approval_items_and_the_execute_queue() {
+    let t = template();
+    let roles = of_type(&t, "AWS::IAM::Role");
+    let fns = functions(&t);
+    let role = property(&t, fns["approval-callback"], "Role")
+        .and_then(target)
+        .expect("a role");
+    let role = Value::Mapping(roles[&role].clone());
+    let statements: Vec<&Value> = get(&role, &["Properties", "Policies"])
+        .and_then(Value::as_sequence)
+        .expect("policies")
+        .iter()
+        .filter_map(|p| get(p, &["PolicyDocument", "Statement"]))
+        .filter_map(Value::as_sequence)
+        .flatten()
+        .collect();
+    let actions = |s: &Value| -> Vec<String> {
+        match s.get("Action") {
+            Some(Value::String(a)) => vec![a.clone()],
+            Some(Value::Sequence(l)) => l
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    for statement in &statements {
+        let acts = actions(statement);
+        let resource = statement.get("Resource").and_then(target);
+        if acts.iter().any(|a| a.starts_with("dynamodb:"))
+            && resource.as_deref() == Some("StateTable")
+        {
+            assert!(
+                acts.iter().all(|a| !matches!(
+                    a.as_str(),
+                    "dynamodb:Query" | "dynamodb:Scan" | "dynamodb:PutItem"
+                )),
+                "{acts:?}"
+            );
+            let leading = get(
+                statement,
+                &[
+                    "Condition",
+                    "ForAllValues:StringLike",
+                    "dynamodb:LeadingKeys",
+                ],
+            )
+            .and_then(Value::as_sequence)
+            .expect("state access is limited by partition key");
+            let leading: Vec<&str> = leading.iter().filter_map(Value::as_str).collect();
+            assert_eq!(leading, vec!["approval#*", "approvals#*", "prime"]);
+        }
+        if acts.iter().any(|a| a.starts_with("sqs:")) {
+            assert_eq!(acts, vec!["sqs:SendMessage".to_owned()]);
+            assert_eq!(resource.as_deref(), Some("ExecuteQueue"));
+        }
+    }
+    // The partition keys the role allows are the ones the code writes.
+    let (record_pk, _) = loadout::keys::approval("lo-0");
+    let index_pk = loadout::keys::approvals_in_state_partition("pending_approval");
+    assert!(record_pk.starts_with("approval#") && index_pk.starts_with("approvals#"));
 }
 
 #[test]

@@ -125,3 +125,14 @@ mod tempdir {
         }
     }
 }
+
+#[path = "support/approvals_suite.rs"]
+mod approvals_suite;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_approval_records_move_only_by_compare_and_swap() {
+    let (_dir, db) = temp_db();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(SqliteStateStore::new(db, clock.clone()));
+    approvals_suite::run_approval_store_suite(store, clock.now()).await;
+}

@@ -15,6 +15,7 @@ use loadout::domain::{AuditKind, AuditRecord, DomainEvent, Envelope, EventKind, 
 use loadout::ports::queue::names;
 use loadout::ports::{AuditLog, AuditQuery, Clock, ManualClock, Queue};
 use loadout::stages::Services;
+use loadout::stages::approval_callback::{self, ApprovalCallback};
 use loadout::stages::intake::{Intake, ROUTES};
 use loadout::webhook::{ApiResponse, InboundRequest, bamboohr, standard_webhooks, uem_events};
 use serde_json::{Value, json};
@@ -44,6 +45,7 @@ fn fixture(path: &str) -> Vec<u8> {
 
 struct Harness {
     intake: Intake,
+    approvals: ApprovalCallback,
     audit: Arc<SqliteAuditLog>,
     queue: Arc<SqliteQueue>,
     clock: ManualClock,
@@ -106,7 +108,8 @@ fn harness_with(values: HashMap<String, String>) -> Harness {
         },
     };
     Harness {
-        intake: Intake::new(services),
+        intake: Intake::new(services.clone()),
+        approvals: ApprovalCallback::new(services),
         audit,
         queue,
         clock,
@@ -132,8 +135,13 @@ fn request(method: Method, target: &str, headers: &[(&str, &str)], body: &[u8]) 
 }
 
 impl Harness {
+    /// Routes as local mode and API Gateway do: the ServiceNow callback to its own stage.
     async fn send(&self, request: InboundRequest) -> ApiResponse {
-        self.intake.handle(request).await
+        if request.path.starts_with("/approvals/") {
+            self.approvals.handle(request).await
+        } else {
+            self.intake.handle(request).await
+        }
     }
 
     /// Everything waiting on the enrich queue (received, so each is seen once per test).
@@ -970,6 +978,7 @@ fn the_openapi_document_lists_exactly_the_routes_intake_serves() {
     let documented = documented_operations(&doc);
     let mut served: Vec<(String, String)> = ROUTES
         .iter()
+        .chain(approval_callback::ROUTES)
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
     served.sort();

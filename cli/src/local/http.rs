@@ -1,8 +1,10 @@
-//! The HTTP routes of local mode: axum in front of the same `Intake` the Lambda serves.
+//! The HTTP routes of local mode: axum in front of the same `Intake` and `ApprovalCallback` the
+//! Lambdas serve (API Gateway routes `/approvals/servicenow` to its own function; so does this).
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, Request, Response, StatusCode};
+use loadout::stages::approval_callback::{self, ApprovalCallback};
 use loadout::stages::intake::Intake;
 use loadout::webhook::InboundRequest;
 use std::sync::Arc;
@@ -13,12 +15,19 @@ use tokio::task::JoinHandle;
 /// Bodies above this are refused before they are read whole (intake has its own smaller limit).
 const HARD_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// The stages behind the routes.
+#[derive(Clone)]
+pub struct Routes {
+    pub intake: Arc<Intake>,
+    pub approvals: Arc<ApprovalCallback>,
+}
+
 pub fn serve(
     listener: TcpListener,
-    intake: Arc<Intake>,
+    routes: Routes,
     mut stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let app = axum::Router::new().fallback(route).with_state(intake);
+    let app = axum::Router::new().fallback(route).with_state(routes);
     tokio::spawn(async move {
         let shutdown = async move {
             while !*stopped.borrow() {
@@ -36,7 +45,7 @@ pub fn serve(
     })
 }
 
-async fn route(State(intake): State<Arc<Intake>>, request: Request<Body>) -> Response<Body> {
+async fn route(State(routes): State<Routes>, request: Request<Body>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, HARD_BODY_LIMIT).await {
         Ok(bytes) => bytes,
@@ -55,7 +64,13 @@ async fn route(State(intake): State<Arc<Intake>>, request: Request<Body>) -> Res
         headers: parts.headers,
         body,
     };
-    to_response(intake.handle(inbound).await)
+    let path = inbound.path.trim_end_matches('/');
+    let approval = approval_callback::ROUTES.iter().any(|(_, p)| *p == path);
+    if approval {
+        to_response(routes.approvals.handle(inbound).await)
+    } else {
+        to_response(routes.intake.handle(inbound).await)
+    }
 }
 
 fn to_response(api: loadout::webhook::ApiResponse) -> Response<Body> {

@@ -20,6 +20,7 @@ use loadout::governance::Mode;
 use loadout::ports::queue::names;
 use loadout::ports::{Clock, SystemClock};
 use loadout::stages::Services;
+use loadout::stages::approval_callback::ApprovalCallback;
 use loadout::stages::decide::Decider;
 use loadout::stages::enrich::Enricher;
 use loadout::stages::execute::Executor;
@@ -250,8 +251,11 @@ impl LocalMode {
             source,
         })?;
         let (stop, stopped) = watch::channel(false);
-        let intake = Arc::new(Intake::new(services.clone()));
-        let mut tasks = vec![http::serve(listener, intake, stopped.clone())];
+        let routes = http::Routes {
+            intake: Arc::new(Intake::new(services.clone())),
+            approvals: Arc::new(ApprovalCallback::new(services.clone())),
+        };
+        let mut tasks = vec![http::serve(listener, routes, stopped.clone())];
         let cache = || {
             PolicyCache::new(
                 loadout::stages::policy_repo::engine_from_record,

@@ -35,6 +35,16 @@ pub enum AuditKind {
     /// An action was given up after failing; what Loadout expected was restored so the next
     /// pass tries again.
     ActionGivenUp,
+    /// An approval request was opened in ServiceNow (or found open).
+    ApprovalRequested,
+    /// An approver's decision arrived and took effect (who: the detail's `updated_by`).
+    ApprovalDecided,
+    /// An approval moved without a decision: installed, expired, or failed to open.
+    ApprovalChanged,
+    /// An authenticated approval callback was refused (malformed, unknown request, conflict).
+    ApprovalRefused,
+    /// A notification (Slack) could not be delivered and was dropped.
+    NoticeDropped,
 }
 
 impl AuditKind {
@@ -53,6 +63,11 @@ impl AuditKind {
             AuditKind::DriftFound => "drift_found",
             AuditKind::SweepCompleted => "sweep_completed",
             AuditKind::ActionGivenUp => "action_given_up",
+            AuditKind::ApprovalRequested => "approval_requested",
+            AuditKind::ApprovalDecided => "approval_decided",
+            AuditKind::ApprovalChanged => "approval_changed",
+            AuditKind::ApprovalRefused => "approval_refused",
+            AuditKind::NoticeDropped => "notice_dropped",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{batch_response, sqs_messages};
 use crate::deadline;
+use crate::stages::approval_callback::ApprovalCallback;
 use crate::stages::decide::Decider;
 use crate::stages::enrich::Enricher;
 use crate::stages::execute::Executor;
@@ -21,6 +22,11 @@ pub async fn intake(intake: &Intake, request: Request) -> Response<Body> {
 pub fn deadline_of(deadline_ms: u64) -> chrono::DateTime<chrono::Utc> {
     let ms = i64::try_from(deadline_ms).unwrap_or(i64::MAX);
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
+/// approval-callback: ServiceNow's decision through an API Gateway HTTP API (payload 2.0).
+pub async fn approval_callback(callback: &ApprovalCallback, request: Request) -> Response<Body> {
+    to_response(callback.handle(inbound(request)).await)
 }
 
 /// context-enricher: a batch from the `enrich` queue.

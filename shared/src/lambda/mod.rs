@@ -28,6 +28,10 @@ pub enum StartupError {
     Missing(&'static str),
     #[error("directory source: {0}")]
     Source(#[from] crate::sources::SourceError),
+    #[error("ServiceNow: {0}")]
+    ServiceNow(#[from] crate::servicenow::ServiceNowError),
+    #[error("notifications: {0}")]
+    Notify(#[from] crate::notify::NotifyError),
 }
 
 /// JSON logs to stdout, level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default info).
@@ -139,6 +143,34 @@ pub async fn sources_from_env(services: &Services) -> Result<DirectorySources, S
     let sources = DirectorySources::from_settings(&lookup, services.secrets.as_ref()).await?;
     tracing::info!(configured = ?sources.configured(), "directory sources");
     Ok(sources)
+}
+
+/// The approval stage of a function that opens approval requests: through ServiceNow when
+/// `LOADOUT_SERVICENOW_BASE_URL` is set (with `LOADOUT_SERVICENOW_NAMESPACE` and
+/// `LOADOUT_PUBLIC_BASE_URL`; credentials from the secret at call time), with Slack notices
+/// (`LOADOUT_SLACK_WEBHOOK_URL` in the secret; none sent without it).
+pub fn approvals_from_env(
+    services: &Services,
+) -> Result<crate::stages::approve::Approvals, StartupError> {
+    use crate::notify::{SlackNotifier, SlackSettings};
+    use crate::servicenow::{ServiceNowClient, ServiceNowConfig};
+    let lookup = |name: &str| std::env::var(name).ok();
+    let notifier = SlackNotifier::new(
+        services.secrets.clone(),
+        services.clock.clone(),
+        SlackSettings::from_lookup(lookup),
+    )?;
+    let approvals =
+        crate::stages::approve::Approvals::new(services.clone()).with_notifier(Arc::new(notifier));
+    Ok(match ServiceNowConfig::from_lookup(lookup)? {
+        Some(config) => {
+            let callback_url = config.callback_url.clone();
+            let client =
+                ServiceNowClient::new(config, services.secrets.clone(), services.clock.clone())?;
+            approvals.with_servicenow(Arc::new(client), callback_url)
+        }
+        None => approvals,
+    })
 }
 
 /// The messages of an SQS event, with their receive counts.

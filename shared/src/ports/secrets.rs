@@ -47,14 +47,24 @@ pub mod keys {
     pub const UEM_TENANT_CODE: &str = "LOADOUT_UEM_TENANT_CODE";
     pub const SERVICENOW_USERNAME: &str = "LOADOUT_SERVICENOW_USERNAME";
     pub const SERVICENOW_PASSWORD: &str = "LOADOUT_SERVICENOW_PASSWORD";
+    /// An OAuth application registry entry of the instance (`/oauth_token.do`); with the user
+    /// name and password above it is the password grant, without them client credentials.
+    pub const SERVICENOW_CLIENT_ID: &str = "LOADOUT_SERVICENOW_CLIENT_ID";
+    pub const SERVICENOW_CLIENT_SECRET: &str = "LOADOUT_SERVICENOW_CLIENT_SECRET";
     pub const SLACK_WEBHOOK_URL: &str = "LOADOUT_SLACK_WEBHOOK_URL";
     /// Reading people from Entra ID and BambooHR during enrichment.
     pub const GRAPH_CLIENT_SECRET: &str = "LOADOUT_GRAPH_CLIENT_SECRET";
     pub const BAMBOOHR_API_KEY: &str = "LOADOUT_BAMBOOHR_API_KEY";
     pub const OKTA_API_TOKEN: &str = "LOADOUT_OKTA_API_TOKEN";
 
+    /// Where a secret's previous value sits during a rotation (`<NAME>_PREVIOUS`), accepted
+    /// beside the current one until the sender has switched.
+    pub fn previous(key: &str) -> String {
+        format!("{key}_PREVIOUS")
+    }
+
     /// Every key, for generating local secrets and for documentation.
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 20] = [
         HRIS_HMAC_SECRET,
         BAMBOOHR_HMAC_SECRET,
         OKTA_AUTHORIZATION,
@@ -69,6 +79,8 @@ pub mod keys {
         UEM_TENANT_CODE,
         SERVICENOW_USERNAME,
         SERVICENOW_PASSWORD,
+        SERVICENOW_CLIENT_ID,
+        SERVICENOW_CLIENT_SECRET,
         SLACK_WEBHOOK_URL,
         GRAPH_CLIENT_SECRET,
         BAMBOOHR_API_KEY,

@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod app_lease;
+pub mod approval_callback;
+pub mod approve;
 pub mod batch;
 pub mod decide;
 pub mod directory;

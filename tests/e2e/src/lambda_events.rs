@@ -63,6 +63,23 @@ pub fn hris_request(body: &[u8], signed: &Signed) -> String {
     event.to_string()
 }
 
+/// `POST /approvals/servicenow` as API Gateway hands it to approval-callback, with this body and
+/// `Authorization` header (JSON text of payload 2.0).
+pub fn servicenow_callback_request(body: &[u8], authorization: &str) -> String {
+    let mut event = fixture("apigw-v2-servicenow-callback.json");
+    let text = String::from_utf8(body.to_vec()).expect("callback bodies are UTF-8 JSON");
+    let headers = &mut event["headers"];
+    headers["content-length"] = json!(body.len().to_string());
+    headers["authorization"] = json!(authorization);
+    let now = chrono::Utc::now();
+    let context = &mut event["requestContext"];
+    context["requestId"] = json!(uuid::Uuid::new_v4().simple().to_string());
+    context["time"] = json!(now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
+    context["timeEpoch"] = json!(now.timestamp_millis());
+    event["body"] = json!(text);
+    event.to_string()
+}
+
 /// An SQS event (JSON text) of `messages` as the event source mapping delivers them from the
 /// queue `queue_arn`: each message's system attributes (receive count, timestamps, FIFO group,
 /// deduplication id and sequence number) become the record's `attributes`.

@@ -207,3 +207,171 @@ async fn bad_signature_gets_401_with_a_json_error_and_queues_nothing() {
     );
     assert_eq!(stack.sim.mutation_count(), 0);
 }
+
+/// ServiceNow's decision through the approval-callback Lambda handler on the AWS adapters: the
+/// request is opened (in the ServiceNow simulator) with its record in DynamoDB, the approval
+/// arrives as API Gateway hands it over, the stored action goes through the FIFO execute queue to
+/// the executor, and the app appears in UEM. A repeat changes nothing; a forged one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_through_the_callback_lambda_reaches_uem() {
+    use loadout::adapters::aws::AwsSettings;
+    use loadout::adapters::aws::provision::write_secret;
+    use loadout::domain::{Action, ActionKind, AppId, CorrelationId, PushMode};
+    use loadout::ports::secrets::keys;
+    use loadout::servicenow::{ServiceNowClient, ServiceNowConfig};
+    use loadout::stages::approval_callback::ApprovalCallback;
+    use loadout::stages::approve::{
+        AppPackage, ApprovalSubject, Approvals, Requester, TargetDevice,
+    };
+    use servicenow_sim::{CallbackAuth, ServiceNowSim, SimConfig};
+    use std::sync::Arc;
+
+    const TOKEN: &str = "snow-callback-token-on-aws";
+    let stack = AwsStack::start("approval", Mode::Recommend).await;
+    let pipeline = Pipeline::new(&stack).await;
+    let snow = ServiceNowSim::start(SimConfig::new(CallbackAuth::Bearer(TOKEN.into())))
+        .await
+        .expect("ServiceNow simulator");
+    let mut secret = stack.secret.clone();
+    secret.insert(keys::SERVICENOW_CALLBACK_TOKEN.into(), TOKEN.into());
+    secret.insert(
+        keys::SERVICENOW_USERNAME.into(),
+        snow.credentials.username.clone(),
+    );
+    secret.insert(
+        keys::SERVICENOW_PASSWORD.into(),
+        snow.credentials.password.clone(),
+    );
+    let admin = stack.moto.context(AwsSettings::default()).await;
+    write_secret(
+        &admin.secretsmanager,
+        &stack.provisioned.secret_arn,
+        &secret,
+    )
+    .await
+    .expect("secret");
+
+    // The executor's side: open the request (one Windows device of mwilliams).
+    let ex = Examples::load();
+    let app = ex
+        .catalog
+        .get(&AppId::from("adobe-creative-cloud"))
+        .expect("catalog")
+        .clone();
+    let device = ex
+        .devices
+        .iter()
+        .find(|d| d.user_id.as_str() == "mwilliams" && app.platforms.contains(&d.platform))
+        .expect("a Windows device");
+    let correlation = CorrelationId::from("aws-approval-1");
+    let (user, app_id) = (UserId::from("mwilliams"), app.id.clone());
+    let action = Action {
+        action_id: Action::derive_id(&correlation, &user, &app_id, ActionKind::Assign),
+        correlation_id: correlation,
+        user_id: user.clone(),
+        app_id: app_id.clone(),
+        kind: ActionKind::Assign,
+        push_mode: PushMode::Auto,
+        reasons: vec![],
+        policy_version: "examples".into(),
+        sequence: 1,
+        uem_user: None,
+    };
+    let opener = stack.services(true).await;
+    let config = ServiceNowConfig::new(
+        &snow.base_url,
+        &snow.namespace,
+        "https://k7x2mq4v9d.execute-api.eu-west-1.amazonaws.com",
+    )
+    .expect("config");
+    let callback_url = config.callback_url.clone();
+    let client = ServiceNowClient::new(config, opener.secrets.clone(), opener.clock.clone())
+        .expect("client");
+    let approvals = Approvals::new(opener).with_servicenow(Arc::new(client), callback_url);
+    let opened = approvals
+        .open(&ApprovalSubject {
+            action: action.clone(),
+            app: app.clone(),
+            package: AppPackage::default(),
+            requester: Requester {
+                uem_user_id: "501".into(),
+                user_name: "mwilliams".into(),
+                first_name: String::new(),
+                last_name: String::new(),
+                email: String::new(),
+            },
+            devices: vec![TargetDevice::from(device)],
+        })
+        .await
+        .expect("opened");
+    let request_id = opened[0].request_id.clone();
+    assert_eq!(snow.ticket_count(&request_id), 1);
+
+    // approval-callback, as API Gateway invokes it.
+    let callback = ApprovalCallback::new(stack.services(true).await);
+    let body = serde_json::json!({"request_id": request_id, "device_id": device.device_id,
+        "approval_status": "APPROVED", "updated_by": "it.approver",
+        "updated_at": "2026-12-01 10:00:00"})
+    .to_string();
+    let invoke = |authorization: String| {
+        let body = body.clone();
+        let callback = &callback;
+        async move {
+            let json = lambda_events::servicenow_callback_request(body.as_bytes(), &authorization);
+            let request = lambda_http::request::from_str(&json).expect("payload 2.0");
+            let response = loadout::lambda::handlers::approval_callback(callback, request).await;
+            let status = response.status().as_u16();
+            let answer: serde_json::Value =
+                serde_json::from_slice(response.body().as_ref()).expect("JSON");
+            (status, answer)
+        }
+    };
+    let (forged, _) = invoke("Bearer not-it".into()).await;
+    assert_eq!(forged, 401);
+    let (status, answer) = invoke(format!("Bearer {TOKEN}")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["state"], "install_command_dispatched");
+
+    let queued = pipeline.receive(names::EXECUTE).await;
+    assert_eq!(queued.len(), 1);
+    let attributes = queued[0].attributes().expect("system attributes");
+    use aws_sdk_sqs::types::MessageSystemAttributeName as A;
+    assert_eq!(
+        attributes.get(&A::MessageGroupId).map(String::as_str),
+        Some("mwilliams")
+    );
+    assert_eq!(
+        attributes.get(&A::MessageDeduplicationId).cloned(),
+        Some(format!("{}:approved", action.action_id))
+    );
+    // Back to the queue (as a failed delivery would), for the executor.
+    let mut all_failed = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+    for m in &queued {
+        let mut f = aws_lambda_events::event::sqs::BatchItemFailure::default();
+        f.item_identifier = m.message_id().unwrap_or_default().to_owned();
+        all_failed.batch_item_failures.push(f);
+    }
+    pipeline
+        .acknowledge(names::EXECUTE, &queued, &all_failed)
+        .await;
+    assert!(pipeline.settle(SETTLE).await);
+    assert!(
+        stack
+            .sim
+            .effective_apps("mwilliams")
+            .contains_key(&app.uem_app_id),
+        "the approved app is assigned in UEM"
+    );
+
+    let (again, answer) = invoke(format!("Bearer {TOKEN}")).await;
+    assert_eq!(
+        (again, answer["changed"].clone()),
+        (200, serde_json::json!(false))
+    );
+    assert_eq!(
+        pipeline.deliver_once(names::EXECUTE).await,
+        0,
+        "nothing queued again"
+    );
+    snow.shutdown().await;
+}
