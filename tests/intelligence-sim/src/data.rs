@@ -78,7 +78,7 @@ impl SyntheticUsage {
     /// Whether the pair has an event, and how many seconds before the range's end it is.
     pub fn event(&self, device: u32, app: usize, span_secs: i64) -> Option<i64> {
         let h = mix(self.seed ^ ((device as u64) << 16) ^ app as u64);
-        if self.unused_one_in > 0 && h % self.unused_one_in as u64 == 0 {
+        if self.unused_one_in > 0 && h.is_multiple_of(self.unused_one_in as u64) {
             return None;
         }
         Some(((h >> 8) % span_secs.max(1) as u64) as i64)

@@ -81,9 +81,7 @@ pub(crate) fn run(sim: &Shared, report_id: &str) -> Response {
 /// The status a run shows now.
 pub(crate) fn status(run: &Run, now: Instant) -> &'static str {
     let elapsed = now.saturating_duration_since(run.started);
-    if run.held {
-        "PENDING"
-    } else if elapsed < run.ready_after / 2 {
+    if run.held || elapsed < run.ready_after / 2 {
         "PENDING"
     } else if elapsed < run.ready_after {
         "IN_PROGRESS"

@@ -83,7 +83,7 @@ impl Filter {
         self.clauses.iter().all(|c| match c {
             Clause::Eq(a, v) => row.attr(a).as_deref() == Some(v.as_str()),
             Clause::Ne(a, v) => row.attr(a).as_deref() != Some(v.as_str()),
-            Clause::In(a, vs) => row.attr(a).is_some_and(|x| vs.iter().any(|v| *v == x)),
+            Clause::In(a, vs) => row.attr(a).is_some_and(|x| vs.contains(&x)),
         })
     }
 

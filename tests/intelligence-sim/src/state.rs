@@ -86,7 +86,7 @@ pub(crate) struct SignedUrl {
     pub expires: Instant,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Faults {
     /// The next n API calls answer this status instead.
     pub fail_next: VecDeque<u16>,
@@ -96,17 +96,6 @@ pub(crate) struct Faults {
     pub fail_runs: usize,
     /// The next download requests answer 404.
     pub lose_next_downloads: usize,
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Self {
-            fail_next: VecDeque::new(),
-            hold_runs: false,
-            fail_runs: 0,
-            lose_next_downloads: 0,
-        }
-    }
 }
 
 /// Settings a test may change while the simulator runs.
