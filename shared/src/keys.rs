@@ -129,3 +129,20 @@ pub fn location_region(location: &str) -> (String, String) {
         location.trim().to_ascii_lowercase(),
     )
 }
+
+/// Loadout's own last-seen dates of a user's apps (merged from every usage read, the later
+/// date winning) and the date from which the user's usage has been observed.
+pub fn last_seen(user: &UserId) -> (String, String) {
+    (format!("user#{user}"), "lastseen".to_owned())
+}
+
+/// Per app: the unbroken span of usage history each foreground source has observed (one
+/// partition, so a reclamation run reads every app's history in one query).
+pub fn usage_history(app: &AppId) -> (String, String) {
+    ("usage-history".to_owned(), app.to_string())
+}
+
+/// Per usage source: last success, last failure and the apps it covers (one partition).
+pub fn usage_source(source: &str) -> (String, String) {
+    ("usage-source".to_owned(), source.to_owned())
+}

@@ -14,4 +14,5 @@ pub mod reconcile;
 pub mod sources;
 pub mod stages;
 pub mod uem;
+pub mod usage;
 pub mod webhook;
