@@ -68,7 +68,10 @@ mod tests {
 
     #[test]
     fn desktop_names_match_the_catalog_name() {
-        let m = AppMatcher::new(&[TrackedApp::new("slack", &["Slack"]), TrackedApp::new("zoom", &["Zoom Workplace", "zoom"])]);
+        let m = AppMatcher::new(&[
+            TrackedApp::new("slack", &["Slack"]),
+            TrackedApp::new("zoom", &["Zoom Workplace", "zoom"]),
+        ]);
         assert_eq!(m.find("Slack.app").map(AppId::as_str), Some("slack"));
         assert_eq!(m.find("SLACK"), m.find("slack.exe"));
         assert_eq!(m.find("Zoom.exe").map(AppId::as_str), Some("zoom"));

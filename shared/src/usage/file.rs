@@ -3,7 +3,10 @@
 //! coverage is the 30 days before it was written; an app of the request with no row for a user
 //! was not used by them in those days.
 
-use super::{Coverage, ReportedUser, Signal, UsageError, UsageObservation, UsageRead, UsageRequest, UsageSource};
+use super::{
+    Coverage, ReportedUser, Signal, UsageError, UsageObservation, UsageRead, UsageRequest,
+    UsageSource,
+};
 use crate::domain::{AppId, UserId};
 use crate::ports::Clock;
 use async_trait::async_trait;
@@ -31,10 +34,7 @@ impl UsageFile {
 
 const HEADER: [&str; 4] = ["user_id", "app_id", "launches_30d", "last_used_at"];
 
-fn observation(
-    path: &str,
-    record: &csv::StringRecord,
-) -> Result<UsageObservation, UsageError> {
+fn observation(path: &str, record: &csv::StringRecord) -> Result<UsageObservation, UsageError> {
     let line = record.position().map(|p| p.line()).unwrap_or(0);
     let invalid = |message: String| UsageError::Invalid {
         path: path.to_owned(),
@@ -100,7 +100,9 @@ impl UsageSource for UsageFile {
             .and_then(|m| m.modified())
             .ok()
             .map(DateTime::<Utc>::from);
-        let as_of = written.unwrap_or_else(|| self.clock.now()).min(self.clock.now());
+        let as_of = written
+            .unwrap_or_else(|| self.clock.now())
+            .min(self.clock.now());
         let wanted: BTreeSet<AppId> = request.apps.iter().map(|a| a.app.clone()).collect();
         let filter = wanted.clone();
         // Local files are small and on local disk: reading them synchronously is fine here.

@@ -1,7 +1,10 @@
 //! The Intelligence adapter: one report of the tracked apps' foreground events over the
 //! request's range (at most 28 days), each event an observation of its user.
 
-use super::{AppMatcher, Coverage, ReportedUser, Signal, UsageError, UsageObservation, UsageRead, UsageRequest, UsageSource};
+use super::{
+    AppMatcher, Coverage, ReportedUser, Signal, UsageError, UsageObservation, UsageRead,
+    UsageRequest, UsageSource,
+};
 use crate::ports::Clock;
 use crate::sources::intelligence::{IntelligenceClient, UsageReportSpec};
 use async_trait::async_trait;
@@ -40,7 +43,20 @@ impl UsageSource for IntelligenceUsage {
 
     #[tracing::instrument(skip_all, fields(apps = request.apps.len()))]
     async fn read(&self, request: &UsageRequest) -> Result<UsageRead, UsageError> {
-        let names = request.apps.iter().flat_map(|a| a.names.iter().cloned());
+        // DEEM names a macOS app `Slack.app` and a Windows one may carry `.exe`: the report's
+        // filter matches names exactly, so it lists those forms too.
+        let names = request
+            .apps
+            .iter()
+            .flat_map(|a| a.names.iter())
+            .flat_map(|n| {
+                let lower = n.to_ascii_lowercase();
+                if lower.ends_with(".app") || lower.ends_with(".exe") {
+                    vec![n.clone()]
+                } else {
+                    vec![n.clone(), format!("{n}.app"), format!("{n}.exe")]
+                }
+            });
         let spec = UsageReportSpec::new(names, request.from, request.to)?;
         let read_at = self.clock.now();
         let rows = self
@@ -48,28 +64,29 @@ impl UsageSource for IntelligenceUsage {
             .read_usage(&spec, tokio::time::Instant::now() + self.wait)
             .await?;
         let matcher = AppMatcher::new(&request.apps);
-        let observations = futures::stream::try_unfold((rows, matcher), |(mut rows, matcher)| async move {
-            loop {
-                let Some(row) = rows.next_row().await? else {
-                    let (read, skipped) = rows.counts();
-                    tracing::info!(rows = read, skipped, "Intelligence usage report read");
-                    return Ok(None);
-                };
-                // The report is filtered to these apps; a name the matcher does not know is an
-                // alias nobody listed, not usage of something else.
-                if let Some(app) = matcher.find(&row.app) {
-                    let observation = UsageObservation {
-                        user: ReportedUser::Name(row.user),
-                        app: app.clone(),
-                        last_used: Some(row.at),
-                        launches: 1,
-                        installed: None,
+        let observations =
+            futures::stream::try_unfold((rows, matcher), |(mut rows, matcher)| async move {
+                loop {
+                    let Some(row) = rows.next_row().await? else {
+                        let (read, skipped) = rows.counts();
+                        tracing::info!(rows = read, skipped, "Intelligence usage report read");
+                        return Ok(None);
                     };
-                    return Ok(Some((observation, (rows, matcher))));
+                    // The report is filtered to these apps; a name the matcher does not know is an
+                    // alias nobody listed, not usage of something else.
+                    if let Some(app) = matcher.find(&row.app) {
+                        let observation = UsageObservation {
+                            user: ReportedUser::Name(row.user),
+                            app: app.clone(),
+                            last_used: Some(row.at),
+                            launches: 1,
+                            installed: None,
+                        };
+                        return Ok(Some((observation, (rows, matcher))));
+                    }
                 }
-            }
-        })
-        .boxed();
+            })
+            .boxed();
         Ok(UsageRead {
             coverage: Coverage {
                 source: Self::NAME.into(),

@@ -55,7 +55,12 @@ pub struct ReadFold {
 }
 
 impl ReadFold {
-    pub fn add(&mut self, last_used: Option<DateTime<Utc>>, launches: u32, installed: Option<bool>) {
+    pub fn add(
+        &mut self,
+        last_used: Option<DateTime<Utc>>,
+        launches: u32,
+        installed: Option<bool>,
+    ) {
         self.last_used = self.last_used.max(last_used);
         self.launches = self.launches.saturating_add(launches);
         self.installed = match (self.installed, installed) {
@@ -79,7 +84,10 @@ pub fn merge_user(
         updated_at: coverage.read_at,
     });
     if coverage.signal == Signal::Foreground {
-        r.observed_since = Some(r.observed_since.map_or(coverage.from, |s| s.min(coverage.from)));
+        r.observed_since = Some(
+            r.observed_since
+                .map_or(coverage.from, |s| s.min(coverage.from)),
+        );
     }
     for app in &coverage.apps {
         let fold = folds.get(app).copied().unwrap_or_default();
@@ -151,7 +159,10 @@ pub struct SourceFreshness {
     pub apps: BTreeSet<AppId>,
 }
 
-pub async fn load_user(store: &dyn StateStore, user: &UserId) -> Result<Option<UserLastSeen>, UsageError> {
+pub async fn load_user(
+    store: &dyn StateStore,
+    user: &UserId,
+) -> Result<Option<UserLastSeen>, UsageError> {
     let (pk, sk) = keys::last_seen(user);
     Ok(store.get_as(&pk, &sk).await?.map(|(r, _)| r))
 }
@@ -184,7 +195,9 @@ pub async fn record_user(
 }
 
 /// Every app's history, keyed by app.
-pub async fn load_histories(store: &dyn StateStore) -> Result<BTreeMap<AppId, AppHistory>, UsageError> {
+pub async fn load_histories(
+    store: &dyn StateStore,
+) -> Result<BTreeMap<AppId, AppHistory>, UsageError> {
     let (pk, _) = keys::usage_history(&AppId::new(""));
     let mut out = BTreeMap::new();
     for item in store.query(&pk, "").await? {
@@ -229,7 +242,9 @@ pub async fn record_history(store: &dyn StateStore, coverage: &Coverage) -> Resu
     Ok(())
 }
 
-pub async fn load_sources(store: &dyn StateStore) -> Result<BTreeMap<String, SourceFreshness>, UsageError> {
+pub async fn load_sources(
+    store: &dyn StateStore,
+) -> Result<BTreeMap<String, SourceFreshness>, UsageError> {
     let (pk, _) = keys::usage_source("");
     let mut out = BTreeMap::new();
     for item in store.query(&pk, "").await? {
@@ -305,7 +320,10 @@ mod tests {
     use chrono::TimeZone;
 
     fn day(d: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("date") + Duration::days(d)
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("date")
+            + Duration::days(d)
     }
 
     fn coverage(signal: Signal, from: i64, to: i64, apps: &[&str]) -> Coverage {
@@ -326,16 +344,28 @@ mod tests {
         f.add(Some(day(20)), 1, None);
         f.add(Some(day(10)), 1, None);
         folds.insert(AppId::new("slack"), f);
-        let first = merge_user(None, &folds, &coverage(Signal::Foreground, 0, 28, &["slack", "zoom"]));
+        let first = merge_user(
+            None,
+            &folds,
+            &coverage(Signal::Foreground, 0, 28, &["slack", "zoom"]),
+        );
         assert_eq!(first.observed_since, Some(day(0)));
         assert_eq!(first.apps[&AppId::new("slack")].last_used, Some(day(20)));
         assert_eq!(first.apps[&AppId::new("slack")].launches_last_read, 2);
-        assert_eq!(first.apps[&AppId::new("zoom")].last_used, None, "covered, not used");
+        assert_eq!(
+            first.apps[&AppId::new("zoom")].last_used,
+            None,
+            "covered, not used"
+        );
         let mut older = BTreeMap::new();
         let mut f = ReadFold::default();
         f.add(Some(day(5)), 1, None);
         older.insert(AppId::new("slack"), f);
-        let again = merge_user(Some(first), &older, &coverage(Signal::Foreground, 28, 56, &["slack"]));
+        let again = merge_user(
+            Some(first),
+            &older,
+            &coverage(Signal::Foreground, 28, 56, &["slack"]),
+        );
         assert_eq!(again.apps[&AppId::new("slack")].last_used, Some(day(20)));
         assert_eq!(again.observed_since, Some(day(0)));
     }
@@ -346,7 +376,11 @@ mod tests {
         let mut f = ReadFold::default();
         f.add(None, 0, Some(true));
         folds.insert(AppId::new("slack"), f);
-        let r = merge_user(None, &folds, &coverage(Signal::Installed, 3, 3, &["slack", "zoom"]));
+        let r = merge_user(
+            None,
+            &folds,
+            &coverage(Signal::Installed, 3, 3, &["slack", "zoom"]),
+        );
         assert_eq!(r.observed_since, None);
         assert_eq!(r.apps[&AppId::new("slack")].installed, Some(true));
         assert_eq!(r.apps[&AppId::new("slack")].last_installed, Some(day(3)));
@@ -357,10 +391,28 @@ mod tests {
     fn spans_extend_when_contiguous_and_restart_after_a_gap() {
         let s = extend_span(None, day(0), day(28));
         let s = extend_span(Some(s), day(28), day(56));
-        assert_eq!(s, Span { from: day(0), to: day(56) });
+        assert_eq!(
+            s,
+            Span {
+                from: day(0),
+                to: day(56)
+            }
+        );
         let s = extend_span(Some(s), day(50), day(60));
-        assert_eq!(s, Span { from: day(0), to: day(60) });
+        assert_eq!(
+            s,
+            Span {
+                from: day(0),
+                to: day(60)
+            }
+        );
         let gap = extend_span(Some(s), day(70), day(90));
-        assert_eq!(gap, Span { from: day(70), to: day(90) });
+        assert_eq!(
+            gap,
+            Span {
+                from: day(70),
+                to: day(90)
+            }
+        );
     }
 }

@@ -26,6 +26,8 @@ pub use file::UsageFile;
 pub use identity::{FnMapper, ProfileMatcher, UserMapper};
 pub use intelligence::IntelligenceUsage;
 pub use refresh::{RefreshOutcome, plan_range, refresh_usage};
-pub use source::{Coverage, ReportedUser, Signal, UsageObservation, UsageRead, UsageRequest, UsageSource};
+pub use source::{
+    Coverage, ReportedUser, Signal, UsageObservation, UsageRead, UsageRequest, UsageSource,
+};
 pub use uem_apps::UemDeviceApps;
 pub use verdict::{FreshnessPolicy, StaleReason, UsageVerdict, usage_verdict};

@@ -27,13 +27,20 @@ pub struct RefreshOutcome {
 /// The range the next read of a source should cover: from where its last success ended (so
 /// history stays unbroken) to the start of this hour (so a repeated run asks for the same report),
 /// at most 28 days.
-pub fn plan_range(freshness: Option<&SourceFreshness>, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn plan_range(
+    freshness: Option<&SourceFreshness>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
     let to = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
     let earliest = to - Duration::days(crate::sources::intelligence::MAX_RANGE_DAYS);
     let from = freshness
         .and_then(|f| f.covered_to)
         .map_or(earliest, |t| t.max(earliest));
-    let from = if from >= to { to - Duration::hours(1) } else { from };
+    let from = if from >= to {
+        to - Duration::hours(1)
+    } else {
+        from
+    };
     (from, to)
 }
 
@@ -61,12 +68,28 @@ pub async fn refresh_usage(
     concurrency: usize,
 ) -> Result<RefreshOutcome, UsageError> {
     let apps: BTreeSet<AppId> = request.apps.iter().map(|a| a.app.clone()).collect();
-    match read_and_record(store, source, request, mapper, population, concurrency.max(1)).await {
+    match read_and_record(
+        store,
+        source,
+        request,
+        mapper,
+        population,
+        concurrency.max(1),
+    )
+    .await
+    {
         Ok(outcome) => Ok(outcome),
         Err(e) => {
             tracing::warn!(error = %e, "usage read failed; its apps are not reclaimed until it succeeds");
-            last_seen::record_failure(store, source.name(), source.signal(), &apps, clock.now(), &e.to_string())
-                .await?;
+            last_seen::record_failure(
+                store,
+                source.name(),
+                source.signal(),
+                &apps,
+                clock.now(),
+                &e.to_string(),
+            )
+            .await?;
             Err(e)
         }
     }
@@ -101,7 +124,9 @@ async fn read_and_record(
             continue;
         };
         let index = match &o.user {
-            ReportedUser::Id(id) => Some(intern(id.clone(), &mut users, &mut user_index, &mut folds)),
+            ReportedUser::Id(id) => {
+                Some(intern(id.clone(), &mut users, &mut user_index, &mut folds))
+            }
             ReportedUser::Name(name) => match names.get(name) {
                 Some(known) => *known,
                 None => {
@@ -203,14 +228,20 @@ fn intern(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::Signal;
+    use super::*;
     use chrono::TimeZone;
 
     #[test]
     fn the_next_range_continues_the_last_one_and_never_exceeds_28_days() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 1, 10, 42, 0).single().expect("date");
-        let hour = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).single().expect("date");
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 1, 10, 42, 0)
+            .single()
+            .expect("date");
+        let hour = Utc
+            .with_ymd_and_hms(2026, 3, 1, 10, 0, 0)
+            .single()
+            .expect("date");
         assert_eq!(plan_range(None, now), (hour - Duration::days(28), hour));
         let f = SourceFreshness {
             signal: Signal::Foreground,
@@ -225,11 +256,17 @@ mod tests {
             covered_to: Some(hour - Duration::days(60)),
             ..f.clone()
         };
-        assert_eq!(plan_range(Some(&long_ago), now).0, hour - Duration::days(28));
+        assert_eq!(
+            plan_range(Some(&long_ago), now).0,
+            hour - Duration::days(28)
+        );
         let same_hour = SourceFreshness {
             covered_to: Some(hour),
             ..f
         };
-        assert_eq!(plan_range(Some(&same_hour), now), (hour - Duration::hours(1), hour));
+        assert_eq!(
+            plan_range(Some(&same_hour), now),
+            (hour - Duration::hours(1), hour)
+        );
     }
 }

@@ -3,7 +3,10 @@
 //! field exists), so this is install state only, never usage. It costs one device search per
 //! user and one apps read per device: meant for the users holding seats, not the whole fleet.
 
-use super::{AppMatcher, Coverage, ReportedUser, Signal, UsageError, UsageObservation, UsageRead, UsageRequest, UsageSource};
+use super::{
+    AppMatcher, Coverage, ReportedUser, Signal, UsageError, UsageObservation, UsageRead,
+    UsageRequest, UsageSource,
+};
 use crate::domain::AppId;
 use crate::ports::Clock;
 use crate::uem::UemApi;

@@ -33,7 +33,11 @@ pub enum StaleReason {
     /// No foreground source covers the app.
     NoSource,
     /// The source's latest attempt failed.
-    Failed { source: String, at: DateTime<Utc>, detail: String },
+    Failed {
+        source: String,
+        at: DateTime<Utc>,
+        detail: String,
+    },
     /// The source has not succeeded recently enough.
     Old {
         source: String,
@@ -67,9 +71,7 @@ pub fn usage_verdict(
     policy: FreshnessPolicy,
 ) -> UsageVerdict {
     let needed_since = now - threshold;
-    let last_used = user
-        .and_then(|u| u.apps.get(app))
-        .and_then(|a| a.last_used);
+    let last_used = user.and_then(|u| u.apps.get(app)).and_then(|a| a.last_used);
     if let Some(at) = last_used
         && at >= needed_since
     {
@@ -133,8 +135,8 @@ pub fn usage_verdict(
 
 #[cfg(test)]
 mod tests {
-    use super::super::last_seen::{AppSeen, Failure, ReadFold, extend_span, merge_user};
     use super::super::Coverage;
+    use super::super::last_seen::{AppSeen, Failure, ReadFold, extend_span, merge_user};
     use super::*;
     use chrono::TimeZone;
     use std::collections::BTreeSet;
@@ -142,7 +144,10 @@ mod tests {
     const SOURCE: &str = "intelligence";
 
     fn day(d: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("date") + Duration::days(d)
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("date")
+            + Duration::days(d)
     }
 
     fn slack() -> AppId {
@@ -185,14 +190,17 @@ mod tests {
             let h = self.histories.entry(slack()).or_default();
             let span = extend_span(h.sources.get(SOURCE).copied(), day(from), day(to));
             h.sources.insert(SOURCE.into(), span);
-            let f = self.sources.entry(SOURCE.into()).or_insert(SourceFreshness {
-                signal: Signal::Foreground,
-                last_success: None,
-                covered_from: None,
-                covered_to: None,
-                last_failure: None,
-                apps: BTreeSet::new(),
-            });
+            let f = self
+                .sources
+                .entry(SOURCE.into())
+                .or_insert(SourceFreshness {
+                    signal: Signal::Foreground,
+                    last_success: None,
+                    covered_from: None,
+                    covered_to: None,
+                    last_failure: None,
+                    apps: BTreeSet::new(),
+                });
             f.last_success = Some(day(to));
             f.covered_from = Some(day(from));
             f.covered_to = Some(day(to));
@@ -273,7 +281,12 @@ mod tests {
         }
         assert!(matches!(w.verdict(112), UsageVerdict::Unused { .. }));
         w.read(112, 140, Some(130));
-        assert_eq!(w.verdict(140), UsageVerdict::Used { last_used: day(130) });
+        assert_eq!(
+            w.verdict(140),
+            UsageVerdict::Used {
+                last_used: day(130)
+            }
+        );
     }
 
     #[test]
@@ -285,18 +298,27 @@ mod tests {
         w.fail(113);
         assert!(matches!(
             w.verdict(113),
-            UsageVerdict::SourceStale { reason: StaleReason::Failed { .. } }
+            UsageVerdict::SourceStale {
+                reason: StaleReason::Failed { .. }
+            }
         ));
         w.read(112, 114, None);
         assert!(matches!(w.verdict(114), UsageVerdict::Unused { .. }));
         // No read for five days: too old to say "unused".
         assert!(matches!(
             w.verdict(119),
-            UsageVerdict::SourceStale { reason: StaleReason::Old { .. } }
+            UsageVerdict::SourceStale {
+                reason: StaleReason::Old { .. }
+            }
         ));
         w.read(114, 119, Some(118));
         w.fail(120);
-        assert_eq!(w.verdict(120), UsageVerdict::Used { last_used: day(118) });
+        assert_eq!(
+            w.verdict(120),
+            UsageVerdict::Used {
+                last_used: day(118)
+            }
+        );
     }
 
     #[test]
@@ -330,7 +352,9 @@ mod tests {
             day(112),
             FreshnessPolicy::default(),
         );
-        assert!(matches!(v, UsageVerdict::NotEnoughHistory { observed_since: Some(s), .. } if s == day(84)));
+        assert!(
+            matches!(v, UsageVerdict::NotEnoughHistory { observed_since: Some(s), .. } if s == day(84))
+        );
         let unknown = usage_verdict(
             &w.sources,
             &w.histories,
@@ -340,6 +364,12 @@ mod tests {
             day(112),
             FreshnessPolicy::default(),
         );
-        assert!(matches!(unknown, UsageVerdict::NotEnoughHistory { observed_since: None, .. }));
+        assert!(matches!(
+            unknown,
+            UsageVerdict::NotEnoughHistory {
+                observed_since: None,
+                ..
+            }
+        ));
     }
 }

@@ -149,9 +149,15 @@ impl IntelligenceClient {
 
     /// Creates the report for `spec`, or finds the one an earlier run created (same name).
     #[tracing::instrument(skip_all)]
-    pub async fn ensure_report(&self, spec: &UsageReportSpec) -> Result<(String, bool), IntelligenceError> {
+    pub async fn ensure_report(
+        &self,
+        spec: &UsageReportSpec,
+    ) -> Result<(String, bool), IntelligenceError> {
         let body = spec.create_body();
-        match self.call(Method::POST, "/v2/reports", Some(&body), "report").await {
+        match self
+            .call(Method::POST, "/v2/reports", Some(&body), "report")
+            .await
+        {
             Ok(reply) => Ok((reply.data::<WithId>("created report")?.id, true)),
             Err(IntelligenceError::Rejected { code, .. }) if code == "DUPLICATE-KEY" => {
                 let id = self.find_report(&spec.name()).await?.ok_or_else(|| {
@@ -175,7 +181,12 @@ impl IntelligenceClient {
                 "search_terms": [{"value": name, "fields": ["name"], "operator": "CONTAINS"}],
             });
             let reply = self
-                .call(Method::POST, "/v2/reports/search", Some(&body), "report search")
+                .call(
+                    Method::POST,
+                    "/v2/reports/search",
+                    Some(&body),
+                    "report search",
+                )
                 .await?;
             let found: Page<NamedReport> = reply.data("report search")?;
             if let Some(r) = found.results.iter().find(|r| r.name == name) {
@@ -199,7 +210,9 @@ impl IntelligenceClient {
     async fn downloads(&self, report_id: &str) -> Result<Vec<DownloadRecord>, IntelligenceError> {
         let path = format!("/v2/reports/{}/downloads/search", segment(report_id)?);
         let body = json!({"offset": 0, "page_size": 100});
-        let reply = self.call(Method::POST, &path, Some(&body), "report").await?;
+        let reply = self
+            .call(Method::POST, &path, Some(&body), "report")
+            .await?;
         Ok(reply.data::<Page<DownloadRecord>>("downloads")?.results)
     }
 
@@ -253,7 +266,9 @@ impl IntelligenceClient {
         let path = format!("/v2/reports/tracking/{}/download", segment(tracking_id)?);
         // A signed URL can expire between the redirect and the fetch: ask once more.
         for attempt in 0..2 {
-            let reply = self.call(Method::GET, &path, None, "report download").await?;
+            let reply = self
+                .call(Method::GET, &path, None, "report download")
+                .await?;
             if reply.status != StatusCode::FOUND {
                 return Err(IntelligenceError::Decode(format!(
                     "the download answered HTTP {} instead of a redirect",
@@ -328,7 +343,9 @@ impl IntelligenceClient {
             }
         }
         let run_id = self.run_report(&report_id).await?;
-        let tracking = self.wait_for_download(&report_id, &run_id, deadline).await?;
+        let tracking = self
+            .wait_for_download(&report_id, &run_id, deadline)
+            .await?;
         self.open_download(&tracking).await
     }
 
@@ -355,7 +372,11 @@ impl IntelligenceClient {
             let url = format!(
                 "{}{}grant_type=client_credentials",
                 self.config.token_url,
-                if self.config.token_url.contains('?') { "&" } else { "?" }
+                if self.config.token_url.contains('?') {
+                    "&"
+                } else {
+                    "?"
+                }
             );
             let response = self
                 .http
@@ -366,7 +387,10 @@ impl IntelligenceClient {
                 .await
                 .map_err(IntelligenceError::Transport)?;
             let status = response.status().as_u16();
-            let body = response.bytes().await.map_err(IntelligenceError::Transport)?;
+            let body = response
+                .bytes()
+                .await
+                .map_err(IntelligenceError::Transport)?;
             match status {
                 200 => {
                     let reply: TokenReply = serde_json::from_slice(&body)
@@ -378,7 +402,10 @@ impl IntelligenceClient {
                 }
                 400 | 401 | 403 if !reread => {
                     reread = true;
-                    tracing::warn!(status, "Intelligence refused the service account; reading the secret again");
+                    tracing::warn!(
+                        status,
+                        "Intelligence refused the service account; reading the secret again"
+                    );
                     self.secrets
                         .refresh()
                         .await
@@ -415,12 +442,9 @@ impl IntelligenceClient {
         loop {
             attempt += 1;
             let last = attempt >= self.config.max_attempts;
-            self.budget
-                .take()
-                .map_err(|(used, retry_after)| IntelligenceError::BudgetExhausted {
-                    used,
-                    retry_after,
-                })?;
+            self.budget.take().map_err(|(used, retry_after)| {
+                IntelligenceError::BudgetExhausted { used, retry_after }
+            })?;
             let token = self.token().await?;
             let mut request = self
                 .http
@@ -438,7 +462,11 @@ impl IntelligenceClient {
                 Ok(r) => {
                     let status = r.status();
                     let headers = r.headers().clone();
-                    r.bytes().await.map(|body| Reply { status, headers, body })
+                    r.bytes().await.map(|body| Reply {
+                        status,
+                        headers,
+                        body,
+                    })
                 }
                 Err(e) => Err(e),
             };
@@ -483,7 +511,12 @@ impl IntelligenceClient {
                             retry_after: wait,
                         });
                     }
-                    tracing::warn!(attempt, status, ?wait, "Intelligence throttling or failing; retrying");
+                    tracing::warn!(
+                        attempt,
+                        status,
+                        ?wait,
+                        "Intelligence throttling or failing; retrying"
+                    );
                     tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt))).await;
                 }
                 _ => {
@@ -532,7 +565,12 @@ impl ReportRows {
                     Fed::NeedInput | Fed::End => self.finished = true,
                 }
             } else {
-                match self.response.chunk().await.map_err(IntelligenceError::Transport)? {
+                match self
+                    .response
+                    .chunk()
+                    .await
+                    .map_err(IntelligenceError::Transport)?
+                {
                     Some(chunk) => {
                         self.pending = chunk;
                         self.pos = 0;
@@ -551,8 +589,11 @@ impl ReportRows {
 
 /// An id as one URL path segment; ids are UUIDs, anything else is refused.
 fn segment(id: &str) -> Result<&str, IntelligenceError> {
-    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(IntelligenceError::Decode(format!("not an Intelligence id: {id:?}")));
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(IntelligenceError::Decode(format!(
+            "not an Intelligence id: {id:?}"
+        )));
     }
     Ok(id)
 }

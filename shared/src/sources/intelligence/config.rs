@@ -50,13 +50,16 @@ impl IntelligenceConfig {
     pub fn from_settings(
         lookup: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Result<Option<Self>, IntelligenceError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let Some(base) = get(BASE_URL_SETTING) else {
             return Ok(None);
         };
-        let token = get(TOKEN_URL_SETTING).ok_or_else(|| {
-            IntelligenceError::Config(format!("{TOKEN_URL_SETTING} is not set"))
-        })?;
+        let token = get(TOKEN_URL_SETTING)
+            .ok_or_else(|| IntelligenceError::Config(format!("{TOKEN_URL_SETTING} is not set")))?;
         for (name, url) in [(BASE_URL_SETTING, &base), (TOKEN_URL_SETTING, &token)] {
             if !(url.starts_with("https://") || url.starts_with("http://127.0.0.1")) {
                 return Err(IntelligenceError::Config(format!(

@@ -25,13 +25,17 @@ pub enum IntelligenceError {
     #[error("a report range must end after it starts")]
     EmptyRange,
     /// Throttled (429) or failing (5xx) after the retries this read may spend.
-    #[error("Intelligence is throttling or unavailable (HTTP {status}); retry after {retry_after:?}")]
+    #[error(
+        "Intelligence is throttling or unavailable (HTTP {status}); retry after {retry_after:?}"
+    )]
     Unavailable {
         status: u16,
         retry_after: Option<Duration>,
     },
     /// Loadout's own call budget (a share of the organization's 1,000 calls an hour) is spent.
-    #[error("Intelligence call budget spent ({used} calls in the last hour); retry after {retry_after:?}")]
+    #[error(
+        "Intelligence call budget spent ({used} calls in the last hour); retry after {retry_after:?}"
+    )]
     BudgetExhausted { used: u32, retry_after: Duration },
     /// The run did not complete before the read's deadline.
     #[error("the report run {run_id} was still {status} after {waited:?}")]

@@ -116,7 +116,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(day: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, day, 0, 0, 0).single().expect("date")
+        Utc.with_ymd_and_hms(2026, 11, day, 0, 0, 0)
+            .single()
+            .expect("date")
     }
 
     #[test]
@@ -124,7 +126,10 @@ mod tests {
         let names = || vec!["Slack".to_owned()];
         assert!(UsageReportSpec::new(names(), at(1), at(29)).is_ok());
         let err = UsageReportSpec::new(names(), at(1), at(30)).expect_err("29 days");
-        assert!(matches!(err, IntelligenceError::RangeTooLong { days: 29 }), "{err}");
+        assert!(
+            matches!(err, IntelligenceError::RangeTooLong { days: 29 }),
+            "{err}"
+        );
         assert!(matches!(
             UsageReportSpec::new(names(), at(2), at(1)),
             Err(IntelligenceError::EmptyRange)
@@ -135,10 +140,18 @@ mod tests {
     fn the_name_is_stable_for_the_same_content_and_quotes_are_escaped() {
         let a = UsageReportSpec::new(vec!["Zoom".into(), "O'Reilly".into()], at(1), at(2))
             .expect("spec");
-        let b = UsageReportSpec::new(vec!["O'Reilly".into(), "Zoom".into(), "Zoom".into()], at(1), at(2))
-            .expect("spec");
+        let b = UsageReportSpec::new(
+            vec!["O'Reilly".into(), "Zoom".into(), "Zoom".into()],
+            at(1),
+            at(2),
+        )
+        .expect("spec");
         assert_eq!(a.name(), b.name());
-        assert!(a.filter().contains("'O''Reilly' , 'Zoom'"), "{}", a.filter());
+        assert!(
+            a.filter().contains("'O''Reilly' , 'Zoom'"),
+            "{}",
+            a.filter()
+        );
         let c = UsageReportSpec::new(vec!["Zoom".into()], at(1), at(2)).expect("spec");
         assert_ne!(a.name(), c.name());
     }

@@ -87,7 +87,11 @@ pub fn parse_timestamp(value: &str) -> Option<DateTime<Utc>> {
         return Some(t.with_timezone(&Utc));
     }
     let bare = v.strip_suffix("UTC").map(str::trim).unwrap_or(v);
-    for format in ["%Y-%m-%d-%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+    for format in [
+        "%Y-%m-%d-%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(bare, format) {
             return Some(t.and_utc());
         }
@@ -273,7 +277,10 @@ bad-date,amy,AMY-PC,Zoom,Application Foreground\n\
     #[test]
     fn a_report_without_the_needed_columns_is_an_error() {
         let mut p = RowParser::default();
-        let err = p.feed(b"device_name,os_version\nA,1\n").err().expect("refused");
+        let err = p
+            .feed(b"device_name,os_version\nA,1\n")
+            .err()
+            .expect("refused");
         assert!(err.to_string().contains("no timestamp"), "{err}");
     }
 }
