@@ -234,14 +234,9 @@ mod tests {
         let mut out = Vec::new();
         for piece in text.chunks(chunk).chain(std::iter::once(&[][..])) {
             let mut rest = piece;
-            loop {
-                match p.feed(rest).expect("parses") {
-                    Fed::Row(row, used) => {
-                        out.push(row);
-                        rest = &rest[used..];
-                    }
-                    Fed::NeedInput | Fed::End => break,
-                }
+            while let Fed::Row(row, used) = p.feed(rest).expect("parses") {
+                out.push(row);
+                rest = &rest[used..];
             }
         }
         (out, p.skipped)
