@@ -14,10 +14,12 @@ use loadout::adapters::local::{LocalDb, SqliteStateStore};
 use loadout::domain::{AppId, Employee, UserId};
 use loadout::keys;
 use loadout::ports::secrets::keys as secret_keys;
-use loadout::ports::{Condition, SecretString, Secrets, SecretsError, StateStore, SystemClock, Write};
+use loadout::ports::{
+    Condition, SecretString, Secrets, SecretsError, StateStore, SystemClock, Write,
+};
 use loadout::sources::intelligence::{IntelligenceClient, IntelligenceConfig};
 use loadout::stages::directory::StoredProfile;
-use loadout::usage::last_seen::{load_histories, load_sources, load_user};
+use loadout::usage::last_seen::{load_histories, load_shard, load_sources};
 use loadout::usage::{
     FreshnessPolicy, IntelligenceUsage, ProfileMatcher, TrackedApp, UsageRequest, UsageVerdict,
     plan_range, refresh_usage, usage_verdict,
@@ -87,9 +89,14 @@ async fn seed_profiles(store: &dyn StateStore) -> Result<(), String> {
                 as_of,
                 active: true,
             };
-            writes.push(Write::put(pk, sk, &profile, None, Condition::None).map_err(|e| e.to_string())?);
+            writes.push(
+                Write::put(pk, sk, &profile, None, Condition::None).map_err(|e| e.to_string())?,
+            );
             let (pk, sk) = keys::email_index(&employee.email);
-            writes.push(Write::put(pk, sk, &employee.id, None, Condition::None).map_err(|e| e.to_string())?);
+            writes.push(
+                Write::put(pk, sk, &employee.id, None, Condition::None)
+                    .map_err(|e| e.to_string())?,
+            );
         }
         store.transact(writes).await.map_err(|e| e.to_string())?;
     }
@@ -134,7 +141,11 @@ async fn scenario() -> Result<serde_json::Value, String> {
         sim.endpoints.client_secret.clone(),
     ));
     let client = Arc::new(IntelligenceClient::new(config, secrets).map_err(|e| e.to_string())?);
-    let source = IntelligenceUsage::new(client.clone(), Arc::new(SystemClock), Duration::from_secs(60));
+    let source = IntelligenceUsage::new(
+        client.clone(),
+        Arc::new(SystemClock),
+        Duration::from_secs(60),
+    );
     let tracked: Vec<TrackedApp> = apps
         .iter()
         .enumerate()
@@ -150,9 +161,17 @@ async fn scenario() -> Result<serde_json::Value, String> {
     let mapper = ProfileMatcher::new(store.clone());
 
     let started = Instant::now();
-    let outcome = refresh_usage(store.as_ref(), &SystemClock, &source, &request, &mapper, &[], CONCURRENCY)
-        .await
-        .map_err(|e| e.to_string())?;
+    let outcome = refresh_usage(
+        store.as_ref(),
+        &SystemClock,
+        &source,
+        &request,
+        &mapper,
+        &[],
+        CONCURRENCY,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let read_secs = started.elapsed().as_secs_f64();
     println!(
         "read + record: {} rows, {} users written, {} unmatched, {} Intelligence calls, {read_secs:.1} s",
@@ -163,30 +182,49 @@ async fn scenario() -> Result<serde_json::Value, String> {
     );
 
     let verdict_start = Instant::now();
-    let sources = load_sources(store.as_ref()).await.map_err(|e| e.to_string())?;
-    let histories = load_histories(store.as_ref()).await.map_err(|e| e.to_string())?;
+    let sources = load_sources(store.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let histories = load_histories(store.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
     let app_ids: Vec<AppId> = tracked.iter().map(|t| t.app.clone()).collect();
     let threshold = chrono::Duration::days(90);
     let policy = FreshnessPolicy::default();
     let verdict_now = chrono::Utc::now();
     let mut counts = [0u64; 4];
-    let mut per_user = futures::stream::iter(1..=DEVICES)
-        .map(|d| {
+    let mut users_judged = 0u64;
+    // A shard at a time (one query each), as a reclamation run over every seat would.
+    let mut shards = futures::stream::iter(0..keys::LAST_SEEN_SHARDS)
+        .map(|shard| {
             let store = store.clone();
-            async move { load_user(store.as_ref(), &UserId::new(SyntheticUsage::user_name(d))).await }
+            async move { load_shard(store.as_ref(), shard).await }
         })
-        .buffered(CONCURRENCY);
-    while let Some(record) = per_user.next().await {
-        let record = record.map_err(|e| e.to_string())?;
-        for app in &app_ids {
-            let v = usage_verdict(&sources, &histories, record.as_ref(), app, threshold, verdict_now, policy);
-            counts[match v {
-                UsageVerdict::Used { .. } => 0,
-                UsageVerdict::Unused { .. } => 1,
-                UsageVerdict::NotEnoughHistory { .. } => 2,
-                UsageVerdict::SourceStale { .. } => 3,
-            }] += 1;
+        .buffered(4);
+    while let Some(shard) = shards.next().await {
+        for (_, record, _) in shard.map_err(|e| e.to_string())? {
+            users_judged += 1;
+            for app in &app_ids {
+                let v = usage_verdict(
+                    &sources,
+                    &histories,
+                    Some(&record),
+                    app,
+                    threshold,
+                    verdict_now,
+                    policy,
+                );
+                counts[match v {
+                    UsageVerdict::Used { .. } => 0,
+                    UsageVerdict::Unused { .. } => 1,
+                    UsageVerdict::NotEnoughHistory { .. } => 2,
+                    UsageVerdict::SourceStale { .. } => 3,
+                }] += 1;
+            }
         }
+    }
+    if users_judged != u64::from(DEVICES) {
+        return Err(format!("{users_judged} users judged, {DEVICES} expected"));
     }
     let verdict_secs = verdict_start.elapsed().as_secs_f64();
     println!(
@@ -195,7 +233,9 @@ async fn scenario() -> Result<serde_json::Value, String> {
     );
     let total_secs = read_secs + verdict_secs;
     let peak = peak_rss_mb();
-    println!("total {total_secs:.1} s (target < {TARGET_SECS} s), peak RSS {peak:.0} MB (target < {TARGET_MB} MB)");
+    println!(
+        "total {total_secs:.1} s (target < {TARGET_SECS} s), peak RSS {peak:.0} MB (target < {TARGET_MB} MB)"
+    );
     sim.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(json!({

@@ -131,9 +131,28 @@ pub fn location_region(location: &str) -> (String, String) {
 }
 
 /// Loadout's own last-seen dates of a user's apps (merged from every usage read, the later
-/// date winning) and the date from which the user's usage has been observed.
+/// date winning) and the date from which the user's usage has been observed. Users are spread
+/// over `LAST_SEEN_SHARDS` partitions by a hash of their id, so that a fleet-wide read records
+/// and a reclamation run reads them a partition at a time (one query, a few batched writes)
+/// instead of one item at a time. The shard count is part of the layout: never change it.
 pub fn last_seen(user: &UserId) -> (String, String) {
-    (format!("user#{user}"), "lastseen".to_owned())
+    (last_seen_partition(last_seen_shard(user)), user.to_string())
+}
+
+pub const LAST_SEEN_SHARDS: u16 = 256;
+
+/// The shard of a user's last-seen record (FNV-1a of the id: stable across builds).
+pub fn last_seen_shard(user: &UserId) -> u16 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in user.as_str().bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    (hash % u32::from(LAST_SEEN_SHARDS)) as u16
+}
+
+pub fn last_seen_partition(shard: u16) -> String {
+    format!("lastseen#{shard:03}")
 }
 
 /// Per app: the unbroken span of usage history each foreground source has observed (one

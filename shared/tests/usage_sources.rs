@@ -487,7 +487,10 @@ async fn an_intelligence_refresh_records_last_seen_dates_mapped_to_loadout_users
         .await
         .expect("load")
         .expect("record");
-    assert_eq!(pat.observed_since, Some(outcome.coverage.from));
+    assert_eq!(
+        pat.observed_since.map(|t| t.timestamp()),
+        Some(outcome.coverage.from.timestamp())
+    );
     let sources = last_seen::load_sources(store.as_ref())
         .await
         .expect("sources");

@@ -5,10 +5,12 @@ use super::{
     AppMatcher, Coverage, ReportedUser, Signal, UsageError, UsageObservation, UsageRead,
     UsageRequest, UsageSource,
 };
+use crate::domain::AppId;
 use crate::ports::Clock;
 use crate::sources::intelligence::{IntelligenceClient, UsageReportSpec};
 use async_trait::async_trait;
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,29 +66,41 @@ impl UsageSource for IntelligenceUsage {
             .read_usage(&spec, tokio::time::Instant::now() + self.wait)
             .await?;
         let matcher = AppMatcher::new(&request.apps);
-        let observations =
-            futures::stream::try_unfold((rows, matcher), |(mut rows, matcher)| async move {
+        // Few distinct app names, millions of rows: each name is matched once.
+        let known: HashMap<String, Option<AppId>> = HashMap::new();
+        let observations = futures::stream::try_unfold(
+            (rows, matcher, known),
+            |(mut rows, matcher, mut known)| async move {
                 loop {
                     let Some(row) = rows.next_row().await? else {
                         let (read, skipped) = rows.counts();
                         tracing::info!(rows = read, skipped, "Intelligence usage report read");
                         return Ok(None);
                     };
-                    // The report is filtered to these apps; a name the matcher does not know is an
-                    // alias nobody listed, not usage of something else.
-                    if let Some(app) = matcher.find(&row.app) {
+                    let app = match known.get(row.app.as_str()) {
+                        Some(app) => app.clone(),
+                        None => {
+                            let app = matcher.find(&row.app).cloned();
+                            known.insert(row.app.clone(), app.clone());
+                            app
+                        }
+                    };
+                    // The report is filtered to these apps; a name the matcher does not know
+                    // is an alias nobody listed, not usage of something else.
+                    if let Some(app) = app {
                         let observation = UsageObservation {
                             user: ReportedUser::Name(row.user),
-                            app: app.clone(),
+                            app,
                             last_used: Some(row.at),
                             launches: 1,
                             installed: None,
                         };
-                        return Ok(Some((observation, (rows, matcher))));
+                        return Ok(Some((observation, (rows, matcher, known))));
                     }
                 }
-            })
-            .boxed();
+            },
+        )
+        .boxed();
         Ok(UsageRead {
             coverage: Coverage {
                 source: Self::NAME.into(),

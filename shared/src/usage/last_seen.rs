@@ -1,7 +1,7 @@
 //! Loadout's own memory of usage, in the state store (layouts in `keys.rs`):
 //!
 //! - per user: the last time each app was seen used (and seen installed), and the date from
-//!   which the user's history has been observed (`lastseen#{user}` / `apps`);
+//!   which the user's history has been observed (`lastseen#{shard}` / `{user}`);
 //! - per app: the span of history each foreground source has observed without a gap
 //!   (`usage-history` / `{app}`);
 //! - per source: its freshness: last success, last failure, the apps it covers
@@ -13,7 +13,7 @@
 use super::{Coverage, Signal, UsageError};
 use crate::domain::{AppId, UserId};
 use crate::keys;
-use crate::ports::{Condition, StateStore, StateStoreExt};
+use crate::ports::{Condition, StateStore, StateStoreExt, Write};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,28 +21,45 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Two reads whose ranges are this close count as one unbroken history.
 pub const CONTIGUITY_TOLERANCE: Duration = Duration::hours(1);
 
-/// What Loadout knows of one app for one user.
+/// What Loadout knows of one app for one user. Stored with short names and epoch seconds: a
+/// fleet holds millions of these.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSeen {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "u",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "chrono::serde::ts_seconds_option"
+    )]
     pub last_used: Option<DateTime<Utc>>,
     /// Launches in the latest foreground read that covered the app.
-    #[serde(default)]
+    #[serde(rename = "n", default, skip_serializing_if = "is_zero")]
     pub launches_last_read: u32,
     /// The last read that saw the app installed on one of the user's devices.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "i",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "chrono::serde::ts_seconds_option"
+    )]
     pub last_installed: Option<DateTime<Utc>>,
     /// Installed according to the latest install-state read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     pub installed: Option<bool>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserLastSeen {
     /// The start of the first foreground read that accounted for this user.
+    #[serde(rename = "since", default, with = "chrono::serde::ts_seconds_option")]
     pub observed_since: Option<DateTime<Utc>>,
     #[serde(default)]
     pub apps: BTreeMap<AppId, AppSeen>,
+    #[serde(rename = "at", with = "chrono::serde::ts_seconds")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -165,6 +182,79 @@ pub async fn load_user(
 ) -> Result<Option<UserLastSeen>, UsageError> {
     let (pk, sk) = keys::last_seen(user);
     Ok(store.get_as(&pk, &sk).await?.map(|(r, _)| r))
+}
+
+/// Every user's record in one shard (one query), with the version of each.
+pub async fn load_shard(
+    store: &dyn StateStore,
+    shard: u16,
+) -> Result<Vec<(UserId, UserLastSeen, u64)>, UsageError> {
+    let items = store.query(&keys::last_seen_partition(shard), "").await?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let record: UserLastSeen = item.decode()?;
+        out.push((UserId::new(item.sk), record, item.version));
+    }
+    Ok(out)
+}
+
+/// Items per batched write: well under DynamoDB's 100 per transaction and 4 MB.
+const WRITE_BATCH: usize = 50;
+
+/// Merges one read into the records of many users of one shard: one query, then batched
+/// conditional writes; a batch that lost a race is read and merged again.
+pub async fn record_shard(
+    store: &dyn StateStore,
+    shard: u16,
+    updates: Vec<(UserId, BTreeMap<AppId, ReadFold>)>,
+    coverage: &Coverage,
+) -> Result<usize, UsageError> {
+    let partition = keys::last_seen_partition(shard);
+    let mut pending = updates;
+    let mut written = 0;
+    for _ in 0..8 {
+        if pending.is_empty() {
+            return Ok(written);
+        }
+        let mut current: std::collections::HashMap<UserId, (UserLastSeen, u64)> =
+            load_shard(store, shard)
+                .await?
+                .into_iter()
+                .map(|(u, r, v)| (u, (r, v)))
+                .collect();
+        let mut retry = Vec::new();
+        for chunk in pending.chunks(WRITE_BATCH) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for (user, folds) in chunk {
+                let existing = current.remove(user);
+                let condition = existing
+                    .as_ref()
+                    .map_or(Condition::NotExists, |(_, v)| Condition::Version(*v));
+                let merged = merge_user(existing.as_ref().map(|(r, _)| r.clone()), folds, coverage);
+                if existing.is_some_and(|(r, _)| r == merged) {
+                    continue;
+                }
+                writes.push(Write::put(
+                    partition.clone(),
+                    user.to_string(),
+                    &merged,
+                    None,
+                    condition,
+                )?);
+            }
+            if writes.is_empty() {
+                continue;
+            }
+            let n = writes.len();
+            match store.transact(writes).await {
+                Ok(()) => written += n,
+                Err(e) if e.is_condition_failed() => retry.extend(chunk.iter().cloned()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        pending = retry;
+    }
+    Err(UsageError::Contended(partition))
 }
 
 /// Merges one read into a user's record under compare-and-swap.

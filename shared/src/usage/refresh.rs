@@ -7,6 +7,7 @@
 use super::last_seen::{self, ReadFold, SourceFreshness};
 use super::{Coverage, ReportedUser, UsageError, UsageRequest, UsageSource, UserMapper};
 use crate::domain::{AppId, UserId};
+use crate::keys;
 use crate::ports::{Clock, StateStore};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use futures::{StreamExt, TryStreamExt};
@@ -111,10 +112,9 @@ async fn read_and_record(
         .enumerate()
         .map(|(i, a)| (a, i as u16))
         .collect();
-    let mut users: Vec<UserId> = Vec::new();
-    let mut user_index: HashMap<UserId, u32> = HashMap::new();
-    let mut names: HashMap<String, Option<u32>> = HashMap::new();
-    let mut folds: Vec<Vec<Slot>> = Vec::new();
+    // Folded by the user as the source names them; names are mapped once each afterwards.
+    let mut by_name: HashMap<String, Vec<Slot>> = HashMap::new();
+    let mut by_id: HashMap<UserId, Vec<Slot>> = HashMap::new();
     let (mut observations, mut unmatched) = (0u64, 0u64);
     let mut stream = read.observations;
     while let Some(o) = stream.try_next().await? {
@@ -123,80 +123,78 @@ async fn read_and_record(
             unmatched += 1;
             continue;
         };
-        let index = match &o.user {
-            ReportedUser::Id(id) => {
-                Some(intern(id.clone(), &mut users, &mut user_index, &mut folds))
-            }
-            ReportedUser::Name(name) => match names.get(name) {
-                Some(known) => *known,
-                None => {
-                    let found = mapper
-                        .map(name)
-                        .await?
-                        .map(|id| intern(id, &mut users, &mut user_index, &mut folds));
-                    names.insert(name.clone(), found);
-                    found
-                }
+        let slots = match o.user {
+            ReportedUser::Id(id) => by_id.entry(id).or_default(),
+            ReportedUser::Name(name) => match by_name.get_mut(&name) {
+                Some(slots) => slots,
+                None => by_name.entry(name).or_default(),
             },
         };
-        let Some(index) = index else {
-            unmatched += 1;
-            continue;
-        };
-        let slots = &mut folds[index as usize];
-        let at = o.last_used.map_or(i64::MIN, |t| t.timestamp());
-        let installed = match o.installed {
-            None => 0,
-            Some(false) => 1,
-            Some(true) => 2,
-        };
-        match slots.iter_mut().find(|s| s.app == app) {
-            Some(s) => {
-                s.launches = s.launches.saturating_add(o.launches);
-                s.last_used = s.last_used.max(at);
-                s.installed = s.installed.max(installed);
-            }
-            None => slots.push(Slot {
+        add(
+            slots,
+            Slot {
                 app,
                 launches: o.launches,
-                last_used: at,
-                installed,
-            }),
-        }
+                last_used: o.last_used.map_or(i64::MIN, |t| t.timestamp()),
+                installed: match o.installed {
+                    None => 0,
+                    Some(false) => 1,
+                    Some(true) => 2,
+                },
+            },
+        );
     }
     drop(stream);
-    let unmatched_users = names.values().filter(|v| v.is_none()).count() as u64;
-    drop(names);
-    for user in population {
-        intern(user.clone(), &mut users, &mut user_index, &mut folds);
-    }
-    drop(user_index);
-    let writes = users.into_iter().zip(folds).map(|(user, slots)| {
-        let coverage = &coverage;
-        let app_ids = &app_ids;
-        async move {
-            let mut per_app = BTreeMap::new();
-            for s in slots {
-                let mut fold = ReadFold::default();
-                let last_used = (s.last_used != i64::MIN)
-                    .then(|| DateTime::<Utc>::from_timestamp(s.last_used, 0))
-                    .flatten();
-                let installed = match s.installed {
-                    0 => None,
-                    1 => Some(false),
-                    _ => Some(true),
-                };
-                fold.add(last_used, s.launches, installed);
-                per_app.insert(app_ids[s.app as usize].clone(), fold);
+    // Each distinct name is mapped once, several at a time (the store batches the reads).
+    let mut mapped = futures::stream::iter(by_name)
+        .map(|(name, slots)| async move { (mapper.map(&name).await, slots) })
+        .buffer_unordered(concurrency.max(16));
+    let mut unmatched_users = 0u64;
+    while let Some((user, slots)) = mapped.next().await {
+        match user? {
+            Some(user) => {
+                let into = by_id.entry(user).or_default();
+                for slot in slots {
+                    add(into, slot);
+                }
             }
-            last_seen::record_user(store, &user, &per_app, coverage).await
+            None => {
+                unmatched_users += 1;
+                unmatched += slots.len() as u64;
+            }
         }
-    });
+    }
+    drop(mapped);
+    for user in population {
+        by_id.entry(user.clone()).or_default();
+    }
+    // Written a shard at a time: one query and a few batched writes per shard.
+    let mut shards: Vec<Vec<(UserId, Vec<Slot>)>> =
+        vec![Vec::new(); usize::from(keys::LAST_SEEN_SHARDS)];
+    for (user, slots) in by_id {
+        shards[usize::from(keys::last_seen_shard(&user))].push((user, slots));
+    }
+    let writes = shards
+        .into_iter()
+        .enumerate()
+        .filter(|(_, users)| !users.is_empty())
+        .map(|(shard, users)| {
+            let coverage = &coverage;
+            let app_ids = &app_ids;
+            async move {
+                let count = users.len() as u64;
+                let updates = users
+                    .into_iter()
+                    .map(|(user, slots)| (user, folds_of(&slots, app_ids)))
+                    .collect();
+                last_seen::record_shard(store, shard as u16, updates, coverage).await?;
+                Ok::<u64, UsageError>(count)
+            }
+        });
     let mut users_written = 0u64;
-    let mut results = futures::stream::iter(writes).buffer_unordered(concurrency);
+    let mut results = futures::stream::iter(writes).buffer_unordered(concurrency.min(8));
     while let Some(result) = results.next().await {
-        result?;
-        users_written += 1;
+        users_written += result?;
     }
     drop(results);
     last_seen::record_history(store, &coverage).await?;
@@ -210,20 +208,35 @@ async fn read_and_record(
     })
 }
 
-fn intern(
-    user: UserId,
-    users: &mut Vec<UserId>,
-    index: &mut HashMap<UserId, u32>,
-    folds: &mut Vec<Vec<Slot>>,
-) -> u32 {
-    if let Some(i) = index.get(&user) {
-        return *i;
+/// Adds one observation to a user's slots (the later time, the sum of launches, installed if
+/// any device has it).
+fn add(slots: &mut Vec<Slot>, slot: Slot) {
+    match slots.iter_mut().find(|s| s.app == slot.app) {
+        Some(s) => {
+            s.launches = s.launches.saturating_add(slot.launches);
+            s.last_used = s.last_used.max(slot.last_used);
+            s.installed = s.installed.max(slot.installed);
+        }
+        None => slots.push(slot),
     }
-    let i = users.len() as u32;
-    users.push(user.clone());
-    index.insert(user, i);
-    folds.push(Vec::new());
-    i
+}
+
+fn folds_of(slots: &[Slot], app_ids: &[AppId]) -> BTreeMap<AppId, ReadFold> {
+    let mut per_app = BTreeMap::new();
+    for s in slots {
+        let mut fold = ReadFold::default();
+        let last_used = (s.last_used != i64::MIN)
+            .then(|| DateTime::<Utc>::from_timestamp(s.last_used, 0))
+            .flatten();
+        let installed = match s.installed {
+            0 => None,
+            1 => Some(false),
+            _ => Some(true),
+        };
+        fold.add(last_used, s.launches, installed);
+        per_app.insert(app_ids[usize::from(s.app)].clone(), fold);
+    }
+    per_app
 }
 
 #[cfg(test)]

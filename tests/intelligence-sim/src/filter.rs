@@ -87,6 +87,16 @@ impl Filter {
         })
     }
 
+    /// Whether every clause is on one of these attributes.
+    pub fn only_on(&self, attrs: &[&str]) -> bool {
+        self.clauses.iter().all(|c| {
+            let a = match c {
+                Clause::Eq(a, _) | Clause::Ne(a, _) | Clause::In(a, _) => a,
+            };
+            attrs.contains(&a.as_str())
+        })
+    }
+
     /// The values an `IN` or `=` clause allows for an attribute, when the filter restricts it
     /// (lets the synthetic generator skip whole apps instead of testing every row).
     pub fn allowed(&self, attr: &str) -> Option<Vec<String>> {

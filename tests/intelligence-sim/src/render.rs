@@ -38,8 +38,20 @@ struct Cursor {
     device: u32,
     app: usize,
     allowed_apps: Vec<bool>,
+    /// Synthetic CSV rows are written straight into the chunk (the filter depends only on
+    /// attributes that are the same for every row of an app): a fleet's report is millions of
+    /// rows, and the simulator shares the machine with the client it serves.
+    fast: bool,
     done: bool,
 }
+
+/// Attributes whose value is the same for every synthetic row of one app.
+const PER_APP: [&str; 4] = [
+    "event_name",
+    "_application_name",
+    "_device_platform",
+    "os_version",
+];
 
 impl ReportFile {
     /// The rows of a report over the tenant's data, for preview and tests.
@@ -102,17 +114,30 @@ impl ReportFile {
                 out.push(',');
             }
             let short = c.strip_prefix(PREFIX).unwrap_or(c);
-            let value = if short == "event_timestamp" {
-                row.event_timestamp
-                    .format("%Y-%m-%d-%H:%M:%S UTC")
-                    .to_string()
+            if short == "event_timestamp" {
+                push_time(out, row.event_timestamp);
             } else {
-                row.attr(short).unwrap_or_default()
-            };
-            push_csv(out, &value);
+                push_csv(out, &row.attr(short).unwrap_or_default());
+            }
         }
         out.push('\n');
     }
+}
+
+/// `"2019-05-04-17:40:30 UTC"`, the sample's form, without a format parser.
+fn push_time(out: &mut String, at: DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        "\"{:04}-{:02}-{:02}-{:02}:{:02}:{:02} UTC\"",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
 }
 
 /// A CSV field, quoted when it holds a space, comma, quote or line break (as the sample does).
@@ -129,13 +154,17 @@ fn push_csv(out: &mut String, value: &str) {
 impl Cursor {
     fn new(file: ReportFile) -> Self {
         let allowed = file.filter.allowed("_application_name");
+        let fast = !file.jsonl && file.filter.only_on(&PER_APP);
         let allowed_apps = file
             .synthetic
             .as_ref()
-            .map(|(s, _)| {
-                s.apps
-                    .iter()
-                    .map(|a| allowed.as_ref().is_none_or(|vs| vs.contains(a)))
+            .map(|(s, c)| {
+                (0..s.apps.len())
+                    .map(|i| {
+                        let listed = allowed.as_ref().is_none_or(|vs| vs.contains(&s.apps[i]));
+                        let prototype = EventRow::synthetic(s, *c, 1, i, file.end);
+                        listed && (!fast || file.filter.matches(&prototype))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -146,8 +175,54 @@ impl Cursor {
             device: 1,
             app: 0,
             allowed_apps,
+            fast,
             done: false,
         }
+    }
+
+    /// The next synthetic row written directly as CSV; false at the end of the fleet.
+    fn write_synthetic(&mut self, out: &mut String) -> bool {
+        let Some((s, user_column)) = self.file.synthetic.as_ref() else {
+            return false;
+        };
+        while self.device <= s.devices {
+            while self.app < s.apps.len() {
+                let app = self.app;
+                self.app += 1;
+                if !self.allowed_apps[app] {
+                    continue;
+                }
+                let Some(back) = s.event(self.device, app, self.file.span_secs) else {
+                    continue;
+                };
+                let at = synthetic_time(self.file.end, back);
+                for (i, c) in self.file.columns.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    match c.strip_prefix(PREFIX).unwrap_or(c) {
+                        "event_timestamp" => push_time(out, at),
+                        "user" => match user_column {
+                            UserColumn::UserName => {
+                                out.push_str(&SyntheticUsage::user_name(self.device))
+                            }
+                            UserColumn::Email => out.push_str(&SyntheticUsage::email(self.device)),
+                        },
+                        "device_name" => out.push_str(&SyntheticUsage::device_name(self.device)),
+                        "_application_name" => push_csv(out, &s.apps[app]),
+                        short => {
+                            let row = EventRow::synthetic(s, *user_column, self.device, app, at);
+                            push_csv(out, &row.attr(short).unwrap_or_default());
+                        }
+                    }
+                }
+                out.push('\n');
+                return true;
+            }
+            self.app = 0;
+            self.device += 1;
+        }
+        false
     }
 
     fn next_row(&mut self) -> Option<EventRow> {
@@ -189,6 +264,12 @@ impl Cursor {
                 out.push_str(&self.file.header());
             }
         }
+        while self.fast && self.explicit_next >= self.file.explicit.len() && out.len() < CHUNK {
+            if !self.write_synthetic(&mut out) {
+                self.done = true;
+                return Bytes::from(out);
+            }
+        }
         while out.len() < CHUNK {
             match self.next_row() {
                 Some(row) => self.file.line(&row, &mut out),
@@ -224,5 +305,65 @@ pub(crate) fn file_of(
         synthetic: usage.synthetic.clone().map(|s| (s, usage.user_column)),
         end,
         span_secs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Usage;
+    use futures::StreamExt;
+
+    #[tokio::test]
+    async fn synthetic_rows_written_directly_match_the_row_model() {
+        let usage = Usage {
+            synthetic: Some(SyntheticUsage {
+                devices: 40,
+                apps: vec!["Slack".into(), "Zoom Workplace".into(), "Figma".into()],
+                unused_one_in: 4,
+                seed: 3,
+            }),
+            ..Usage::default()
+        };
+        let end = chrono::Utc::now();
+        let file = ReportFile {
+            columns: ["event_timestamp", "user", "_application_name"]
+                .iter()
+                .map(|c| format!("{PREFIX}{c}"))
+                .collect(),
+            filter: Filter::parse(
+                "employee_experience.apps.event_name = 'Application Foreground' AND employee_experience.apps._application_name IN ( 'Slack' , 'Zoom Workplace' )",
+                PREFIX,
+            )
+            .expect("filter"),
+            jsonl: false,
+            qualified_headers: false,
+            explicit: vec![],
+            synthetic: usage.synthetic.clone().map(|s| (s, UserColumn::UserName)),
+            end,
+            span_secs: 7 * 86_400,
+        };
+        let expected = file.rows();
+        assert!(expected.len() > 40 && expected.iter().all(|r| r.application_name != "Figma"));
+        let mut text = String::new();
+        let mut chunks = Box::pin(file.stream());
+        while let Some(chunk) = chunks.next().await {
+            text.push_str(std::str::from_utf8(&chunk.expect("chunk")).expect("utf-8"));
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "event_timestamp_utc,user,_application_name");
+        assert_eq!(lines.len() - 1, expected.len());
+        let first = &expected[0];
+        let want = format!(
+            "\"{}\",{},{}",
+            first.event_timestamp.format("%Y-%m-%d-%H:%M:%S UTC"),
+            first.user,
+            if first.application_name.contains(' ') {
+                format!("\"{}\"", first.application_name)
+            } else {
+                first.application_name.clone()
+            }
+        );
+        assert_eq!(lines[1], want);
     }
 }

@@ -80,6 +80,9 @@ pub fn parse_timestamp(value: &str) -> Option<DateTime<Utc>> {
     if v.is_empty() {
         return None;
     }
+    if let Some(t) = sample_form(v) {
+        return Some(t);
+    }
     if v.bytes().all(|b| b.is_ascii_digit()) {
         return Utc.timestamp_millis_opt(v.parse().ok()?).single();
     }
@@ -97,6 +100,32 @@ pub fn parse_timestamp(value: &str) -> Option<DateTime<Utc>> {
         }
     }
     None
+}
+
+/// `2019-05-04-17:40:30 UTC` (the guide's sample) without a format parser: every row of a
+/// fleet report has one.
+fn sample_form(v: &str) -> Option<DateTime<Utc>> {
+    let b = v.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'-'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    if !(b.len() == 19 || &b[19..] == b" UTC") {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let time = date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?;
+    Some(time.and_utc())
 }
 
 /// The row parser: feed it bytes, take rows out.
