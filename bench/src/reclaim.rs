@@ -160,6 +160,23 @@ async fn scenario() -> Result<serde_json::Value, String> {
     };
     let mapper = ProfileMatcher::new(store.clone());
 
+    // The read alone (no store), to show where the time goes; not part of the total.
+    let drain = Instant::now();
+    let mut drained = 0u64;
+    {
+        use loadout::usage::UsageSource;
+        let read = source.read(&request).await.map_err(|e| e.to_string())?;
+        let mut observations = read.observations;
+        while let Some(o) = observations.next().await {
+            o.map_err(|e| e.to_string())?;
+            drained += 1;
+        }
+    }
+    let drain_secs = drain.elapsed().as_secs_f64();
+    println!(
+        "read alone (report, download, parse): {drained} rows in {drain_secs:.1} s (not in the total)"
+    );
+
     let started = Instant::now();
     let outcome = refresh_usage(
         store.as_ref(),
@@ -247,6 +264,7 @@ async fn scenario() -> Result<serde_json::Value, String> {
         "intelligence_calls": client.calls_in_last_hour(),
         "verdicts": {"used": counts[0], "unused": counts[1], "not_enough_history": counts[2], "source_stale": counts[3]},
         "setup_secs": round(setup_secs),
+        "read_alone_secs": round(drain_secs),
         "read_and_record_secs": round(read_secs),
         "verdict_secs": round(verdict_secs),
         "total_secs": round(total_secs),
