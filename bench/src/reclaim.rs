@@ -21,8 +21,8 @@ use loadout::sources::intelligence::{IntelligenceClient, IntelligenceConfig};
 use loadout::stages::directory::StoredProfile;
 use loadout::usage::last_seen::{load_histories, load_shard, load_sources};
 use loadout::usage::{
-    FreshnessPolicy, IntelligenceUsage, ProfileMatcher, TrackedApp, UsageRequest, UsageVerdict,
-    plan_range, refresh_usage, usage_verdict,
+    AppStanding, FreshnessPolicy, IntelligenceUsage, ProfileMatcher, TrackedApp, UsageRequest,
+    UsageVerdict, app_standing, plan_range, refresh_usage, user_verdict,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -209,6 +209,15 @@ async fn scenario() -> Result<serde_json::Value, String> {
     let threshold = chrono::Duration::days(90);
     let policy = FreshnessPolicy::default();
     let verdict_now = chrono::Utc::now();
+    let standings: Vec<(AppId, AppStanding)> = app_ids
+        .iter()
+        .map(|app| {
+            (
+                app.clone(),
+                app_standing(&sources, &histories, app, verdict_now, policy),
+            )
+        })
+        .collect();
     let mut counts = [0u64; 4];
     let mut users_judged = 0u64;
     // A shard at a time (one query each), as a reclamation run over every seat would.
@@ -221,16 +230,8 @@ async fn scenario() -> Result<serde_json::Value, String> {
     while let Some(shard) = shards.next().await {
         for (_, record, _) in shard.map_err(|e| e.to_string())? {
             users_judged += 1;
-            for app in &app_ids {
-                let v = usage_verdict(
-                    &sources,
-                    &histories,
-                    Some(&record),
-                    app,
-                    threshold,
-                    verdict_now,
-                    policy,
-                );
+            for (app, standing) in &standings {
+                let v = user_verdict(standing, Some(&record), app, threshold, verdict_now);
                 counts[match v {
                     UsageVerdict::Used { .. } => 0,
                     UsageVerdict::Unused { .. } => 1,

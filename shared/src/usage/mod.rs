@@ -30,4 +30,7 @@ pub use source::{
     Coverage, ReportedUser, Signal, UsageObservation, UsageRead, UsageRequest, UsageSource,
 };
 pub use uem_apps::UemDeviceApps;
-pub use verdict::{FreshnessPolicy, StaleReason, UsageVerdict, usage_verdict};
+pub use verdict::{
+    AppStanding, FreshnessPolicy, StaleReason, UsageVerdict, app_standing, usage_verdict,
+    user_verdict,
+};

@@ -146,6 +146,9 @@ async fn read_and_record(
     }
     drop(stream);
     // Each distinct name is mapped once, several at a time (the store batches the reads).
+    if !by_name.is_empty() {
+        mapper.prepare().await?;
+    }
     let mut mapped = futures::stream::iter(by_name)
         .map(|(name, slots)| async move { (mapper.map(&name).await, slots) })
         .buffer_unordered(concurrency.max(16));

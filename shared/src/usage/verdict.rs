@@ -60,64 +60,86 @@ impl Default for FreshnessPolicy {
     }
 }
 
-/// The verdict for one user and app at `now` with an inactivity threshold.
-pub fn usage_verdict(
+/// What the sources say about one app at `now`, the same for every user: computed once per
+/// app by a run over many users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppStanding {
+    /// A covering source failed or is old, or none covers the app.
+    Stale(StaleReason),
+    /// Every covering source is fresh; the app's unbroken history starts here (`None`: no
+    /// history reaches today).
+    Observed(Option<DateTime<Utc>>),
+}
+
+pub fn app_standing(
     sources: &BTreeMap<String, SourceFreshness>,
     histories: &BTreeMap<AppId, AppHistory>,
+    app: &AppId,
+    now: DateTime<Utc>,
+    policy: FreshnessPolicy,
+) -> AppStanding {
+    let covering = || {
+        sources
+            .iter()
+            .filter(|(_, f)| f.signal == Signal::Foreground && f.apps.contains(app))
+    };
+    if covering().next().is_none() {
+        return AppStanding::Stale(StaleReason::NoSource);
+    }
+    for (name, f) in covering() {
+        if let Some(failure) = &f.last_failure
+            && f.last_success.is_none_or(|s| failure.at >= s)
+        {
+            return AppStanding::Stale(StaleReason::Failed {
+                source: name.clone(),
+                at: failure.at,
+                detail: failure.reason.clone(),
+            });
+        }
+        let fresh = f.last_success.is_some_and(|s| s >= now - policy.max_age)
+            && f.covered_to.is_some_and(|t| t >= now - policy.max_age);
+        if !fresh {
+            return AppStanding::Stale(StaleReason::Old {
+                source: name.clone(),
+                last_success: f.last_success,
+            });
+        }
+    }
+    // The history is as long as the longest unbroken span a covering source reaches today with.
+    let since = histories.get(app).and_then(|h| {
+        covering()
+            .filter_map(|(name, _)| h.sources.get(name))
+            .filter(|span| span.to >= now - policy.max_age)
+            .map(|span| span.from)
+            .min()
+    });
+    AppStanding::Observed(since)
+}
+
+/// The verdict for one user of an app whose standing is known.
+pub fn user_verdict(
+    standing: &AppStanding,
     user: Option<&UserLastSeen>,
     app: &AppId,
     threshold: Duration,
     now: DateTime<Utc>,
-    policy: FreshnessPolicy,
 ) -> UsageVerdict {
     let needed_since = now - threshold;
     let last_used = user.and_then(|u| u.apps.get(app)).and_then(|a| a.last_used);
+    // A recent use can only keep a seat: trusted whatever state the sources are in.
     if let Some(at) = last_used
         && at >= needed_since
     {
         return UsageVerdict::Used { last_used: at };
     }
-    let covering: Vec<(&String, &SourceFreshness)> = sources
-        .iter()
-        .filter(|(_, f)| f.signal == Signal::Foreground && f.apps.contains(app))
-        .collect();
-    if covering.is_empty() {
-        return UsageVerdict::SourceStale {
-            reason: StaleReason::NoSource,
-        };
-    }
-    for (name, f) in &covering {
-        if let Some(failure) = &f.last_failure
-            && f.last_success.is_none_or(|s| failure.at >= s)
-        {
+    let app_since = match standing {
+        AppStanding::Stale(reason) => {
             return UsageVerdict::SourceStale {
-                reason: StaleReason::Failed {
-                    source: (*name).clone(),
-                    at: failure.at,
-                    detail: failure.reason.clone(),
-                },
+                reason: reason.clone(),
             };
         }
-        let fresh = f.last_success.is_some_and(|s| s >= now - policy.max_age)
-            && f.covered_to.is_some_and(|t| t >= now - policy.max_age);
-        if !fresh {
-            return UsageVerdict::SourceStale {
-                reason: StaleReason::Old {
-                    source: (*name).clone(),
-                    last_success: f.last_success,
-                },
-            };
-        }
-    }
-    // The history is as long as the longest unbroken span a covering source reaches today with.
-    let app_since = histories.get(app).and_then(|h| {
-        covering
-            .iter()
-            .filter_map(|(name, _)| h.sources.get(*name))
-            .filter(|span| span.to >= now - policy.max_age)
-            .map(|span| span.from)
-            .min()
-    });
+        AppStanding::Observed(since) => *since,
+    };
     let observed_since = match (app_since, user.and_then(|u| u.observed_since)) {
         (Some(a), Some(u)) => Some(a.max(u)),
         _ => None,
@@ -131,6 +153,20 @@ pub fn usage_verdict(
             needed_since,
         },
     }
+}
+
+/// The verdict for one user and app at `now` with an inactivity threshold.
+pub fn usage_verdict(
+    sources: &BTreeMap<String, SourceFreshness>,
+    histories: &BTreeMap<AppId, AppHistory>,
+    user: Option<&UserLastSeen>,
+    app: &AppId,
+    threshold: Duration,
+    now: DateTime<Utc>,
+    policy: FreshnessPolicy,
+) -> UsageVerdict {
+    let standing = app_standing(sources, histories, app, now, policy);
+    user_verdict(&standing, user, app, threshold, now)
 }
 
 #[cfg(test)]
