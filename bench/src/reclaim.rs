@@ -191,6 +191,12 @@ async fn scenario() -> Result<serde_json::Value, String> {
     .map_err(|e| e.to_string())?;
     let read_secs = started.elapsed().as_secs_f64();
     println!(
+        "  of which: read and fold {:.1} s, map users {:.1} s, write records {:.1} s",
+        outcome.read_time.as_secs_f64(),
+        outcome.map_time.as_secs_f64(),
+        outcome.write_time.as_secs_f64()
+    );
+    println!(
         "read + record: {} rows, {} users written, {} unmatched, {} Intelligence calls, {read_secs:.1} s",
         outcome.observations,
         outcome.users_written,
@@ -267,6 +273,11 @@ async fn scenario() -> Result<serde_json::Value, String> {
         "setup_secs": round(setup_secs),
         "read_alone_secs": round(drain_secs),
         "read_and_record_secs": round(read_secs),
+        "phases_secs": {
+            "read_and_fold": round(outcome.read_time.as_secs_f64()),
+            "map_users": round(outcome.map_time.as_secs_f64()),
+            "write_records": round(outcome.write_time.as_secs_f64()),
+        },
         "verdict_secs": round(verdict_secs),
         "total_secs": round(total_secs),
         "peak_rss_mb": round(peak),

@@ -23,6 +23,10 @@ pub struct RefreshOutcome {
     /// Distinct reported users that matched nobody.
     pub unmatched_users: u64,
     pub users_written: u64,
+    /// Where the time went: reading and folding the source, mapping users, writing records.
+    pub read_time: std::time::Duration,
+    pub map_time: std::time::Duration,
+    pub write_time: std::time::Duration,
 }
 
 /// The range the next read of a source should cover: from where its last success ended (so
@@ -104,6 +108,7 @@ async fn read_and_record(
     population: &[UserId],
     concurrency: usize,
 ) -> Result<RefreshOutcome, UsageError> {
+    let started = std::time::Instant::now();
     let read = source.read(request).await?;
     let coverage = read.coverage;
     let app_ids: Vec<AppId> = coverage.apps.iter().cloned().collect();
@@ -145,6 +150,8 @@ async fn read_and_record(
         );
     }
     drop(stream);
+    let read_time = started.elapsed();
+    let started = std::time::Instant::now();
     // Each distinct name is mapped once, several at a time (the store batches the reads).
     if !by_name.is_empty() {
         mapper.prepare().await?;
@@ -171,6 +178,8 @@ async fn read_and_record(
     for user in population {
         by_id.entry(user.clone()).or_default();
     }
+    let map_time = started.elapsed();
+    let started = std::time::Instant::now();
     // Written a shard at a time: one query and a few batched writes per shard.
     let mut shards: Vec<Vec<(UserId, Vec<Slot>)>> =
         vec![Vec::new(); usize::from(keys::LAST_SEEN_SHARDS)];
@@ -208,6 +217,9 @@ async fn read_and_record(
         unmatched,
         unmatched_users,
         users_written,
+        read_time,
+        map_time,
+        write_time: started.elapsed(),
     })
 }
 
