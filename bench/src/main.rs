@@ -4,6 +4,7 @@
 
 mod coldstart;
 mod intake;
+mod reclaim;
 mod uem;
 
 use std::process::ExitCode;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         "intake" => intake::run(),
         "uem" => uem::run(),
         "coldstart" => coldstart::run(),
+        "reclaim" => reclaim::run(),
         other => Err(format!("unknown benchmark {other:?}\n{USAGE}")),
     };
     match outcome {

@@ -300,3 +300,39 @@ pub fn approval_target(user: &UserId, app: &AppId, device_id: &str) -> (String, 
         format!("{app}#{device_id}"),
     )
 }
+
+/// Loadout's own last-seen dates of a user's apps (merged from every usage read, the later
+/// date winning) and the date from which the user's usage has been observed. Users are spread
+/// over `LAST_SEEN_SHARDS` partitions by a hash of their id, so that a fleet-wide read records
+/// and a reclamation run reads them a partition at a time (one query, a few batched writes)
+/// instead of one item at a time. The shard count is part of the layout: never change it.
+pub fn last_seen(user: &UserId) -> (String, String) {
+    (last_seen_partition(last_seen_shard(user)), user.to_string())
+}
+
+pub const LAST_SEEN_SHARDS: u16 = 256;
+
+/// The shard of a user's last-seen record (FNV-1a of the id: stable across builds).
+pub fn last_seen_shard(user: &UserId) -> u16 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in user.as_str().bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    (hash % u32::from(LAST_SEEN_SHARDS)) as u16
+}
+
+pub fn last_seen_partition(shard: u16) -> String {
+    format!("lastseen#{shard:03}")
+}
+
+/// Per app: the unbroken span of usage history each foreground source has observed (one
+/// partition, so a reclamation run reads every app's history in one query).
+pub fn usage_history(app: &AppId) -> (String, String) {
+    ("usage-history".to_owned(), app.to_string())
+}
+
+/// Per usage source: last success, last failure and the apps it covers (one partition).
+pub fn usage_source(source: &str) -> (String, String) {
+    ("usage-source".to_owned(), source.to_owned())
+}

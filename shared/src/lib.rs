@@ -21,4 +21,5 @@ pub mod servicenow;
 pub mod sources;
 pub mod stages;
 pub mod uem;
+pub mod usage;
 pub mod webhook;

@@ -56,6 +56,9 @@ pub mod keys {
     pub const GRAPH_CLIENT_SECRET: &str = "LOADOUT_GRAPH_CLIENT_SECRET";
     pub const BAMBOOHR_API_KEY: &str = "LOADOUT_BAMBOOHR_API_KEY";
     pub const OKTA_API_TOKEN: &str = "LOADOUT_OKTA_API_TOKEN";
+    /// The Intelligence service account that reads app usage (license reclamation).
+    pub const INTELLIGENCE_CLIENT_ID: &str = "LOADOUT_INTELLIGENCE_CLIENT_ID";
+    pub const INTELLIGENCE_CLIENT_SECRET: &str = "LOADOUT_INTELLIGENCE_CLIENT_SECRET";
 
     /// Where a secret's previous value sits during a rotation (`<NAME>_PREVIOUS`), accepted
     /// beside the current one until the sender has switched.
@@ -64,7 +67,7 @@ pub mod keys {
     }
 
     /// Every key, for generating local secrets and for documentation.
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 22] = [
         HRIS_HMAC_SECRET,
         BAMBOOHR_HMAC_SECRET,
         OKTA_AUTHORIZATION,
@@ -85,6 +88,8 @@ pub mod keys {
         GRAPH_CLIENT_SECRET,
         BAMBOOHR_API_KEY,
         OKTA_API_TOKEN,
+        INTELLIGENCE_CLIENT_ID,
+        INTELLIGENCE_CLIENT_SECRET,
     ];
 }
 

@@ -8,6 +8,7 @@ mod config;
 mod error;
 mod fetch;
 mod graph;
+pub mod intelligence;
 mod okta;
 
 pub use bamboohr::BambooHrReader;
