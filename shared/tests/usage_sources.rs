@@ -406,6 +406,8 @@ fn employee(id: &str, email: &str) -> Employee {
         employment_type: "Full-time".into(),
         manager_id: None,
         groups: vec![],
+        account_name: None,
+        upn: None,
     }
 }
 
