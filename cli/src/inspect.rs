@@ -3,10 +3,9 @@
 
 use crate::output::table;
 use loadout::adapters::local::{LocalDb, SqliteAuditLog, SqliteStateStore};
-use loadout::domain::{AppId, AuditRecord, CorrelationId, Decision, UserId};
-use loadout::keys;
-use loadout::ports::{AuditLog, AuditQuery, StateStore, StateStoreExt, SystemClock};
-use loadout::reconcile::ManagedApp;
+use loadout::domain::{AppId, AuditRecord, CorrelationId, UserId};
+use loadout::ports::{AuditLog, AuditQuery, SystemClock};
+use loadout::stages::admin::explain::Explanation;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -59,117 +58,164 @@ fn render(records: &[AuditRecord]) -> String {
     table(&["at (UTC)", "kind", "user", "app", "what happened"], &rows)
 }
 
-/// Why a user has the apps they have, or why not one app.
+/// Why a user has the apps they have, or why not one app: the decision, what UEM holds for
+/// them in Loadout's groups (and how old that observation is), and the difference.
 pub async fn explain(
     dir: &Path,
     user: &UserId,
     app: Option<&AppId>,
 ) -> Result<String, InspectError> {
+    Ok(render_explanation(&explanation(dir, user, app).await?))
+}
+
+/// The explanation itself, for `--json` and for tests.
+pub async fn explanation(
+    dir: &Path,
+    user: &UserId,
+    app: Option<&AppId>,
+) -> Result<Explanation, InspectError> {
     let db = open(dir)?;
     let store = SqliteStateStore::new(db.clone(), Arc::new(SystemClock));
     let log = SqliteAuditLog::new(db);
-    let read = |e: &dyn std::fmt::Display| InspectError::Read(e.to_string());
-    let (pk, sk) = keys::latest_decision(user);
-    let decision: Option<Decision> = store
-        .get_as(&pk, &sk)
+    loadout::stages::admin::explain::explain(&store, &log, user, app, chrono::Utc::now())
         .await
-        .map_err(|e| read(&e))?
-        .map(|(d, _)| d);
-    let Some(decision) = decision else {
-        return Ok(format!("No decision has been made for {user} yet.\n"));
-    };
+        .map_err(|e| InspectError::Read(e.to_string()))
+}
+
+fn age(then: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = (now - then).num_seconds().max(0);
+    match secs {
+        s if s < 120 => format!("{s} s ago"),
+        s if s < 7_200 => format!("{} min ago", s / 60),
+        s if s < 172_800 => format!("{} h ago", s / 3_600),
+        s => format!("{} days ago", s / 86_400),
+    }
+}
+
+pub fn render_explanation(e: &Explanation) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Latest decision for {user}: policy set {}, {} (correlation {})",
-        decision.policy_version,
-        decision.decided_at.format("%Y-%m-%d %H:%M:%S UTC"),
-        decision.correlation_id
-    );
-    let managed = store
-        .query(&keys::managed_partition(user), "")
-        .await
-        .map_err(|e| read(&e))?
-        .iter()
-        .filter_map(|i| i.decode::<ManagedApp>().ok())
-        .collect::<Vec<_>>();
-    match app {
-        None => {
-            for e in &decision.desired {
-                let held = managed.iter().any(|m| m.app_id == e.app_id);
-                let _ = writeln!(
-                    out,
-                    "  {:<24} {:<9} {}  [{}]",
-                    e.app_id.as_str(),
-                    e.push_mode.as_str(),
-                    e.reasons
-                        .iter()
-                        .map(|r| r.rule_id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    if held {
-                        "in UEM"
-                    } else {
-                        "not applied (waiting, or held by a gate)"
-                    }
-                );
-            }
-            for d in &decision.denied {
-                let _ = writeln!(
-                    out,
-                    "  {:<24} denied    {}",
-                    d.app_id.as_str(),
-                    d.reasons
-                        .iter()
-                        .map(|r| r.rule_id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
+    let now = e.explained_at;
+    match &e.decision {
+        Some(d) => {
+            let _ = writeln!(
+                out,
+                "Latest decision for {}: policy set {}, {} (correlation {})",
+                e.user,
+                d.policy_version,
+                d.decided_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                d.correlation_id
+            );
         }
-        Some(app) => {
-            if let Some(e) = decision.entitlement(app) {
-                let _ = writeln!(out, "{app} is desired ({}) because:", e.push_mode.as_str());
-                for r in &e.reasons {
-                    let _ = writeln!(out, "  {}: {}", r.rule_id, r.text);
-                }
-            } else if let Some(d) = decision.denied.iter().find(|d| &d.app_id == app) {
-                let _ = writeln!(out, "{app} is denied by a guardrail:");
-                for r in &d.reasons {
-                    let _ = writeln!(out, "  {}: {}", r.rule_id, r.text);
-                }
-            } else {
-                let _ = writeln!(out, "{app} is not desired: no policy grants it to {user}.");
-            }
-            match managed.iter().find(|m| &m.app_id == app) {
-                Some(m) => {
-                    let _ = writeln!(
-                        out,
-                        "UEM: assigned by Loadout ({}) on {} by correlation {}",
-                        m.push_mode.as_str(),
-                        m.assigned_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                        m.assigned_by
-                    );
-                }
-                None => {
-                    let _ = writeln!(out, "UEM: Loadout has not assigned it.");
-                }
-            }
-            let trail = log
-                .query(&AuditQuery::user(user))
-                .await
-                .map_err(|e| read(&e))?
-                .into_iter()
-                .filter(|r| {
-                    r.app_id.as_ref() == Some(app)
-                        || r.correlation_id == decision.correlation_id && r.app_id.is_none()
-                })
-                .collect::<Vec<_>>();
-            let _ = writeln!(out, "\nTrail:");
-            out.push_str(&render(&trail));
+        None => {
+            let _ = writeln!(out, "No decision has been made for {} yet.", e.user);
         }
     }
-    Ok(out)
+    match (&e.identity, &e.parked) {
+        (Some(id), _) => {
+            let _ = writeln!(
+                out,
+                "UEM enrollment user: {} (id {}), matched by {}",
+                id.uem.username, id.uem.id, id.matched_by
+            );
+        }
+        (None, Some(p)) => {
+            let _ = writeln!(
+                out,
+                "Parked since {}: {}",
+                p.since.format("%Y-%m-%d %H:%M UTC"),
+                p.reason
+            );
+        }
+        (None, None) => {
+            let _ = writeln!(out, "Not matched to a UEM enrollment user yet.");
+        }
+    }
+    let observed = if !e.observation.known {
+        "unknown (no sweep has read Loadout's groups yet, and no write of Loadout's saw this user)"
+            .to_owned()
+    } else {
+        match (e.observation.updated_at, e.observation.last_sweep) {
+            (Some(at), _) => format!("as of {}", age(at, now)),
+            (None, Some(sweep)) => format!("nothing, as of the sweep {}", age(sweep, now)),
+            (None, None) => "nothing".to_owned(),
+        }
+    };
+    let _ = writeln!(
+        out,
+        "UEM holds for this user in Loadout's groups: {observed}"
+    );
+    let rows: Vec<Vec<String>> = e
+        .apps
+        .iter()
+        .map(|l| {
+            vec![
+                l.app_id.to_string(),
+                l.desired
+                    .map(|m| m.as_str().to_owned())
+                    .unwrap_or_else(|| "-".into()),
+                l.observed
+                    .as_ref()
+                    .map(|o| {
+                        format!(
+                            "{} in {} ({}, {})",
+                            o.push_mode.as_str(),
+                            o.group,
+                            o.source.as_str(),
+                            age(o.seen_at, now)
+                        )
+                    })
+                    .unwrap_or_else(|| "-".into()),
+                match &l.in_flight {
+                    Some(f) => format!("{} {}", f.kind.as_str(), f.action_id),
+                    None => String::new(),
+                },
+                l.standing.describe().to_owned(),
+                l.rules.join(", "),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &[
+            "app",
+            "desired",
+            "observed in UEM",
+            "in flight",
+            "difference",
+            "rules",
+        ],
+        &rows,
+    ));
+    if let Some(d) = &e.decision
+        && e.apps.len() == 1
+    {
+        let app = &e.apps[0].app_id;
+        if let Some(ent) = d.entitlement(app) {
+            let _ = writeln!(
+                out,
+                "\n{app} is desired ({}) because:",
+                ent.push_mode.as_str()
+            );
+            for r in &ent.reasons {
+                let _ = writeln!(out, "  {}: {}", r.rule_id, r.text);
+            }
+        } else if let Some(den) = d.denied.iter().find(|x| &x.app_id == app) {
+            let _ = writeln!(out, "\n{app} is denied by a guardrail:");
+            for r in &den.reasons {
+                let _ = writeln!(out, "  {}: {}", r.rule_id, r.text);
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "\n{app} is not desired: no policy grants it to {}.",
+                e.user
+            );
+        }
+    }
+    if !e.trail.is_empty() {
+        let _ = writeln!(out, "\nTrail:");
+        out.push_str(&render(&e.trail));
+    }
+    out
 }
 
 /// Builds an audit query from the CLI's flags (correlation id wins, then user, then app).

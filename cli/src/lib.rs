@@ -3,8 +3,12 @@
 
 pub mod approvals_cmd;
 pub mod demo;
+pub mod dlq_cmd;
 pub mod hris_sender;
 pub mod inspect;
 pub mod local;
 pub mod output;
 pub mod policy_cmd;
+pub mod status_cmd;
+pub mod sweep_cmd;
+pub mod target;

@@ -72,12 +72,48 @@ enum Command {
         #[arg(long)]
         aws: bool,
     },
-    /// Why a user has the apps they have (or why not APP).
+    /// Why a user has the apps they have (or why not APP): desired, observed in UEM, the
+    /// difference, and where the observation came from.
     Explain {
         user: String,
         app: Option<String>,
         #[arg(long, default_value = ".loadout")]
         data_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read every Loadout group and assignment in UEM now, find drift and repair it (also while
+    /// `loadout local` runs on the same data directory).
+    Sweep {
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        /// Report only: change nothing in UEM or in Loadout's state, queue nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        /// Read UEM's users and devices again even if the inventory is not due.
+        #[arg(long)]
+        refresh_inventory: bool,
+        /// Allow removing apps that left the catalog from everyone who holds them.
+        #[arg(long)]
+        confirm_catalog_removals: bool,
+    },
+    /// Who is parked until UEM knows them, who is flagged for the next sweep, what is still to
+    /// be written to UEM, and the last sweep.
+    Status {
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        /// The AWS state table (LOADOUT_STATE_TABLE) instead of a local data directory.
+        #[arg(long)]
+        aws: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The dead-letter queues: list them with the reasons, or replay them.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
     },
     /// Policy tools.
     Policy {
@@ -92,6 +128,35 @@ enum Command {
         seed: PathBuf,
         #[arg(long, default_value_t = 120)]
         rpm: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Every dead-lettered message, with why it was dead-lettered.
+    List {
+        /// enrich | decide | execute | flush (default: all)
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        /// The AWS queues (LOADOUT_QUEUE_URL_*) instead of a local data directory.
+        #[arg(long)]
+        aws: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send dead-lettered messages back to their queue (after fixing what made them fail).
+    Replay {
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        aws: bool,
+        /// Count them only.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -139,6 +204,76 @@ async fn main() -> ExitCode {
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map_err(|e| e.to_string())
+}
+
+fn queues(queue: Option<String>) -> Result<Vec<&'static str>, String> {
+    use loadout::stages::admin::dlq::QUEUES;
+    match queue {
+        None => Ok(Vec::new()),
+        Some(q) => QUEUES
+            .iter()
+            .find(|name| **name == q.trim())
+            .map(|name| vec![*name])
+            .ok_or_else(|| {
+                format!(
+                    "unknown queue {q:?} (expected one of {})",
+                    QUEUES.join(", ")
+                )
+            }),
+    }
+}
+
+async fn dlq(command: DlqCommand) -> Result<(), String> {
+    use loadout::stages::admin::dlq;
+    use loadout_cli::target::{Target, services};
+    match command {
+        DlqCommand::List {
+            queue,
+            data_dir,
+            aws,
+            json,
+        } => {
+            let s = services(&Target::new(data_dir, aws))
+                .await
+                .map_err(|e| e.to_string())?;
+            let letters = dlq::list(&s, &queues(queue)?)
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", to_json(&letters)?);
+            } else {
+                print!("{}", loadout_cli::dlq_cmd::render(&letters));
+            }
+            Ok(())
+        }
+        DlqCommand::Replay {
+            queue,
+            data_dir,
+            aws,
+            dry_run,
+        } => {
+            let s = services(&Target::new(data_dir, aws))
+                .await
+                .map_err(|e| e.to_string())?;
+            let actor = format!(
+                "admin:{}",
+                std::env::var("USER").unwrap_or_else(|_| "cli".into())
+            );
+            let n = dlq::replay(&s, &queues(queue)?, &actor, dry_run)
+                .await
+                .map_err(|e| e.to_string())?;
+            if dry_run {
+                println!("{n} message(s) would be replayed");
+            } else {
+                println!("{n} message(s) replayed");
+            }
+            Ok(())
         }
     }
 }
@@ -223,15 +358,62 @@ async fn run(command: Command) -> Result<(), String> {
             user,
             app,
             data_dir,
+            json,
         } => {
             let user = loadout::domain::UserId::new(user);
             let app = app.map(loadout::domain::AppId::new);
-            let text = loadout_cli::inspect::explain(&data_dir, &user, app.as_ref())
+            let e = loadout_cli::inspect::explanation(&data_dir, &user, app.as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
-            print!("{text}");
+            if json {
+                println!("{}", to_json(&e)?);
+            } else {
+                print!("{}", loadout_cli::inspect::render_explanation(&e));
+            }
             Ok(())
         }
+        Command::Sweep {
+            data_dir,
+            dry_run,
+            json,
+            refresh_inventory,
+            confirm_catalog_removals,
+        } => {
+            let options = loadout::stages::sweep::SweepOptions {
+                dry_run,
+                refresh_inventory,
+                confirm_catalog_removals,
+            };
+            let report = loadout_cli::sweep_cmd::sweep(&data_dir, &options)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            if json {
+                println!("{}", to_json(&report)?);
+            } else {
+                print!("{}", loadout_cli::sweep_cmd::render(&report));
+            }
+            Ok(())
+        }
+        Command::Status {
+            data_dir,
+            aws,
+            json,
+        } => {
+            let target = loadout_cli::target::Target::new(data_dir, aws);
+            let services = loadout_cli::target::services(&target)
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = loadout::stages::admin::status::status(services.store.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", to_json(&status)?);
+            } else {
+                print!("{}", loadout_cli::status_cmd::render(&status));
+            }
+            Ok(())
+        }
+        Command::Dlq { command } => dlq(command).await,
         Command::Policy {
             command: PolicyCommand::Check { dir, catalog, json },
         } => {

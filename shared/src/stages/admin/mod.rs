@@ -5,5 +5,6 @@
 //! - `status`: people parked until UEM knows them, users flagged for the next sweep, pending
 //!   changes, the last sweep.
 
+pub mod dlq;
 pub mod explain;
 pub mod status;
