@@ -276,10 +276,14 @@ impl LocalMode {
             executor = executor.with_debounce(debounce);
         }
         let executor = Arc::new(executor);
+        // The sweep runs seldom: it reads the active policy set every time.
         let sweeper = Arc::new(Sweeper::new(
             services.clone(),
             uem.clone(),
-            cache(),
+            PolicyCache::new(
+                loadout::stages::policy_repo::engine_from_record,
+                Duration::ZERO,
+            ),
             executor.clone(),
         ));
         runtime::write(

@@ -272,13 +272,15 @@ impl Enricher {
             .resolve(s, &profile.employee, &correlation, device_event)
             .await?;
         let (uem_user, parked, devices) = match &resolution {
-            Resolution::Matched(u) => (
+            // A person the inventory did not know has no devices in it either: read them.
+            Resolution::Matched { user: u, searched } => (
                 Some(UemTarget {
                     id: u.id,
                     username: u.username.clone(),
                 }),
                 None,
-                self.devices(user, &u.username, device_event).await?,
+                self.devices(user, &u.username, device_event || *searched)
+                    .await?,
             ),
             Resolution::Parked(p) => (None, Some(p.reason.clone()), Vec::new()),
         };

@@ -159,14 +159,19 @@ async fn unpark(store: &dyn StateStore, user: &UserId) -> Result<(), StageError>
 /// The outcome of resolving a person.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resolution {
-    Matched(UemUser),
+    /// `searched`: the inventory did not know the person and UEM was searched (their devices
+    /// are then not in the inventory either).
+    Matched {
+        user: UemUser,
+        searched: bool,
+    },
     Parked(ParkedRecord),
 }
 
 impl Resolution {
     pub fn uem_user(&self) -> Option<&UemUser> {
         match self {
-            Resolution::Matched(u) => Some(u),
+            Resolution::Matched { user, .. } => Some(user),
             Resolution::Parked(_) => None,
         }
     }
@@ -214,14 +219,19 @@ impl Resolver {
         let store = services.store.as_ref();
         let now = services.clock.now();
         if let Some(record) = known(store, &person.id).await? {
-            return Ok(Resolution::Matched(record.uem));
+            return Ok(Resolution::Matched {
+                user: record.uem,
+                searched: false,
+            });
         }
         let mut outcome = self.match_in_inventory(person).await?;
+        let mut searched = false;
         let recently_searched = parked(store, &person.id).await?.is_some_and(|p| {
             (now - p.last_attempt).to_std().unwrap_or_default() < self.research_after
         });
         if matches!(outcome, MatchOutcome::NotFound { .. }) && (force || !recently_searched) {
             outcome = self.match_in_uem(person).await?;
+            searched = true;
         }
         match outcome {
             MatchOutcome::Matched { user, by, .. } => {
@@ -231,7 +241,7 @@ impl Resolver {
                     matched_at: now,
                 };
                 remember(store, &person.id, &record).await?;
-                Ok(Resolution::Matched(user))
+                Ok(Resolution::Matched { user, searched })
             }
             other => {
                 let reason = other.describe();

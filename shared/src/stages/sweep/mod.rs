@@ -247,7 +247,7 @@ impl Sweeper {
                 .resolver
                 .resolve(s, &profile.employee, correlation, !inventory_fresh)
                 .await?;
-            if let Resolution::Matched(_) = resolution {
+            if let Resolution::Matched { .. } = resolution {
                 report.unparked += 1;
                 reevaluate.insert(parked.user_id.clone(), "enrolled in UEM".into());
             }
