@@ -73,42 +73,50 @@ impl PolicyEngine {
         catalog: &CatalogFacts,
         at: DateTime<Utc>,
     ) -> Result<DesiredApps, PolicyError> {
+        let targets = targets_of(devices.iter());
+        let decided = self.desired_on(user, &targets, catalog, at)?;
+        Ok(decided
+            .materialize(|position| (position, devices.get(position).map(|d| d.device_id.clone()))))
+    }
+
+    /// Decides every catalog app on `targets`; the outcome names devices by their position in
+    /// `targets`, so that one evaluation can stand for every user of a cohort.
+    pub(crate) fn desired_on(
+        &self,
+        user: &UserFacts,
+        targets: &[DeviceFacts],
+        catalog: &CatalogFacts,
+        at: DateTime<Utc>,
+    ) -> Result<DesiredOn, PolicyError> {
         let entities = self.entities(user, catalog)?;
-        let targets: Vec<DeviceFacts> = if devices.is_empty() {
-            Platform::ALL
-                .into_iter()
-                .map(DeviceFacts::prospective)
-                .collect()
-        } else {
-            devices.iter().map(DeviceFacts::enrolled).collect()
-        };
         let contexts = targets
             .iter()
             .map(|d| self.context(d, at))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let mut out = DesiredApps::default();
-        for (app_id, app_uid, platforms) in &catalog.apps {
+        let mut out = DesiredOn::default();
+        for (app_position, (app_id, app_uid, platforms)) in catalog.apps.iter().enumerate() {
             let mut allowed: Option<Allowed> = None;
             let mut forbids: BTreeMap<String, Reason> = BTreeMap::new();
-            for (device, context) in targets.iter().zip(&contexts) {
+            for (position, (device, context)) in targets.iter().zip(&contexts).enumerate() {
                 if !platforms.contains(&device.platform) {
                     continue;
                 }
+                out.evaluations += 1;
                 let verdict = self.decide(&entities, &user.uid, app_uid, context.clone());
-                out.errors
-                    .extend(verdict.errors().iter().map(|error| EvaluationFault {
-                        app_id: app_id.clone(),
-                        device_id: device.device_id.clone(),
-                        error: error.clone(),
-                    }));
+                out.errors.extend(
+                    verdict
+                        .errors()
+                        .iter()
+                        .map(|error| (app_position, position, app_id.clone(), error.clone())),
+                );
                 match verdict {
                     Verdict::Allow {
                         push_mode, reasons, ..
                     } => {
                         let entry = allowed.get_or_insert_with(Allowed::default);
                         entry.auto |= push_mode == PushMode::Auto;
-                        entry.devices.extend(device.device_id.clone());
+                        entry.positions.push(position);
                         for r in reasons {
                             entry.reasons.entry(r.rule_id.clone()).or_insert(r);
                         }
@@ -122,16 +130,16 @@ impl PolicyEngine {
                 }
             }
             if let Some(allowed) = allowed {
-                out.entitlements.push(Entitlement {
-                    app_id: app_id.clone(),
-                    push_mode: if allowed.auto {
+                out.entitlements.push((
+                    app_id.clone(),
+                    if allowed.auto {
                         PushMode::Auto
                     } else {
                         PushMode::OnDemand
                     },
-                    reasons: allowed.reasons.into_values().collect(),
-                    devices: allowed.devices,
-                });
+                    allowed.reasons.into_values().collect(),
+                    allowed.positions,
+                ));
             } else if !forbids.is_empty() {
                 out.denials.push(Denial {
                     app_id: app_id.clone(),
@@ -139,11 +147,11 @@ impl PolicyEngine {
                 });
             }
         }
-        for fault in &out.errors {
+        for (_, _, app, error) in &out.errors {
             tracing::warn!(
-                app = %fault.app_id,
-                rule = %fault.error.rule_id,
-                error = %fault.error.message,
+                app = %app,
+                rule = %error.rule_id,
+                error = %error.message,
                 "policy failed to evaluate and was treated as not applying"
             );
         }
@@ -151,9 +159,91 @@ impl PolicyEngine {
     }
 }
 
+/// The devices a user is decided on: their enrolled devices, or one prospective corporate device
+/// per platform when they have none yet.
+pub(crate) fn targets_of<'a>(
+    devices: impl ExactSizeIterator<Item = &'a Device>,
+) -> Vec<DeviceFacts> {
+    if devices.len() == 0 {
+        Platform::ALL
+            .into_iter()
+            .map(DeviceFacts::prospective)
+            .collect()
+    } else {
+        devices.map(DeviceFacts::enrolled).collect()
+    }
+}
+
+/// One user's (or one cohort's) decision with devices named by target position.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DesiredOn {
+    /// App, push mode, reasons, and the target positions it is allowed on (ascending).
+    entitlements: Vec<(AppId, PushMode, Vec<Reason>, Vec<usize>)>,
+    denials: Vec<Denial>,
+    /// Catalog position, target position, app, error; in evaluation order.
+    errors: Vec<(usize, usize, AppId, RuleError)>,
+    /// Cedar requests answered (one per app and target of a supported platform).
+    pub(crate) evaluations: usize,
+}
+
+impl DesiredOn {
+    /// Entitled apps and their push modes, in catalog order.
+    pub(crate) fn entitled(&self) -> impl Iterator<Item = (&AppId, PushMode)> {
+        self.entitlements
+            .iter()
+            .map(|(app, push, _, _)| (app, *push))
+    }
+
+    /// The decision for one user: `device` maps a target position to the user's own device
+    /// order (used to sort) and device id (`None` for a prospective device).
+    pub(crate) fn materialize(
+        &self,
+        device: impl Fn(usize) -> (usize, Option<String>),
+    ) -> DesiredApps {
+        let entitlements = self
+            .entitlements
+            .iter()
+            .map(|(app_id, push_mode, reasons, positions)| {
+                let mut devices: Vec<(usize, Option<String>)> =
+                    positions.iter().map(|p| device(*p)).collect();
+                devices.sort_by_key(|(order, _)| *order);
+                Entitlement {
+                    app_id: app_id.clone(),
+                    push_mode: *push_mode,
+                    reasons: reasons.clone(),
+                    devices: devices.into_iter().filter_map(|(_, id)| id).collect(),
+                }
+            })
+            .collect();
+        let mut errors: Vec<(usize, usize, EvaluationFault)> = self
+            .errors
+            .iter()
+            .map(|(app_position, position, app_id, error)| {
+                let (order, device_id) = device(*position);
+                (
+                    *app_position,
+                    order,
+                    EvaluationFault {
+                        app_id: app_id.clone(),
+                        device_id,
+                        error: error.clone(),
+                    },
+                )
+            })
+            .collect();
+        // Stable: a verdict's own errors keep their order.
+        errors.sort_by_key(|(app, order, _)| (*app, *order));
+        DesiredApps {
+            entitlements,
+            denials: self.denials.clone(),
+            errors: errors.into_iter().map(|(_, _, fault)| fault).collect(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Allowed {
     auto: bool,
-    devices: Vec<String>,
+    positions: Vec<usize>,
     reasons: BTreeMap<String, Reason>,
 }

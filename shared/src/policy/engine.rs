@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, EntityUid, PolicyId, PolicySet, Request, Response,
-    Schema,
+    Authorizer, Context, Decision, Entities, EntityUid, Policy, PolicyId, PolicySet, Request,
+    Response, Schema,
 };
 use chrono::{DateTime, Utc};
 
@@ -14,6 +14,7 @@ use crate::domain::{CatalogApp, PushMode, Reason};
 use super::compile::{SCHEMA_FILE, compile};
 use super::error::PolicyError;
 use super::facts::{CatalogFacts, DeviceFacts, UserFacts, assign_action};
+use super::inputs::PolicyInputs;
 use super::rule::{Rule, RuleEffect};
 use super::verdict::{RuleError, Verdict};
 
@@ -23,6 +24,10 @@ pub struct PolicyEngine {
     schema: Schema,
     policies: PolicySet,
     permits: PolicySet,
+    /// The forbids and one permit-everything policy: denies exactly when a forbid applies,
+    /// whether or not a permit does (guardrails for the relevance model and `policy check`).
+    forbids: PolicySet,
+    inputs: PolicyInputs,
     rules: BTreeMap<String, Rule>,
     warnings: Vec<String>,
     version: String,
@@ -50,8 +55,12 @@ impl PolicyEngine {
             file: SCHEMA_FILE.to_owned(),
             message: "missing".to_owned(),
         })?;
+        let forbids = forbids_alone(&compiled.policies, &compiled.rules)?;
+        let inputs = PolicyInputs::of(&compiled.policies);
         Ok(Self {
             schema,
+            forbids,
+            inputs,
             policies: compiled.policies,
             permits: compiled.permits,
             rules: compiled.rules,
@@ -66,6 +75,11 @@ impl PolicyEngine {
     /// every decision.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The user and device facts the policies read: what makes two users one cohort.
+    pub fn inputs(&self) -> &PolicyInputs {
+        &self.inputs
     }
 
     /// Every rule, by id.
@@ -121,6 +135,74 @@ impl PolicyEngine {
             .validate(&self.schema, &self.action)
             .map_err(|e| PolicyError::Request(e.to_string()))?;
         Ok(context)
+    }
+
+    /// The forbids that apply to a request, whether or not a permit does; sorted ids.
+    pub(crate) fn applying_forbids(
+        &self,
+        entities: &Entities,
+        principal: &EntityUid,
+        resource: &EntityUid,
+        context: Context,
+    ) -> Vec<String> {
+        self.applying(
+            &self.forbids,
+            entities,
+            principal,
+            resource,
+            context,
+            Decision::Deny,
+        )
+    }
+
+    /// The permits that apply to a request, whether or not a forbid overrides them; sorted ids.
+    pub(crate) fn applying_permits(
+        &self,
+        entities: &Entities,
+        principal: &EntityUid,
+        resource: &EntityUid,
+        context: Context,
+    ) -> Vec<String> {
+        self.applying(
+            &self.permits,
+            entities,
+            principal,
+            resource,
+            context,
+            Decision::Allow,
+        )
+    }
+
+    fn applying(
+        &self,
+        set: &PolicySet,
+        entities: &Entities,
+        principal: &EntityUid,
+        resource: &EntityUid,
+        context: Context,
+        when: Decision,
+    ) -> Vec<String> {
+        let Ok(request) = Request::new(
+            principal.clone(),
+            self.action.clone(),
+            resource.clone(),
+            context,
+            None,
+        ) else {
+            return Vec::new();
+        };
+        let response = self.authorizer.is_authorized(&request, set, entities);
+        if response.decision() != when {
+            return Vec::new();
+        }
+        let mut ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .filter(|id| self.rules.contains_key(id))
+            .collect();
+        ids.sort();
+        ids
     }
 
     pub(crate) fn decide(
@@ -221,6 +303,35 @@ impl PolicyEngine {
     pub fn count(&self, effect: RuleEffect) -> usize {
         self.rules.values().filter(|r| r.effect == effect).count()
     }
+}
+
+fn forbids_alone(
+    policies: &PolicySet,
+    rules: &BTreeMap<String, Rule>,
+) -> Result<PolicySet, PolicyError> {
+    let request = |e: &dyn std::fmt::Display| PolicyError::Request(e.to_string());
+    let mut set = PolicySet::new();
+    for policy in policies.policies() {
+        let id = policy.id().to_string();
+        if rules
+            .get(&id)
+            .is_some_and(|r| r.effect == RuleEffect::Forbid)
+        {
+            set.add(policy.clone()).map_err(|e| request(&e))?;
+        }
+    }
+    // An id no forbid uses, so that the set accepts it.
+    let mut any_id = String::from("loadout:any-permit");
+    while rules.contains_key(&any_id) {
+        any_id.push('\'');
+    }
+    let any = Policy::parse(
+        Some(PolicyId::new(&any_id)),
+        "permit(principal, action, resource);",
+    )
+    .map_err(|e| request(&e))?;
+    set.add(any).map_err(|e| request(&e))?;
+    Ok(set)
 }
 
 fn errors_of(response: &Response) -> Vec<RuleError> {
