@@ -11,6 +11,7 @@ pub mod lambda;
 pub mod policy;
 pub mod ports;
 pub mod reconcile;
+pub mod relevance;
 pub mod sources;
 pub mod stages;
 pub mod uem;

@@ -247,7 +247,7 @@ impl Cohorts {
             work()
         } else {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers).map(|_| scope.spawn(&work)).collect();
+                let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
                 handles
                     .into_iter()
                     .flat_map(|h| match h.join() {
