@@ -16,3 +16,4 @@ pub mod sources;
 pub mod stages;
 pub mod uem;
 pub mod webhook;
+pub mod whatif;
