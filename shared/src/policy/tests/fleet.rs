@@ -189,8 +189,19 @@ fn guardrails_name_what_forbids_keep_from_each_user() {
         "{contractor:?}"
     );
     assert!(
-        !contractor.contains("salesforce"),
-        "a phone app on a contractor with only a Mac: no device to forbid it on"
+        contractor.contains("salesforce"),
+        "a phone app for a contractor with only a Mac: forbidden on the phone they would need"
+    );
+    assert!(
+        guardrails
+            .pushed(
+                members
+                    .iter()
+                    .position(|m| m.employee.id.as_str() == "rbrooks")
+                    .expect("rbrooks")
+            )
+            .contains(&AppId::new("microsoft-teams")),
+        "core apps are pushed"
     );
     assert!(!contractor.contains("1password"), "security is excepted");
     assert!(!contractor.contains("microsoft-teams"), "not licensed");
