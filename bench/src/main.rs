@@ -3,6 +3,7 @@
 //! against (DESIGN.md, Benchmarks).
 
 mod coldstart;
+mod decide;
 mod intake;
 mod uem;
 
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         "intake" => intake::run(),
         "uem" => uem::run(),
         "coldstart" => coldstart::run(),
+        "decide" => decide::run(),
         other => Err(format!("unknown benchmark {other:?}\n{USAGE}")),
     };
     match outcome {

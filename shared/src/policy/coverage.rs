@@ -22,6 +22,7 @@ use super::engine::PolicyEngine;
 use super::error::PolicyError;
 use super::facts::{CatalogFacts, DeviceFacts, UserFacts};
 use super::rule::RuleEffect;
+use super::slice::Slices;
 
 /// How many users a message names before it says "and N more".
 const NAMED_USERS: usize = 5;
@@ -135,12 +136,13 @@ impl PolicyEngine {
         progress: &(dyn Fn(FleetProgress) + Sync),
     ) -> Result<PopulationReport, PolicyError> {
         let cohorts = Cohorts::group(self.inputs(), members);
+        let slices = Slices::new(self, catalog)?;
         let per_cohort = cohorts
             .evaluate(
                 members,
                 |member, targets| {
                     let user = UserFacts::new(member.employee, member.is_manager)?;
-                    self.cohort_coverage(&user, targets, catalog, at)
+                    self.cohort_coverage(&user, targets, catalog, at, &slices)
                 },
                 progress,
             )
@@ -229,6 +231,7 @@ impl PolicyEngine {
         targets: &[DeviceFacts],
         catalog: &CatalogFacts,
         at: DateTime<Utc>,
+        slices: &Slices,
     ) -> Result<CohortCoverage, PolicyError> {
         let entities = self.entities(user, catalog)?;
         let contexts = targets
@@ -241,13 +244,16 @@ impl PolicyEngine {
         let mut blockers: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
         let mut any_blocker: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut unblocked: BTreeSet<String> = BTreeSet::new();
-        for (app_id, app_uid, platforms) in &catalog.apps {
+        for (position, (app_id, app_uid, platforms)) in catalog.apps.iter().enumerate() {
+            let sets = slices.for_app(position);
             for (device, context) in targets.iter().zip(&contexts) {
                 if !platforms.contains(&device.platform) {
                     continue;
                 }
-                let permits = self.applying_permits(&entities, &user.uid, app_uid, context.clone());
-                let forbids = self.applying_forbids(&entities, &user.uid, app_uid, context.clone());
+                let permits =
+                    self.applying_permits(sets, &entities, &user.uid, app_uid, context.clone());
+                let forbids =
+                    self.applying_forbids(sets, &entities, &user.uid, app_uid, context.clone());
                 if !permits.is_empty() {
                     out.granted.insert(app_id.clone());
                     if forbids.is_empty() {

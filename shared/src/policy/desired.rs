@@ -12,6 +12,7 @@ use crate::domain::{
 use super::engine::PolicyEngine;
 use super::error::PolicyError;
 use super::facts::{CatalogFacts, DeviceFacts, UserFacts};
+use super::slice::Slices;
 use super::verdict::{RuleError, Verdict};
 
 /// What the policies want one user to have, sorted by app id.
@@ -74,19 +75,21 @@ impl PolicyEngine {
         at: DateTime<Utc>,
     ) -> Result<DesiredApps, PolicyError> {
         let targets = targets_of(devices.iter());
-        let decided = self.desired_on(user, &targets, catalog, at)?;
+        let decided = self.desired_on(user, &targets, catalog, at, None)?;
         Ok(decided
             .materialize(|position| (position, devices.get(position).map(|d| d.device_id.clone()))))
     }
 
     /// Decides every catalog app on `targets`; the outcome names devices by their position in
-    /// `targets`, so that one evaluation can stand for every user of a cohort.
+    /// `targets`, so that one evaluation can stand for every user of a cohort. With `slices`,
+    /// each app is decided on its slice of the policies (the same answer, faster).
     pub(crate) fn desired_on(
         &self,
         user: &UserFacts,
         targets: &[DeviceFacts],
         catalog: &CatalogFacts,
         at: DateTime<Utc>,
+        slices: Option<&Slices>,
     ) -> Result<DesiredOn, PolicyError> {
         let entities = self.entities(user, catalog)?;
         let contexts = targets
@@ -103,7 +106,8 @@ impl PolicyEngine {
                     continue;
                 }
                 out.evaluations += 1;
-                let verdict = self.decide(&entities, &user.uid, app_uid, context.clone());
+                let sets = slices.map_or_else(|| self.sets(), |s| s.for_app(app_position));
+                let verdict = self.decide(sets, &entities, &user.uid, app_uid, context.clone());
                 out.errors.extend(
                     verdict
                         .errors()

@@ -16,6 +16,7 @@ use super::error::PolicyError;
 use super::facts::{CatalogFacts, DeviceFacts, UserFacts, assign_action};
 use super::inputs::PolicyInputs;
 use super::rule::{Rule, RuleEffect};
+use super::slice::Sets;
 use super::verdict::{RuleError, Verdict};
 
 /// A validated Cedar policy set with its schema and the rules' annotations.
@@ -27,6 +28,7 @@ pub struct PolicyEngine {
     /// The forbids and one permit-everything policy: denies exactly when a forbid applies,
     /// whether or not a permit does (guardrails for the relevance model and `policy check`).
     forbids: PolicySet,
+    any_permit: Policy,
     inputs: PolicyInputs,
     rules: BTreeMap<String, Rule>,
     warnings: Vec<String>,
@@ -55,11 +57,12 @@ impl PolicyEngine {
             file: SCHEMA_FILE.to_owned(),
             message: "missing".to_owned(),
         })?;
-        let forbids = forbids_alone(&compiled.policies, &compiled.rules)?;
+        let (forbids, any_permit) = forbids_alone(&compiled.policies, &compiled.rules)?;
         let inputs = PolicyInputs::of(&compiled.policies);
         Ok(Self {
             schema,
             forbids,
+            any_permit,
             inputs,
             policies: compiled.policies,
             permits: compiled.permits,
@@ -75,6 +78,25 @@ impl PolicyEngine {
     /// every decision.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// Every policy, with its `@id` as Cedar id.
+    pub(crate) fn policy_set(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    /// The permit-everything policy the forbids sets carry.
+    pub(crate) fn any_permit(&self) -> &Policy {
+        &self.any_permit
+    }
+
+    /// The whole policy set, for requests about any app.
+    pub(crate) fn sets(&self) -> Sets<'_> {
+        Sets {
+            all: &self.policies,
+            permits: &self.permits,
+            forbids: &self.forbids,
+        }
     }
 
     /// The user and device facts the policies read: what makes two users one cohort.
@@ -108,7 +130,13 @@ impl PolicyEngine {
         let catalog = CatalogFacts::from_apps([app])?;
         let entities = self.entities(user, &catalog)?;
         let context = self.context(device, at)?;
-        Ok(self.decide(&entities, &user.uid, &catalog.apps[0].1, context))
+        Ok(self.decide(
+            self.sets(),
+            &entities,
+            &user.uid,
+            &catalog.apps[0].1,
+            context,
+        ))
     }
 
     pub(crate) fn entities(
@@ -140,13 +168,14 @@ impl PolicyEngine {
     /// The forbids that apply to a request, whether or not a permit does; sorted ids.
     pub(crate) fn applying_forbids(
         &self,
+        sets: Sets<'_>,
         entities: &Entities,
         principal: &EntityUid,
         resource: &EntityUid,
         context: Context,
     ) -> Vec<String> {
         self.applying(
-            &self.forbids,
+            sets.forbids,
             entities,
             principal,
             resource,
@@ -158,13 +187,14 @@ impl PolicyEngine {
     /// The permits that apply to a request, whether or not a forbid overrides them; sorted ids.
     pub(crate) fn applying_permits(
         &self,
+        sets: Sets<'_>,
         entities: &Entities,
         principal: &EntityUid,
         resource: &EntityUid,
         context: Context,
     ) -> Vec<String> {
         self.applying(
-            &self.permits,
+            sets.permits,
             entities,
             principal,
             resource,
@@ -207,6 +237,7 @@ impl PolicyEngine {
 
     pub(crate) fn decide(
         &self,
+        sets: Sets<'_>,
         entities: &Entities,
         principal: &EntityUid,
         resource: &EntityUid,
@@ -230,9 +261,7 @@ impl PolicyEngine {
                 };
             }
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, entities);
+        let response = self.authorizer.is_authorized(&request, sets.all, entities);
         let mut errors = errors_of(&response);
         let determining = self.reasons(response.diagnostics().reason());
         match response.decision() {
@@ -256,7 +285,7 @@ impl PolicyEngine {
                 // A forbid matched; whether it matters depends on a permit having applied.
                 let permits_only = self
                     .authorizer
-                    .is_authorized(&request, &self.permits, entities);
+                    .is_authorized(&request, sets.permits, entities);
                 let overridden = match permits_only.decision() {
                     Decision::Allow => self.reasons(permits_only.diagnostics().reason()),
                     Decision::Deny => Vec::new(),
@@ -308,7 +337,7 @@ impl PolicyEngine {
 fn forbids_alone(
     policies: &PolicySet,
     rules: &BTreeMap<String, Rule>,
-) -> Result<PolicySet, PolicyError> {
+) -> Result<(PolicySet, Policy), PolicyError> {
     let request = |e: &dyn std::fmt::Display| PolicyError::Request(e.to_string());
     let mut set = PolicySet::new();
     for policy in policies.policies() {
@@ -330,8 +359,8 @@ fn forbids_alone(
         "permit(principal, action, resource);",
     )
     .map_err(|e| request(&e))?;
-    set.add(any).map_err(|e| request(&e))?;
-    Ok(set)
+    set.add(any.clone()).map_err(|e| request(&e))?;
+    Ok((set, any))
 }
 
 fn errors_of(response: &Response) -> Vec<RuleError> {

@@ -11,6 +11,7 @@ use super::desired::{DesiredApps, DesiredOn};
 use super::engine::PolicyEngine;
 use super::error::PolicyError;
 use super::facts::{CatalogFacts, UserFacts};
+use super::slice::Slices;
 
 /// The decisions of a fleet, kept per cohort.
 #[derive(Debug)]
@@ -59,12 +60,13 @@ impl PolicyEngine {
         progress: &(dyn Fn(FleetProgress) + Sync),
     ) -> Result<FleetDecisions<'a>, PolicyError> {
         let cohorts = Cohorts::group(self.inputs(), members);
+        let slices = Slices::new(self, catalog)?;
         let decided = cohorts
             .evaluate(
                 members,
                 |member, targets| {
                     let user = UserFacts::new(member.employee, member.is_manager)?;
-                    self.desired_on(&user, targets, catalog, at)
+                    self.desired_on(&user, targets, catalog, at, Some(&slices))
                 },
                 progress,
             )

@@ -13,6 +13,7 @@ use super::desired::targets_of;
 use super::engine::PolicyEngine;
 use super::error::PolicyError;
 use super::facts::{CatalogFacts, DeviceFacts, UserFacts};
+use super::slice::Slices;
 
 /// The forbidden and the pushed apps of every member of a fleet, kept per cohort.
 #[derive(Debug)]
@@ -46,7 +47,7 @@ impl PolicyEngine {
         catalog: &CatalogFacts,
         at: DateTime<Utc>,
     ) -> Result<BTreeSet<AppId>, PolicyError> {
-        self.forbidden_on(user, &targets_of(devices.iter()), catalog, at)
+        self.forbidden_on(user, &targets_of(devices.iter()), catalog, at, None)
     }
 
     /// The same for a fleet, once per cohort, with the apps pushed to each member.
@@ -58,14 +59,16 @@ impl PolicyEngine {
         progress: &(dyn Fn(FleetProgress) + Sync),
     ) -> Result<FleetGuardrails, PolicyError> {
         let cohorts = Cohorts::group(self.inputs(), members);
+        let slices = Slices::new(self, catalog)?;
         let evaluated = cohorts
             .evaluate(
                 members,
                 |member, targets| {
                     let user = UserFacts::new(member.employee, member.is_manager)?;
-                    let forbidden = self.forbidden_on(&user, targets, catalog, at)?;
+                    let forbidden =
+                        self.forbidden_on(&user, targets, catalog, at, Some(&slices))?;
                     let pushed: BTreeSet<AppId> = self
-                        .desired_on(&user, targets, catalog, at)?
+                        .desired_on(&user, targets, catalog, at, Some(&slices))?
                         .entitled()
                         .filter(|(_, push)| *push == PushMode::Auto)
                         .map(|(app, _)| app.clone())
@@ -90,6 +93,7 @@ impl PolicyEngine {
         targets: &[DeviceFacts],
         catalog: &CatalogFacts,
         at: DateTime<Utc>,
+        slices: Option<&Slices>,
     ) -> Result<BTreeSet<AppId>, PolicyError> {
         let entities = self.entities(user, catalog)?;
         let contexts = targets
@@ -103,7 +107,8 @@ impl PolicyEngine {
             let context = self.context(&device, at)?;
             prospective.push((device, context));
         }
-        for (app_id, app_uid, platforms) in &catalog.apps {
+        for (position, (app_id, app_uid, platforms)) in catalog.apps.iter().enumerate() {
+            let sets = slices.map_or_else(|| self.sets(), |s| s.for_app(position));
             let on_own: Vec<_> = targets
                 .iter()
                 .zip(&contexts)
@@ -122,7 +127,7 @@ impl PolicyEngine {
             let blocked_everywhere = !on.is_empty()
                 && on.into_iter().all(|context| {
                     !self
-                        .applying_forbids(&entities, &user.uid, app_uid, context.clone())
+                        .applying_forbids(sets, &entities, &user.uid, app_uid, context.clone())
                         .is_empty()
                 });
             if blocked_everywhere {

@@ -17,6 +17,7 @@ mod fleet;
 mod guardrails;
 mod inputs;
 mod rule;
+mod slice;
 mod verdict;
 
 #[cfg(test)]
