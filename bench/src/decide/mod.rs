@@ -2,7 +2,9 @@
 //! people and 300 apps. Users whose decision-relevant facts are identical share one evaluation,
 //! so the cost is the number of distinct cohorts, not of people.
 //!
-//! Figures: distinct cohorts, Cedar evaluations and their rate, user x app decisions per second,
+//! Users the policies see as the same principal share each distinct device's evaluation too.
+//!
+//! Figures: distinct cohorts and principals, Cedar evaluations and their rate, user x app decisions per second,
 //! the total time (grouping, evaluating, and materializing every user's decision), and, for
 //! comparison, the per-user path measured on a sample and extrapolated to the whole fleet.
 
@@ -55,6 +57,7 @@ pub fn run() -> Result<serde_json::Value, String> {
     let total_seconds = started.elapsed().as_secs_f64();
 
     let cohorts = fleet.cohorts().len();
+    let principals = fleet.cohorts().principals();
     let evaluations = fleet.evaluations();
     let decisions = members.len() * tenant.catalog.len();
 
@@ -74,7 +77,7 @@ pub fn run() -> Result<serde_json::Value, String> {
     let evaluations_per_second = evaluations as f64 / evaluated;
     let decisions_per_second = decisions as f64 / total_seconds;
     println!(
-        "decide: {} users x {} apps ({} policies), {} distinct cohorts ({:.1} users each); tenant generated in {generate_seconds:.1} s",
+        "decide: {} users x {} apps ({} policies), {} distinct cohorts ({:.1} users each) of {principals} distinct principals; tenant generated in {generate_seconds:.1} s",
         members.len(),
         tenant.catalog.len(),
         engine.rules().count(),
@@ -98,6 +101,7 @@ pub fn run() -> Result<serde_json::Value, String> {
         "users": members.len(),
         "apps": tenant.catalog.len(),
         "cohorts": cohorts,
+        "principals": principals,
         "evaluations": evaluations,
         "evaluations_per_second": evaluations_per_second.round(),
         "decisions_per_second": decisions_per_second.round(),

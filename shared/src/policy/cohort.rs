@@ -39,6 +39,16 @@ impl<'a> FleetMember<'a> {
 /// keys get equal decisions (up to which of their devices an app goes on).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CohortKey {
+    principal: PrincipalKey,
+    /// Devices, sorted; empty for a user without devices.
+    devices: Vec<DeviceKey>,
+}
+
+/// The user's side of a cohort key: users with equal principal keys are the same Cedar
+/// principal, whatever their devices, so one principal's evaluation on one device serves every
+/// cohort of theirs with that device.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PrincipalKey {
     /// Principal attributes in [`USER_ATTRIBUTES`] order; `None` where no policy reads one.
     attributes: Vec<Option<String>>,
     is_manager: Option<bool>,
@@ -46,8 +56,6 @@ pub struct CohortKey {
     groups: Vec<String>,
     /// Set when policies name users: everyone is their own cohort.
     identity: Option<String>,
-    /// Devices, sorted; empty for a user without devices.
-    devices: Vec<DeviceKey>,
 }
 
 /// The string attributes of `Loadout::User` (the schema's), besides `is_manager`.
@@ -60,15 +68,39 @@ const USER_ATTRIBUTES: [&str; 6] = [
     "employment_type",
 ];
 
+/// A device as the policies see it. Built from the facts Cedar is given, so the key cannot
+/// disagree with the request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct DeviceKey {
+pub(crate) struct DeviceKey {
     platform: &'static str,
+    enrolled: bool,
     os_version: Option<String>,
     os_major: Option<i64>,
     model: Option<String>,
     ownership: Option<&'static str>,
     compliant: Option<bool>,
     free_storage_mb: Option<i64>,
+}
+
+impl DeviceKey {
+    pub(crate) fn of(inputs: &PolicyInputs, facts: &DeviceFacts) -> DeviceKey {
+        DeviceKey {
+            platform: facts.platform.as_str(),
+            enrolled: facts.enrolled,
+            os_version: inputs
+                .reads_device("os_version")
+                .then(|| facts.os_version.clone()),
+            os_major: inputs.reads_device("os_major").then_some(facts.os_major),
+            model: inputs.reads_device("model").then(|| facts.model.clone()),
+            ownership: inputs
+                .reads_device("ownership")
+                .then_some(facts.ownership.as_str()),
+            compliant: inputs.reads_device("compliant").then_some(facts.compliant),
+            free_storage_mb: inputs
+                .reads_device("free_storage_mb")
+                .then_some(facts.free_storage_mb),
+        }
+    }
 }
 
 impl CohortKey {
@@ -100,38 +132,20 @@ impl CohortKey {
         let devices: Vec<DeviceKey> = member
             .devices
             .iter()
-            .map(|d| device_key(inputs, d))
+            .map(|d| DeviceKey::of(inputs, &DeviceFacts::enrolled(d)))
             .collect();
         let mut order: Vec<usize> = (0..devices.len()).collect();
         order.sort_by(|a, b| devices[*a].cmp(&devices[*b]));
         let key = CohortKey {
-            attributes,
-            is_manager: inputs.reads_user("is_manager").then_some(member.is_manager),
-            groups,
-            identity: inputs.identity.then(|| e.id.as_str().to_owned()),
+            principal: PrincipalKey {
+                attributes,
+                is_manager: inputs.reads_user("is_manager").then_some(member.is_manager),
+                groups,
+                identity: inputs.identity.then(|| e.id.as_str().to_owned()),
+            },
             devices: order.iter().map(|i| devices[*i].clone()).collect(),
         };
         (key, order)
-    }
-}
-
-fn device_key(inputs: &PolicyInputs, device: &Device) -> DeviceKey {
-    // The facts Cedar is given, so that the key cannot disagree with the request.
-    let facts = DeviceFacts::enrolled(device);
-    DeviceKey {
-        platform: facts.platform.as_str(),
-        os_version: inputs
-            .reads_device("os_version")
-            .then_some(facts.os_version),
-        os_major: inputs.reads_device("os_major").then_some(facts.os_major),
-        model: inputs.reads_device("model").then_some(facts.model),
-        ownership: inputs
-            .reads_device("ownership")
-            .then_some(facts.ownership.as_str()),
-        compliant: inputs.reads_device("compliant").then_some(facts.compliant),
-        free_storage_mb: inputs
-            .reads_device("free_storage_mb")
-            .then_some(facts.free_storage_mb),
     }
 }
 
@@ -140,6 +154,8 @@ fn device_key(inputs: &PolicyInputs, device: &Device) -> DeviceKey {
 pub struct Cohorts {
     /// Per cohort: the member evaluated for it.
     representatives: Vec<usize>,
+    /// Per principal (users the policies see as the same principal): their cohorts.
+    principals: Vec<Vec<usize>>,
     /// Per member: their cohort and their device order (see [`CohortKey::of`]).
     membership: Vec<(usize, Vec<usize>)>,
 }
@@ -154,20 +170,39 @@ pub struct FleetProgress {
 impl Cohorts {
     pub fn group(inputs: &PolicyInputs, members: &[FleetMember<'_>]) -> Cohorts {
         let mut index: HashMap<CohortKey, usize> = HashMap::new();
+        let mut principal_index: HashMap<PrincipalKey, usize> = HashMap::new();
         let mut representatives = Vec::new();
+        let mut principals: Vec<Vec<usize>> = Vec::new();
         let mut membership = Vec::with_capacity(members.len());
         for (i, member) in members.iter().enumerate() {
             let (key, order) = CohortKey::of(inputs, member);
-            let cohort = *index.entry(key).or_insert_with(|| {
-                representatives.push(i);
-                representatives.len() - 1
-            });
+            let cohort = match index.get(&key) {
+                Some(cohort) => *cohort,
+                None => {
+                    let cohort = representatives.len();
+                    representatives.push(i);
+                    let next = principals.len();
+                    let principal = *principal_index.entry(key.principal.clone()).or_insert(next);
+                    if principal == principals.len() {
+                        principals.push(Vec::new());
+                    }
+                    principals[principal].push(cohort);
+                    index.insert(key, cohort);
+                    cohort
+                }
+            };
             membership.push((cohort, order));
         }
         Cohorts {
             representatives,
+            principals,
             membership,
         }
+    }
+
+    /// Distinct principals: users the policies cannot tell apart, devices aside.
+    pub fn principals(&self) -> usize {
+        self.principals.len()
     }
 
     pub fn len(&self) -> usize {
@@ -210,12 +245,14 @@ impl Cohorts {
     }
 
     /// Runs `evaluate` once per cohort, on the representative and their devices in key order,
-    /// spread over the machine's cores; results in cohort order. `progress` is called from the
-    /// worker threads after each cohort.
-    pub fn evaluate<T: Send>(
+    /// spread over the machine's cores; results in cohort order. Cohorts of one principal are
+    /// evaluated by one worker, after `prepare` (once per principal: what their cohorts can
+    /// share). `progress` is called from the worker threads as cohorts finish.
+    pub(crate) fn evaluate<P, T: Send>(
         &self,
         members: &[FleetMember<'_>],
-        evaluate: impl Fn(&FleetMember<'_>, &[DeviceFacts]) -> T + Sync,
+        prepare: impl Fn(&FleetMember<'_>) -> P + Sync,
+        evaluate: impl Fn(&P, &FleetMember<'_>, &[DeviceFacts]) -> T + Sync,
         progress: &(dyn Fn(FleetProgress) + Sync),
     ) -> Vec<T> {
         let total = self.len();
@@ -223,23 +260,31 @@ impl Cohorts {
         let done = AtomicUsize::new(0);
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
-            .clamp(1, total.max(1));
+            .clamp(1, self.principals.len().max(1));
         let work = || {
             let mut out = Vec::new();
             loop {
-                let cohort = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&representative) = self.representatives.get(cohort) else {
+                let principal = next.fetch_add(1, Ordering::Relaxed);
+                let Some(cohorts) = self.principals.get(principal) else {
                     break;
                 };
-                let member = &members[representative];
-                let order = &self.membership[representative].1;
-                let targets = super::desired::targets_of(order.iter().map(|i| &member.devices[*i]));
-                out.push((cohort, evaluate(member, &targets)));
-                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                progress(FleetProgress {
-                    done: finished,
-                    total,
-                });
+                let Some(first) = cohorts.first() else {
+                    continue;
+                };
+                let prepared = prepare(&members[self.representatives[*first]]);
+                for &cohort in cohorts {
+                    let representative = self.representatives[cohort];
+                    let member = &members[representative];
+                    let order = &self.membership[representative].1;
+                    let targets =
+                        super::desired::targets_of(order.iter().map(|i| &member.devices[*i]));
+                    out.push((cohort, evaluate(&prepared, member, &targets)));
+                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress(FleetProgress {
+                        done: finished,
+                        total,
+                    });
+                }
             }
             out
         };

@@ -140,7 +140,8 @@ impl PolicyEngine {
         let per_cohort = cohorts
             .evaluate(
                 members,
-                |member, targets| {
+                |_| (),
+                |_, member, targets| {
                     let user = UserFacts::new(member.employee, member.is_manager)?;
                     self.cohort_coverage(&user, targets, catalog, at, &slices)
                 },

@@ -1,6 +1,10 @@
 //! A user's desired app set: every catalog app, on every device of a platform it supports.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use cedar_policy::Entities;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -9,6 +13,7 @@ use crate::domain::{
     AppId, Catalog, Denial, Device, Entitlement, Platform, PushMode, Reason, UserContext,
 };
 
+use super::cohort::DeviceKey;
 use super::engine::PolicyEngine;
 use super::error::PolicyError;
 use super::facts::{CatalogFacts, DeviceFacts, UserFacts};
@@ -92,75 +97,180 @@ impl PolicyEngine {
         slices: Option<&Slices>,
     ) -> Result<DesiredOn, PolicyError> {
         let entities = self.entities(user, catalog)?;
-        let contexts = targets
+        let verdicts = targets
             .iter()
-            .map(|d| self.context(d, at))
+            .map(|device| self.verdicts_on(user, &entities, device, catalog, at, slices))
             .collect::<Result<Vec<_>, _>>()?;
-
-        let mut out = DesiredOn::default();
-        for (app_position, (app_id, app_uid, platforms)) in catalog.apps.iter().enumerate() {
-            let mut allowed: Option<Allowed> = None;
-            let mut forbids: BTreeMap<String, Reason> = BTreeMap::new();
-            for (position, (device, context)) in targets.iter().zip(&contexts).enumerate() {
-                if !platforms.contains(&device.platform) {
-                    continue;
-                }
-                out.evaluations += 1;
-                let sets = slices.map_or_else(|| self.sets(), |s| s.for_app(app_position));
-                let verdict = self.decide(sets, &entities, &user.uid, app_uid, context.clone());
-                out.errors.extend(
-                    verdict
-                        .errors()
-                        .iter()
-                        .map(|error| (app_position, position, app_id.clone(), error.clone())),
-                );
-                match verdict {
-                    Verdict::Allow {
-                        push_mode, reasons, ..
-                    } => {
-                        let entry = allowed.get_or_insert_with(Allowed::default);
-                        entry.auto |= push_mode == PushMode::Auto;
-                        entry.positions.push(position);
-                        for r in reasons {
-                            entry.reasons.entry(r.rule_id.clone()).or_insert(r);
-                        }
-                    }
-                    Verdict::Deny { reasons, .. } => {
-                        for r in reasons {
-                            forbids.entry(r.rule_id.clone()).or_insert(r);
-                        }
-                    }
-                    Verdict::NoPermit { .. } => {}
-                }
-            }
-            if let Some(allowed) = allowed {
-                out.entitlements.push((
-                    app_id.clone(),
-                    if allowed.auto {
-                        PushMode::Auto
-                    } else {
-                        PushMode::OnDemand
-                    },
-                    allowed.reasons.into_values().collect(),
-                    allowed.positions,
-                ));
-            } else if !forbids.is_empty() {
-                out.denials.push(Denial {
-                    app_id: app_id.clone(),
-                    reasons: forbids.into_values().collect(),
-                });
-            }
-        }
-        for (_, _, app, error) in &out.errors {
-            tracing::warn!(
-                app = %app,
-                rule = %error.rule_id,
-                error = %error.message,
-                "policy failed to evaluate and was treated as not applying"
-            );
-        }
+        let by_target: Vec<&[Option<Verdict>]> = verdicts.iter().map(Vec::as_slice).collect();
+        let mut out = merge(catalog, &by_target);
+        out.evaluations = count(&by_target);
         Ok(out)
     }
+
+    /// The same for one principal of a fleet: each distinct device is evaluated once for all of
+    /// the principal's cohorts.
+    pub(crate) fn desired_cached(
+        &self,
+        principal: &Principal,
+        targets: &[DeviceFacts],
+        catalog: &CatalogFacts,
+        at: DateTime<Utc>,
+        slices: &Slices,
+    ) -> Result<DesiredOn, PolicyError> {
+        let mut fresh = 0;
+        let mut verdicts = Vec::with_capacity(targets.len());
+        for device in targets {
+            let key = DeviceKey::of(self.inputs(), device);
+            let known = principal.verdicts.borrow().get(&key).cloned();
+            let found = match known {
+                Some(found) => found,
+                None => {
+                    let computed = Rc::new(self.verdicts_on(
+                        &principal.user,
+                        &principal.entities,
+                        device,
+                        catalog,
+                        at,
+                        Some(slices),
+                    )?);
+                    fresh += computed.iter().flatten().count();
+                    principal
+                        .verdicts
+                        .borrow_mut()
+                        .insert(key, computed.clone());
+                    computed
+                }
+            };
+            verdicts.push(found);
+        }
+        let by_target: Vec<&[Option<Verdict>]> = verdicts.iter().map(|v| v.as_slice()).collect();
+        let mut out = merge(catalog, &by_target);
+        out.evaluations = fresh;
+        Ok(out)
+    }
+
+    /// Every catalog app's verdict on one device, in catalog order (`None`: the app does not
+    /// run on the device's platform).
+    fn verdicts_on(
+        &self,
+        user: &UserFacts,
+        entities: &Entities,
+        device: &DeviceFacts,
+        catalog: &CatalogFacts,
+        at: DateTime<Utc>,
+        slices: Option<&Slices>,
+    ) -> Result<Vec<Option<Verdict>>, PolicyError> {
+        let context = self.context(device, at)?;
+        Ok(catalog
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(position, (_, app_uid, platforms))| {
+                platforms.contains(&device.platform).then(|| {
+                    let sets = slices.map_or_else(|| self.sets(), |s| s.for_app(position));
+                    self.decide(sets, entities, &user.uid, app_uid, context.clone())
+                })
+            })
+            .collect())
+    }
+}
+
+/// A principal of a fleet, prepared once for all of their cohorts: facts, entities, and the
+/// verdicts of each distinct device evaluated so far. Lives in one worker thread.
+pub(crate) struct Principal {
+    user: UserFacts,
+    entities: Entities,
+    verdicts: RefCell<HashMap<DeviceKey, Rc<Vec<Option<Verdict>>>>>,
+}
+
+impl Principal {
+    pub(crate) fn new(
+        engine: &PolicyEngine,
+        user: UserFacts,
+        catalog: &CatalogFacts,
+    ) -> Result<Self, PolicyError> {
+        let entities = engine.entities(&user, catalog)?;
+        Ok(Self {
+            user,
+            entities,
+            verdicts: RefCell::new(HashMap::new()),
+        })
+    }
+}
+
+fn count(by_target: &[&[Option<Verdict>]]) -> usize {
+    by_target.iter().map(|v| v.iter().flatten().count()).sum()
+}
+
+/// Combines the verdicts on each target into the decision: an app is entitled where any device
+/// allows it (pushed if any allowing rule pushes), denied when a forbid blocked it everywhere a
+/// permit applied.
+fn merge(catalog: &CatalogFacts, by_target: &[&[Option<Verdict>]]) -> DesiredOn {
+    let mut out = DesiredOn::default();
+    for (app_position, (app_id, _, _)) in catalog.apps.iter().enumerate() {
+        let mut allowed: Option<Allowed> = None;
+        let mut forbids: BTreeMap<String, Reason> = BTreeMap::new();
+        for (position, verdicts) in by_target.iter().enumerate() {
+            let Some(Some(verdict)) = verdicts.get(app_position) else {
+                continue;
+            };
+            out.errors.extend(
+                verdict
+                    .errors()
+                    .iter()
+                    .map(|error| (app_position, position, app_id.clone(), error.clone())),
+            );
+            match verdict {
+                Verdict::Allow {
+                    push_mode, reasons, ..
+                } => {
+                    let entry = allowed.get_or_insert_with(Allowed::default);
+                    entry.auto |= *push_mode == PushMode::Auto;
+                    entry.positions.push(position);
+                    for r in reasons {
+                        entry
+                            .reasons
+                            .entry(r.rule_id.clone())
+                            .or_insert_with(|| r.clone());
+                    }
+                }
+                Verdict::Deny { reasons, .. } => {
+                    for r in reasons {
+                        forbids
+                            .entry(r.rule_id.clone())
+                            .or_insert_with(|| r.clone());
+                    }
+                }
+                Verdict::NoPermit { .. } => {}
+            }
+        }
+        if let Some(allowed) = allowed {
+            out.entitlements.push((
+                app_id.clone(),
+                if allowed.auto {
+                    PushMode::Auto
+                } else {
+                    PushMode::OnDemand
+                },
+                allowed.reasons.into_values().collect(),
+                allowed.positions,
+            ));
+        } else if !forbids.is_empty() {
+            out.denials.push(Denial {
+                app_id: app_id.clone(),
+                reasons: forbids.into_values().collect(),
+            });
+        }
+    }
+    for (_, _, app, error) in &out.errors {
+        tracing::warn!(
+            app = %app,
+            rule = %error.rule_id,
+            error = %error.message,
+            "policy failed to evaluate and was treated as not applying"
+        );
+    }
+    out
 }
 
 /// The devices a user is decided on: their enrolled devices, or one prospective corporate device

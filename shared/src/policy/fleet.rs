@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{AppId, PushMode};
 
 use super::cohort::{Cohorts, FleetMember, FleetProgress};
-use super::desired::{DesiredApps, DesiredOn};
+use super::desired::{DesiredApps, DesiredOn, Principal};
 use super::engine::PolicyEngine;
 use super::error::PolicyError;
 use super::facts::{CatalogFacts, UserFacts};
@@ -64,9 +64,13 @@ impl PolicyEngine {
         let decided = cohorts
             .evaluate(
                 members,
-                |member, targets| {
-                    let user = UserFacts::new(member.employee, member.is_manager)?;
-                    self.desired_on(&user, targets, catalog, at, Some(&slices))
+                |representative| {
+                    UserFacts::new(representative.employee, representative.is_manager)
+                        .and_then(|user| Principal::new(self, user, catalog))
+                },
+                |principal, _, targets| match principal {
+                    Ok(principal) => self.desired_cached(principal, targets, catalog, at, &slices),
+                    Err(e) => Err(PolicyError::Request(e.to_string())),
                 },
                 progress,
             )

@@ -63,7 +63,8 @@ impl PolicyEngine {
         let evaluated = cohorts
             .evaluate(
                 members,
-                |member, targets| {
+                |_| (),
+                |_, member, targets| {
                     let user = UserFacts::new(member.employee, member.is_manager)?;
                     let forbidden =
                         self.forbidden_on(&user, targets, catalog, at, Some(&slices))?;
