@@ -60,7 +60,7 @@ impl PopulationReport {
         let mut out = Vec::new();
         for id in &self.permits_never_apply {
             out.push(format!(
-                "permit {id:?} applies to none of the {} users: check the attribute values and groups it tests",
+                "permit {id:?} applies to none of the {} users on any catalog app: check the attribute values, groups, apps and bundles it names",
                 self.users
             ));
         }
