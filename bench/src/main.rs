@@ -3,6 +3,7 @@
 //! against (DESIGN.md, Benchmarks).
 
 mod coldstart;
+mod decide;
 mod intake;
 mod reclaim;
 mod uem;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         "uem" => uem::run(),
         "coldstart" => coldstart::run(),
         "reclaim" => reclaim::run(),
+        "decide" => decide::run(),
         other => Err(format!("unknown benchmark {other:?}\n{USAGE}")),
     };
     match outcome {

@@ -120,6 +120,43 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// The relevance model: recommendations from usage, and its offline evaluation.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// What-if: run a candidate policy set over the whole population beside the baseline and
+    /// report who gains and loses which app, the licence cost, approvals and breaker trips.
+    Simulate {
+        /// The candidate policy directory.
+        #[arg(long)]
+        policies: PathBuf,
+        /// The policy set in force today.
+        #[arg(long, default_value = "examples/policies")]
+        baseline: PathBuf,
+        #[arg(long, default_value = "examples/org.csv")]
+        org: PathBuf,
+        #[arg(long, default_value = "examples/devices.csv")]
+        devices: PathBuf,
+        #[arg(long, default_value = "examples/usage.csv")]
+        usage: PathBuf,
+        #[arg(long, default_value = "examples/catalog.yaml")]
+        catalog: PathBuf,
+        /// recommend | gated | auto: the gates the changes would pass.
+        #[arg(long, default_value = "gated")]
+        mode: Mode,
+        /// Only this directory group is acted on; everyone else gets recommendations.
+        #[arg(long)]
+        pilot_group: Option<String>,
+        /// An app gained or lost by more than this share of all users trips the breaker.
+        #[arg(long, default_value_t = 0.2)]
+        breaker_share: f64,
+        /// Evaluate at this time (RFC 3339; default now): policies may read the hour and weekday.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the UEM simulator alone, seeded from examples/, for trying other UEM clients.
     UemSim {
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -161,12 +198,71 @@ enum DlqCommand {
 }
 
 #[derive(Subcommand)]
+enum ModelCommand {
+    /// For every user, the k optional apps they do not use yet that rank highest, with evidence.
+    /// Apps the policies forbid for a user, and apps outside the catalog, are never recommended.
+    Recommend {
+        #[arg(long, default_value = "examples/org.csv")]
+        org: PathBuf,
+        #[arg(long, default_value = "examples/usage.csv")]
+        usage: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// The policies whose forbids recommendations respect.
+        #[arg(long, default_value = "examples/policies")]
+        policies: PathBuf,
+        /// Default: catalog.yaml beside the org file.
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Default: devices.csv beside the org file.
+        #[arg(long)]
+        devices: Option<PathBuf>,
+        /// Ignore policies and catalog: rank every app of the usage records.
+        #[arg(long)]
+        no_guardrails: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Precision@k and recall@k of the model and of the popularity baseline on a held-out split.
+    Eval {
+        #[arg(long, default_value = "examples/org.csv")]
+        org: PathBuf,
+        #[arg(long, default_value = "examples/usage.csv")]
+        usage: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// Share of each user's optional apps in use that is held out.
+        #[arg(long, default_value_t = 0.2)]
+        holdout: f64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum PolicyCommand {
-    /// Parse and validate a policy directory against its schema (and a catalog, if given).
+    /// Parse and validate a policy directory against its schema (and a catalog, if given), then
+    /// evaluate it on a population: permits that apply to nobody or can never take effect are
+    /// errors; forbids that apply to nobody, forbids that remove everything a permit grants to
+    /// someone, and apps nobody is granted are warnings.
     Check {
         dir: PathBuf,
         #[arg(long)]
         catalog: Option<PathBuf>,
+        /// The population to check on (default examples/org.csv, when it exists).
+        #[arg(long)]
+        org: Option<PathBuf>,
+        /// Default: devices.csv beside the org file.
+        #[arg(long)]
+        devices: Option<PathBuf>,
+        /// Warnings fail the check too.
+        #[arg(long)]
+        strict: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -415,10 +511,24 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Dlq { command } => dlq(command).await,
         Command::Policy {
-            command: PolicyCommand::Check { dir, catalog, json },
+            command:
+                PolicyCommand::Check {
+                    dir,
+                    catalog,
+                    org,
+                    devices,
+                    strict,
+                    json,
+                },
         } => {
-            let report = loadout_cli::policy_cmd::check(&dir, catalog.as_deref())
-                .map_err(|e| e.to_string())?;
+            let report = loadout_cli::policy_cmd::check(&loadout_cli::policy_cmd::CheckOptions {
+                dir,
+                catalog,
+                org,
+                devices,
+                at: chrono::Utc::now(),
+            })
+            .map_err(|e| e.to_string())?;
             if json {
                 println!(
                     "{}",
@@ -427,10 +537,12 @@ async fn run(command: Command) -> Result<(), String> {
             } else {
                 print!("{report}");
             }
-            if report.is_ok() {
-                Ok(())
-            } else {
+            if !report.is_ok() {
                 Err("the policy set has errors".into())
+            } else if strict && !report.warnings.is_empty() {
+                Err("the policy set has warnings (--strict)".into())
+            } else {
+                Ok(())
             }
         }
         Command::Policy {
@@ -449,6 +561,45 @@ async fn run(command: Command) -> Result<(), String> {
             };
             let version = loadout_cli::policy_cmd::push(&dir, &catalog, target).await?;
             println!("policy set {version} is now active");
+            Ok(())
+        }
+        Command::Model { command } => run_model(command),
+        Command::Simulate {
+            policies,
+            baseline,
+            org,
+            devices,
+            usage,
+            catalog,
+            mode,
+            pilot_group,
+            breaker_share,
+            at,
+            json,
+        } => {
+            let mut governance = loadout::governance::Governance::new(mode);
+            governance.pilot_group = pilot_group;
+            let report =
+                loadout_cli::simulate_cmd::simulate(&loadout_cli::simulate_cmd::SimulateOptions {
+                    policies,
+                    baseline,
+                    org,
+                    devices,
+                    usage,
+                    catalog,
+                    governance,
+                    breaker_share,
+                    at: at.unwrap_or_else(chrono::Utc::now),
+                })
+                .map_err(|e| format!("{e:#}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{report}");
+            }
             Ok(())
         }
         Command::UemSim { addr, seed, rpm } => {
@@ -478,6 +629,89 @@ async fn run(command: Command) -> Result<(), String> {
             );
             println!("Press Ctrl-C to stop.");
             sim.run_until_ctrl_c().await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn run_model(command: ModelCommand) -> Result<(), String> {
+    use loadout_cli::model_cmd;
+    match command {
+        ModelCommand::Recommend {
+            org,
+            usage,
+            k,
+            user,
+            policies,
+            catalog,
+            devices,
+            no_guardrails,
+            json,
+        } => {
+            let guardrails = if no_guardrails {
+                None
+            } else {
+                let catalog = catalog
+                    .or_else(|| loadout_cli::tenant_files::beside(&org, "catalog.yaml"))
+                    .ok_or_else(|| {
+                        format!(
+                            "no catalog.yaml beside {}: pass --catalog, or --no-guardrails",
+                            org.display()
+                        )
+                    })?;
+                Some(model_cmd::Guardrails {
+                    policies,
+                    catalog,
+                    devices: devices
+                        .or_else(|| loadout_cli::tenant_files::beside(&org, "devices.csv")),
+                    at: chrono::Utc::now(),
+                })
+            };
+            let recs = model_cmd::recommend(&model_cmd::RecommendOptions {
+                org,
+                usage,
+                k,
+                user: user.map(loadout::domain::UserId::new),
+                guardrails,
+            })
+            .map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    model_cmd::recommendations_json(&recs).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", model_cmd::recommendations_text(&recs));
+            }
+            Ok(())
+        }
+        ModelCommand::Eval {
+            org,
+            usage,
+            k,
+            holdout,
+            seed,
+            json,
+        } => {
+            let eval = model_cmd::eval(&model_cmd::EvalCmdOptions {
+                org,
+                usage,
+                eval: loadout::relevance::EvalOptions {
+                    k,
+                    holdout,
+                    seed,
+                    params: loadout::relevance::ModelParams::default(),
+                },
+            })
+            .map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    model_cmd::evaluation_json(&eval).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", model_cmd::evaluation_text(&eval));
+            }
+            Ok(())
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod event;
 pub mod ids;
 pub mod org;
+pub mod population;
 
 pub use action::{Action, ActionKind, ActionStatus, PushMode, UemTarget};
 pub use audit::{AuditKind, AuditRecord};
@@ -23,3 +24,4 @@ pub use employee::Employee;
 pub use envelope::{Envelope, MessageKind, SCHEMA_VERSION};
 pub use event::{DomainEvent, EventKind, EventSource, Subject};
 pub use ids::{ActionId, AppId, CorrelationId, EventId, UserId};
+pub use population::Population;

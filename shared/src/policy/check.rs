@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::domain::Catalog;
 
 use super::compile::compile;
+use super::coverage::PopulationReport;
 use super::engine::read_dir;
 use super::rule::RuleEffect;
 
@@ -24,12 +25,23 @@ pub struct PolicyReport {
     pub ids: Vec<String>,
     pub warnings: Vec<String>,
     pub errors: Vec<String>,
+    /// What the set does on a population (an org with its devices), when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub population: Option<PopulationReport>,
 }
 
 impl PolicyReport {
     /// True when the directory would load.
     pub fn is_ok(&self) -> bool {
         self.errors.is_empty()
+    }
+
+    /// Adds the population findings: their errors and warnings join the report's.
+    pub fn with_population(mut self, population: PopulationReport) -> Self {
+        self.errors.extend(population.errors());
+        self.warnings.extend(population.warnings());
+        self.population = Some(population);
+        self
     }
 }
 
@@ -38,13 +50,17 @@ impl fmt::Display for PolicyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} file(s), {} permit(s), {} forbid(s){}",
+            "{} file(s), {} permit(s), {} forbid(s){}{}",
             self.files.len(),
             self.permits,
             self.forbids,
             self.version
                 .as_ref()
                 .map(|v| format!(", version {v}"))
+                .unwrap_or_default(),
+            self.population
+                .as_ref()
+                .map(|p| format!("; checked on {} users ({} cohorts)", p.users, p.cohorts))
                 .unwrap_or_default()
         )?;
         for error in &self.errors {
@@ -117,6 +133,7 @@ pub fn check_sources(
         ids: compiled.rules.keys().cloned().collect(),
         warnings,
         errors,
+        population: None,
     }
 }
 

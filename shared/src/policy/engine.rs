@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, EntityUid, PolicyId, PolicySet, Request, Response,
-    Schema,
+    Authorizer, Context, Decision, Entities, EntityUid, Policy, PolicyId, PolicySet, Request,
+    Response, Schema,
 };
 use chrono::{DateTime, Utc};
 
@@ -14,7 +14,9 @@ use crate::domain::{CatalogApp, PushMode, Reason};
 use super::compile::{SCHEMA_FILE, compile};
 use super::error::PolicyError;
 use super::facts::{CatalogFacts, DeviceFacts, UserFacts, assign_action};
+use super::inputs::PolicyInputs;
 use super::rule::{Rule, RuleEffect};
+use super::slice::Sets;
 use super::verdict::{RuleError, Verdict};
 
 /// A validated Cedar policy set with its schema and the rules' annotations.
@@ -23,6 +25,11 @@ pub struct PolicyEngine {
     schema: Schema,
     policies: PolicySet,
     permits: PolicySet,
+    /// The forbids and one permit-everything policy: denies exactly when a forbid applies,
+    /// whether or not a permit does (guardrails for the relevance model and `policy check`).
+    forbids: PolicySet,
+    any_permit: Policy,
+    inputs: PolicyInputs,
     rules: BTreeMap<String, Rule>,
     warnings: Vec<String>,
     version: String,
@@ -50,8 +57,13 @@ impl PolicyEngine {
             file: SCHEMA_FILE.to_owned(),
             message: "missing".to_owned(),
         })?;
+        let (forbids, any_permit) = forbids_alone(&compiled.policies, &compiled.rules)?;
+        let inputs = PolicyInputs::of(&compiled.policies);
         Ok(Self {
             schema,
+            forbids,
+            any_permit,
+            inputs,
             policies: compiled.policies,
             permits: compiled.permits,
             rules: compiled.rules,
@@ -66,6 +78,30 @@ impl PolicyEngine {
     /// every decision.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// Every policy, with its `@id` as Cedar id.
+    pub(crate) fn policy_set(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    /// The permit-everything policy the forbids sets carry.
+    pub(crate) fn any_permit(&self) -> &Policy {
+        &self.any_permit
+    }
+
+    /// The whole policy set, for requests about any app.
+    pub(crate) fn sets(&self) -> Sets<'_> {
+        Sets {
+            all: &self.policies,
+            permits: &self.permits,
+            forbids: &self.forbids,
+        }
+    }
+
+    /// The user and device facts the policies read: what makes two users one cohort.
+    pub fn inputs(&self) -> &PolicyInputs {
+        &self.inputs
     }
 
     /// Every rule, by id.
@@ -94,7 +130,13 @@ impl PolicyEngine {
         let catalog = CatalogFacts::from_apps([app])?;
         let entities = self.entities(user, &catalog)?;
         let context = self.context(device, at)?;
-        Ok(self.decide(&entities, &user.uid, &catalog.apps[0].1, context))
+        Ok(self.decide(
+            self.sets(),
+            &entities,
+            &user.uid,
+            &catalog.apps[0].1,
+            context,
+        ))
     }
 
     pub(crate) fn entities(
@@ -123,8 +165,79 @@ impl PolicyEngine {
         Ok(context)
     }
 
+    /// The forbids that apply to a request, whether or not a permit does; sorted ids.
+    pub(crate) fn applying_forbids(
+        &self,
+        sets: Sets<'_>,
+        entities: &Entities,
+        principal: &EntityUid,
+        resource: &EntityUid,
+        context: Context,
+    ) -> Vec<String> {
+        self.applying(
+            sets.forbids,
+            entities,
+            principal,
+            resource,
+            context,
+            Decision::Deny,
+        )
+    }
+
+    /// The permits that apply to a request, whether or not a forbid overrides them; sorted ids.
+    pub(crate) fn applying_permits(
+        &self,
+        sets: Sets<'_>,
+        entities: &Entities,
+        principal: &EntityUid,
+        resource: &EntityUid,
+        context: Context,
+    ) -> Vec<String> {
+        self.applying(
+            sets.permits,
+            entities,
+            principal,
+            resource,
+            context,
+            Decision::Allow,
+        )
+    }
+
+    fn applying(
+        &self,
+        set: &PolicySet,
+        entities: &Entities,
+        principal: &EntityUid,
+        resource: &EntityUid,
+        context: Context,
+        when: Decision,
+    ) -> Vec<String> {
+        let Ok(request) = Request::new(
+            principal.clone(),
+            self.action.clone(),
+            resource.clone(),
+            context,
+            None,
+        ) else {
+            return Vec::new();
+        };
+        let response = self.authorizer.is_authorized(&request, set, entities);
+        if response.decision() != when {
+            return Vec::new();
+        }
+        let mut ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(ToString::to_string)
+            .filter(|id| self.rules.contains_key(id))
+            .collect();
+        ids.sort();
+        ids
+    }
+
     pub(crate) fn decide(
         &self,
+        sets: Sets<'_>,
         entities: &Entities,
         principal: &EntityUid,
         resource: &EntityUid,
@@ -148,9 +261,7 @@ impl PolicyEngine {
                 };
             }
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, entities);
+        let response = self.authorizer.is_authorized(&request, sets.all, entities);
         let mut errors = errors_of(&response);
         let determining = self.reasons(response.diagnostics().reason());
         match response.decision() {
@@ -174,7 +285,7 @@ impl PolicyEngine {
                 // A forbid matched; whether it matters depends on a permit having applied.
                 let permits_only = self
                     .authorizer
-                    .is_authorized(&request, &self.permits, entities);
+                    .is_authorized(&request, sets.permits, entities);
                 let overridden = match permits_only.decision() {
                     Decision::Allow => self.reasons(permits_only.diagnostics().reason()),
                     Decision::Deny => Vec::new(),
@@ -221,6 +332,35 @@ impl PolicyEngine {
     pub fn count(&self, effect: RuleEffect) -> usize {
         self.rules.values().filter(|r| r.effect == effect).count()
     }
+}
+
+fn forbids_alone(
+    policies: &PolicySet,
+    rules: &BTreeMap<String, Rule>,
+) -> Result<(PolicySet, Policy), PolicyError> {
+    let request = |e: &dyn std::fmt::Display| PolicyError::Request(e.to_string());
+    let mut set = PolicySet::new();
+    for policy in policies.policies() {
+        let id = policy.id().to_string();
+        if rules
+            .get(&id)
+            .is_some_and(|r| r.effect == RuleEffect::Forbid)
+        {
+            set.add(policy.clone()).map_err(|e| request(&e))?;
+        }
+    }
+    // An id no forbid uses, so that the set accepts it.
+    let mut any_id = String::from("loadout:any-permit");
+    while rules.contains_key(&any_id) {
+        any_id.push('\'');
+    }
+    let any = Policy::parse(
+        Some(PolicyId::new(&any_id)),
+        "permit(principal, action, resource);",
+    )
+    .map_err(|e| request(&e))?;
+    set.add(any.clone()).map_err(|e| request(&e))?;
+    Ok((set, any))
 }
 
 fn errors_of(response: &Response) -> Vec<RuleError> {

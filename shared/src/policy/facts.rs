@@ -102,6 +102,8 @@ pub struct CatalogFacts {
     pub(crate) entities: Vec<Entity>,
     /// Apps in catalog (id) order, with the platforms they can be installed on.
     pub(crate) apps: Vec<(AppId, EntityUid, Vec<Platform>)>,
+    /// Each app's bundles, in the same order: which policies' resource scopes admit it.
+    pub(crate) bundles: Vec<Vec<EntityUid>>,
 }
 
 impl CatalogFacts {
@@ -115,7 +117,9 @@ impl CatalogFacts {
         let mut entities = Vec::new();
         let mut bundles = BTreeSet::new();
         let mut listed = Vec::new();
+        let mut parents = Vec::new();
         for app in apps {
+            parents.push(app.bundles.iter().map(|b| uid(&NAMES.bundle, b)).collect());
             entities.push(app_entity(app)?);
             bundles.extend(app.bundles.iter().map(String::as_str));
             listed.push((app.id.clone(), app_uid(&app.id), app.platforms.clone()));
@@ -128,6 +132,7 @@ impl CatalogFacts {
         Ok(Self {
             entities,
             apps: listed,
+            bundles: parents,
         })
     }
 }

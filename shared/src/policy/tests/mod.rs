@@ -3,6 +3,7 @@
 
 mod evaluation;
 mod examples;
+mod fleet;
 mod loading;
 
 use chrono::{DateTime, TimeZone, Utc};
