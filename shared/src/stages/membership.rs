@@ -632,3 +632,214 @@ impl AppWriter<'_> {
         Ok(())
     }
 }
+
+#[cfg(all(test, feature = "local"))]
+mod tests {
+    use super::*;
+    use crate::adapters::local::{
+        LocalDb, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
+    };
+    use crate::config::Settings;
+    use crate::domain::Device;
+    use crate::ports::{Clock, SystemClock};
+    use crate::uem::{
+        Assignment, EnrolledDevice, InstalledApp, Page, SmartGroup, UemUser, UserLookup,
+    };
+    use async_trait::async_trait;
+    use std::sync::{Arc, Mutex};
+
+    /// One app, one group: reads answer `group` (or an unreadable body), writes are recorded.
+    struct OneGroup {
+        group: Mutex<Result<SmartGroup, String>>,
+        updates: Mutex<Vec<Vec<String>>>,
+    }
+
+    #[async_trait]
+    impl UemApi for OneGroup {
+        async fn find_users_by(&self, _: UserLookup, _: &str) -> Result<Vec<UemUser>, UemError> {
+            Ok(vec![])
+        }
+        async fn users_page(&self, _: u32) -> Result<Page<UemUser>, UemError> {
+            unimplemented!("not read here")
+        }
+        async fn devices_page(&self, _: u32) -> Result<Page<EnrolledDevice>, UemError> {
+            unimplemented!("not read here")
+        }
+        async fn devices_of_user(&self, _: &str) -> Result<Vec<Device>, UemError> {
+            Ok(vec![])
+        }
+        async fn installed_apps(&self, _: &str) -> Result<Vec<InstalledApp>, UemError> {
+            Ok(vec![])
+        }
+        async fn find_app(&self, _: &str) -> Result<Option<UemApp>, UemError> {
+            Ok(Some(UemApp {
+                id: 1,
+                uuid: "app-uuid".into(),
+                name: "Slack".into(),
+                app_type: "Internal".into(),
+                bundle_id: String::new(),
+                version: String::new(),
+                platform: String::new(),
+            }))
+        }
+        async fn smart_groups_named(&self, _: &str) -> Result<Vec<SmartGroupRef>, UemError> {
+            Ok(vec![])
+        }
+        async fn create_smart_group(
+            &self,
+            _: &str,
+            _: &[GroupMember],
+        ) -> Result<SmartGroupRef, UemError> {
+            unimplemented!("the group exists")
+        }
+        async fn get_smart_group(&self, _: i64) -> Result<SmartGroup, UemError> {
+            self.group.lock().unwrap().clone().map_err(UemError::Decode)
+        }
+        async fn update_smart_group(&self, group: &SmartGroup) -> Result<(), UemError> {
+            self.updates
+                .lock()
+                .unwrap()
+                .push(group.users.iter().map(|m| m.id.clone()).collect());
+            Ok(())
+        }
+        async fn delete_smart_group(&self, _: i64) -> Result<(), UemError> {
+            Ok(())
+        }
+        async fn app_assignments(&self, _: &UemApp) -> Result<Vec<Assignment>, UemError> {
+            Ok(vec![])
+        }
+        async fn assign_app(
+            &self,
+            _: &UemApp,
+            _: &SmartGroupRef,
+            _: AssignmentSpec,
+        ) -> Result<(), UemError> {
+            Ok(())
+        }
+        async fn unassign_app(&self, _: &UemApp, _: &SmartGroupRef) -> Result<(), UemError> {
+            Ok(())
+        }
+    }
+
+    fn member(id: &str) -> GroupMember {
+        GroupMember {
+            id: id.into(),
+            name: format!("user{id}"),
+        }
+    }
+
+    async fn services() -> Services {
+        let db = LocalDb::in_memory().expect("db");
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Services {
+            store: Arc::new(SqliteStateStore::new(db.clone(), clock.clone())),
+            audit: Arc::new(SqliteAuditLog::new(db.clone())),
+            queue: Arc::new(SqliteQueue::new(db, clock.clone(), QueueSpec::pipeline(5))),
+            secrets: Arc::new(LocalSecrets::with_loader(Box::new(Default::default))),
+            clock,
+            settings: Settings::default(),
+        }
+    }
+
+    async fn apply(
+        uem: &OneGroup,
+        net: &BTreeMap<UserId, UserChange>,
+    ) -> Result<Outcomes, StageError> {
+        let s = services().await;
+        let target = AppTarget {
+            app_id: AppId::new("slack"),
+            uem_app_id: "1".into(),
+            name: "Slack".into(),
+            require_approval_on_demand: false,
+        };
+        let (pk, sk) = keys::owned_group(&target.app_id, PushMode::Auto, 0);
+        s.store
+            .put_as(
+                &pk,
+                &sk,
+                &OwnedGroup {
+                    id: 30,
+                    uuid: "g-uuid".into(),
+                    name: "loadout:slack".into(),
+                    assigned: Some(AssignmentSpec::new(PushMode::Auto)),
+                },
+                None,
+                Condition::None,
+            )
+            .await
+            .expect("owned");
+        let lease = AppLease::try_take(
+            s.store.as_ref(),
+            s.clock.as_ref(),
+            &target.app_id,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("store")
+        .expect("free");
+        let writer = AppWriter {
+            services: &s,
+            uem,
+            lease: &lease,
+            target: &target,
+        };
+        writer.apply(net).await
+    }
+
+    fn change(id: i64, change: Change) -> UserChange {
+        UserChange {
+            change,
+            uem: Some(UemTarget {
+                id,
+                username: format!("user{id}"),
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_keeps_every_member_it_was_not_asked_to_remove() {
+        let uem = OneGroup {
+            group: Mutex::new(Ok(SmartGroup {
+                group: SmartGroupRef {
+                    id: 30,
+                    uuid: "g-uuid".into(),
+                    name: "loadout:slack".into(),
+                },
+                // 2 was added by hand since Loadout last looked: it stays.
+                users: vec![member("1"), member("2")],
+                raw: serde_json::json!({"Name": "loadout:slack"}),
+            })),
+            updates: Mutex::default(),
+        };
+        let net = BTreeMap::from([
+            (UserId::new("ann"), change(1, Change::Remove)),
+            (
+                UserId::new("cat"),
+                change(3, Change::Assign(PushMode::Auto)),
+            ),
+        ]);
+        let outcomes = apply(&uem, &net).await.expect("applied");
+        assert!(outcomes.values().all(Result::is_ok), "{outcomes:?}");
+        assert_eq!(
+            *uem.updates.lock().unwrap(),
+            vec![vec!["2".to_owned(), "3".to_owned()]]
+        );
+    }
+
+    /// Review finding: an unreadable group body read as "no members", and the next PUT wiped
+    /// the group (or a removal-only change deleted it).
+    #[tokio::test]
+    async fn an_unreadable_group_is_never_written() {
+        let uem = OneGroup {
+            group: Mutex::new(Err("smart group UserAdditions: missing".into())),
+            updates: Mutex::default(),
+        };
+        let net = BTreeMap::from([(UserId::new("ann"), change(1, Change::Remove))]);
+        let outcomes = apply(&uem, &net).await.expect("applied");
+        let failure = outcomes[&UserId::new("ann")]
+            .clone()
+            .expect_err("not applied");
+        assert!(failure.reason.contains("UserAdditions"), "{failure:?}");
+        assert!(uem.updates.lock().unwrap().is_empty(), "nothing written");
+    }
+}

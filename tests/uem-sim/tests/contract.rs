@@ -547,6 +547,100 @@ async fn basic_auth_with_tenant_code_works_and_needs_the_code() {
     ));
 }
 
+/// Review finding: credentials were read once per container, so after a rotation in Secrets
+/// Manager every call failed as permanent. Now a refusal re-reads the secret once.
+#[tokio::test]
+async fn after_a_secret_rotation_the_next_call_succeeds() {
+    use loadout::adapters::local::LocalSecrets;
+    use loadout::ports::secrets::keys;
+    use loadout::uem::CredentialSource;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    let sim = sim().await;
+    for basic in [false, true] {
+        // The secret as an operator left it after rotating: the new value only.
+        let current: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(HashMap::from([
+            (
+                keys::UEM_CLIENT_ID.to_owned(),
+                sim.credentials.client_id.clone(),
+            ),
+            (
+                keys::UEM_CLIENT_SECRET.to_owned(),
+                sim.credentials.client_secret.clone(),
+            ),
+            (
+                keys::UEM_TENANT_CODE.to_owned(),
+                sim.credentials.tenant_code.clone(),
+            ),
+        ])));
+        if basic {
+            let mut values = current.lock().unwrap();
+            values.clear();
+            values.insert(
+                keys::UEM_USERNAME.to_owned(),
+                sim.credentials.username.clone(),
+            );
+            values.insert(
+                keys::UEM_PASSWORD.to_owned(),
+                sim.credentials.password.clone(),
+            );
+            values.insert(
+                keys::UEM_TENANT_CODE.to_owned(),
+                sim.credentials.tenant_code.clone(),
+            );
+        }
+        let loader = current.clone();
+        let secrets = Arc::new(LocalSecrets::with_loader(Box::new(move || {
+            loader.lock().unwrap().clone()
+        })));
+        // The client still holds the value from before the rotation.
+        let stale = if basic {
+            UemConfig::basic(
+                &sim.base_url,
+                &sim.credentials.username,
+                SecretString::new("old-password-before-rotation"),
+                &sim.credentials.tenant_code,
+            )
+        } else {
+            let mut c = oauth_config(&sim);
+            c.auth = loadout::uem::UemAuth::OAuth {
+                token_url: sim.token_url.clone(),
+                client_id: sim.credentials.client_id.clone(),
+                client_secret: SecretString::new("old-secret-before-rotation"),
+            };
+            c
+        };
+        let c = client_with(
+            stale.clone().requests_per_minute(0),
+            memory_store(),
+            Arc::new(SystemClock),
+        )
+        .with_credential_source(CredentialSource {
+            secrets,
+            base_url: sim.base_url.clone(),
+            token_url: Some(sim.token_url.clone()),
+        });
+        let alice = c
+            .find_user("alice")
+            .await
+            .expect("re-read after the refusal");
+        assert!(alice.is_some(), "basic={basic}");
+        // And without a source to re-read, the refusal stands.
+        let plain = client_with(
+            stale.requests_per_minute(0),
+            memory_store(),
+            Arc::new(SystemClock),
+        );
+        assert!(
+            matches!(
+                plain.find_user("alice").await,
+                Err(UemError::Unauthorized { .. })
+            ),
+            "basic={basic}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn wrong_credentials_are_unauthorized() {
     let sim = sim().await;
