@@ -9,6 +9,7 @@ use crate::stages::decide::Decider;
 use crate::stages::enrich::Enricher;
 use crate::stages::execute::Executor;
 use crate::stages::intake::Intake;
+use crate::stages::sweep::{SweepOptions, Sweeper};
 use crate::webhook::{ApiResponse, InboundRequest};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -45,6 +46,30 @@ pub async fn decide(decider: &Decider, event: SqsEvent, deadline_ms: u64) -> Sqs
 pub async fn execute(executor: &Executor, event: SqsEvent, deadline_ms: u64) -> SqsBatchResponse {
     let work = executor.handle_batch(sqs_messages(event));
     batch_response(deadline::within(deadline_of(deadline_ms), work).await)
+}
+
+/// sweeper: the scheduled sweep. The EventBridge event carries nothing it needs (a rule's
+/// `detail` may ask for `{"refresh_inventory": true}`); the answer is the sweep's report.
+pub async fn sweep(
+    sweeper: &Sweeper,
+    payload: serde_json::Value,
+    deadline_ms: u64,
+) -> serde_json::Value {
+    let detail = payload.get("detail").cloned().unwrap_or_default();
+    let options = SweepOptions {
+        refresh_inventory: detail
+            .get("refresh_inventory")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+        ..SweepOptions::default()
+    };
+    match deadline::within(deadline_of(deadline_ms), sweeper.sweep(&options)).await {
+        Ok(report) => serde_json::to_value(report).unwrap_or_default(),
+        Err(e) => {
+            tracing::error!(error = %e, "sweep failed");
+            serde_json::json!({"error": e.to_string()})
+        }
+    }
 }
 
 /// uem-executor: either a batch from the `execute` queue, or the scheduled nudge (an EventBridge
