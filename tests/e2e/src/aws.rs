@@ -23,6 +23,7 @@ use loadout::stages::enrich::Enricher;
 use loadout::stages::execute::Executor;
 use loadout::stages::intake::Intake;
 use loadout::stages::policy_repo::{PolicyCache, engine_from_record};
+use loadout::stages::sweep::Sweeper;
 use loadout_cli::hris_sender::random_whsec;
 use loadout_cli::local::ExampleData;
 use std::collections::BTreeMap;
@@ -167,6 +168,7 @@ pub struct Pipeline {
     enricher: Enricher,
     decider: Decider,
     executor: Executor,
+    sweeper: Sweeper,
     sqs: aws_sdk_sqs::Client,
     /// Logical queue name -> (URL, ARN).
     queues: BTreeMap<String, (String, String)>,
@@ -183,6 +185,13 @@ impl Pipeline {
         };
         let (enrich_services, enrich_uem) = uem_for(stack.services(true).await).await;
         let (execute_services, execute_uem) = uem_for(stack.services(true).await).await;
+        let (sweep_services, sweep_uem) = uem_for(stack.services(true).await).await;
+        // The sweeper function's own executor instance (it applies what it finds pending).
+        let sweep_executor = std::sync::Arc::new(Executor::new(
+            sweep_services.clone(),
+            sweep_uem.clone(),
+            PolicyCache::new(engine_from_record, POLICY_RECHECK),
+        ));
         let ctx = stack.context().await;
         let mut queues = BTreeMap::new();
         let store = execute_services.store.clone();
@@ -217,6 +226,12 @@ impl Pipeline {
             // A short debounce keeps the tests quick; the nudges still go through the delayed
             // flush queue as deployed.
             .with_debounce(Duration::from_millis(500)),
+            sweeper: Sweeper::new(
+                sweep_services,
+                sweep_uem,
+                PolicyCache::new(engine_from_record, Duration::ZERO),
+                sweep_executor,
+            ),
             sqs: ctx.sqs.clone(),
             queues,
             store,
@@ -357,6 +372,25 @@ impl Pipeline {
         };
         self.acknowledge(logical, &messages, &response).await;
         messages.len()
+    }
+
+    /// Invokes the sweeper function's handler with a scheduled EventBridge event, as the
+    /// template's schedule does; returns the report it answers.
+    pub async fn sweep(&self) -> serde_json::Value {
+        let event = serde_json::json!({
+            "version": "0",
+            "id": "sweep-e2e",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": chrono::Utc::now().to_rfc3339(),
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/loadout-sweep"],
+            "detail": {}
+        });
+        let deadline =
+            (chrono::Utc::now() + chrono::Duration::seconds(300)).timestamp_millis() as u64;
+        handlers::sweep(&self.sweeper, event, deadline).await
     }
 
     /// Drives enrich, decide and execute until every queue is empty twice in a row (or `timeout`

@@ -265,6 +265,10 @@ async fn an_approval_through_the_callback_lambda_reaches_uem() {
         .expect("a Windows device");
     let correlation = CorrelationId::from("aws-approval-1");
     let (user, app_id) = (UserId::from("mwilliams"), app.id.clone());
+    let uem_id = stack
+        .sim
+        .with_state(|s| s.resolve_user("mwilliams").map(|u| u.id))
+        .expect("mwilliams is in UEM");
     let action = Action {
         action_id: Action::derive_id(&correlation, &user, &app_id, ActionKind::Assign),
         correlation_id: correlation,
@@ -275,7 +279,10 @@ async fn an_approval_through_the_callback_lambda_reaches_uem() {
         reasons: vec![],
         policy_version: "examples".into(),
         sequence: 1,
-        uem_user: None,
+        uem_user: Some(loadout::domain::UemTarget {
+            id: uem_id,
+            username: "mwilliams".into(),
+        }),
     };
     let opener = stack.services(true).await;
     let config = ServiceNowConfig::new(
@@ -294,7 +301,7 @@ async fn an_approval_through_the_callback_lambda_reaches_uem() {
             app: app.clone(),
             package: AppPackage::default(),
             requester: Requester {
-                uem_user_id: "501".into(),
+                uem_user_id: uem_id.to_string(),
                 user_name: "mwilliams".into(),
                 first_name: String::new(),
                 last_name: String::new(),
@@ -374,4 +381,71 @@ async fn an_approval_through_the_callback_lambda_reaches_uem() {
         "nothing queued again"
     );
     snow.shutdown().await;
+}
+
+/// The sweep as deployed: the sweeper function's handler on DynamoDB and SQS (moto), invoked by
+/// a scheduled event, repairs a member removed by hand and a deleted assignment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_sweep_repairs_drift_made_by_hand() {
+    let ex = Examples::load();
+    let (stack, pipeline) = stack("sweep").await;
+    let sales = ex.with_devices("Sales");
+    for (i, e) in sales.iter().take(2).enumerate() {
+        let sent = pipeline
+            .post_hris(
+                stack.whsec(),
+                &hr_event("joiner", e, &[]),
+                &format!("sweep-{i}"),
+            )
+            .await;
+        assert_eq!(sent.status, 202, "{:?}", sent.body);
+    }
+    assert!(pipeline.settle(SETTLE).await);
+    let first = &sales[0];
+    assert_eq!(uem_apps(&stack, first.id.as_str()), ex.expected_apps(first));
+    // The first sweep reads Loadout's groups as they are: nothing to repair.
+    let report = pipeline.sweep().await;
+    assert_eq!(
+        report["drift"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+
+    let slack = stack.sim.group_id("loadout:slack").expect("slack group");
+    stack
+        .sim
+        .remove_group_member(slack, first.id.as_str())
+        .expect("removed by hand");
+    let zoom_app = ex
+        .catalog
+        .get(&loadout::domain::AppId::from("zoom"))
+        .expect("zoom")
+        .uem_app_id
+        .parse::<i64>()
+        .expect("numeric");
+    let zoom = stack.sim.group_id("loadout:zoom").expect("zoom group");
+    stack
+        .sim
+        .delete_assignment(zoom_app, zoom)
+        .expect("assignment deleted by hand");
+    assert_ne!(uem_apps(&stack, first.id.as_str()), ex.expected_apps(first));
+
+    let report = pipeline.sweep().await;
+    let kinds: Vec<&str> = report["drift"]
+        .as_array()
+        .expect("drift")
+        .iter()
+        .filter_map(|d| d["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"member_removed"), "{report}");
+    assert!(kinds.contains(&"assignment_changed"), "{report}");
+    assert!(pipeline.settle(SETTLE).await);
+    for e in sales.iter().take(2) {
+        assert_eq!(
+            uem_apps(&stack, e.id.as_str()),
+            ex.expected_apps(e),
+            "{}",
+            e.id
+        );
+    }
 }
