@@ -53,13 +53,14 @@ fn secrets(with_bamboo: bool) -> HashMap<String, String> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut values = HashMap::from([
+        // Mid-rotation: the new key is current, the old one waits beside it.
         (
             "LOADOUT_HRIS_HMAC_SECRET".to_owned(),
-            format!(
-                "whsec_{} whsec_{}",
-                b64.encode(HRIS_OLD),
-                b64.encode(HRIS_NEW)
-            ),
+            format!("whsec_{}", b64.encode(HRIS_NEW)),
+        ),
+        (
+            "LOADOUT_HRIS_HMAC_SECRET_PREVIOUS".to_owned(),
+            format!("whsec_{}", b64.encode(HRIS_OLD)),
         ),
         (
             "LOADOUT_OKTA_AUTHORIZATION".to_owned(),
@@ -387,6 +388,77 @@ async fn okta_malformed_oversized_and_non_json_bodies_are_refused() {
     assert!(h.enrich_queue().await.is_empty());
 }
 
+/// Okta's own setup suggests an `Authorization` value such as `Basic <base64>`.
+const OKTA_BASIC_VALUE: &str = "Basic b2t0YS1ob29rOnMzY3JldC12YWx1ZS1mb3ItdGVzdHM=";
+
+#[tokio::test]
+async fn okta_a_part_of_a_configured_basic_value_is_refused_and_the_whole_value_accepted() {
+    let mut values = secrets(true);
+    values.insert("LOADOUT_OKTA_AUTHORIZATION".into(), OKTA_BASIC_VALUE.into());
+    let h = harness_with(values);
+    let body = fixture("okta/event_hook_delivery.json");
+    assert_error(
+        &h.send(okta_post(&body, "Basic")).await,
+        401,
+        "invalid_signature",
+    );
+    let (_, encoded) = OKTA_BASIC_VALUE.split_once(' ').expect("two parts");
+    assert_error(
+        &h.send(okta_post(&body, encoded)).await,
+        401,
+        "invalid_signature",
+    );
+    assert!(
+        h.enrich_queue().await.is_empty(),
+        "nothing forged is queued"
+    );
+    let whole = h.send(okta_post(&body, OKTA_BASIC_VALUE)).await;
+    assert_eq!(whole.status, 202, "{:?}", whole.body);
+}
+
+#[tokio::test]
+async fn okta_the_previous_secret_is_accepted_while_it_is_rotated() {
+    let mut values = secrets(true);
+    values.insert(
+        "LOADOUT_OKTA_AUTHORIZATION_PREVIOUS".into(),
+        "okta-previous-secret-for-tests".into(),
+    );
+    let h = harness_with(values);
+    let body = fixture("okta/event_hook_delivery.json");
+    let old = h
+        .send(okta_post(&body, "okta-previous-secret-for-tests"))
+        .await;
+    assert_eq!(old.status, 202, "{:?}", old.body);
+    let new = h.send(okta_post(&body, OKTA_SECRET)).await;
+    assert_eq!(new.status, 202, "{:?}", new.body);
+    assert_error(
+        &h.send(okta_post(&body, "okta-other-secret-for-tests"))
+            .await,
+        401,
+        "invalid_signature",
+    );
+}
+
+#[tokio::test]
+async fn a_configured_secret_shorter_than_16_bytes_is_not_used_and_named() {
+    let mut values = secrets(true);
+    values.insert("LOADOUT_OKTA_AUTHORIZATION".into(), "Basic".into());
+    let h = harness_with(values);
+    let response = h
+        .send(okta_post(
+            &fixture("okta/event_hook_delivery.json"),
+            "Basic",
+        ))
+        .await;
+    assert_error(&response, 503, "not_configured");
+    let message = body_of(&response)["error"]["message"].to_string();
+    assert!(
+        message.contains("LOADOUT_OKTA_AUTHORIZATION"),
+        "names the setting: {message}"
+    );
+    assert!(h.enrich_queue().await.is_empty());
+}
+
 // ---- Microsoft Graph -----------------------------------------------------------------------
 
 fn graph_post(body: &[u8]) -> InboundRequest {
@@ -483,6 +555,31 @@ async fn graph_notifications_that_all_fail_the_client_state_are_unauthorized() {
     assert_error(&response, 401, "invalid_signature");
     assert!(h.enrich_queue().await.is_empty());
     assert_eq!(h.refusals().await.len(), 2);
+}
+
+#[tokio::test]
+async fn graph_the_previous_client_state_is_accepted_while_it_is_rotated() {
+    let mut values = secrets(true);
+    values.insert(
+        "LOADOUT_GRAPH_CLIENT_STATE_PREVIOUS".into(),
+        "graph-previous-state-for-tests".into(),
+    );
+    values.insert(
+        "LOADOUT_GRAPH_CLIENT_STATE".into(),
+        format!("{GRAPH_STATE} graph-second-half"),
+    );
+    let h = harness_with(values);
+    let mut body: Value =
+        serde_json::from_slice(&fixture("graph/users_changed.json")).expect("json");
+    body["value"][0]["clientState"] = "graph-previous-state-for-tests".into();
+    // A part of the current value (split at its space) is not the value.
+    body["value"][1]["clientState"] = GRAPH_STATE.into();
+    let response = h.send(graph_post(body.to_string().as_bytes())).await;
+    assert_eq!(response.status, 202, "{:?}", response.body);
+    let answer = body_of(&response);
+    assert_eq!(answer["accepted"].as_array().map(Vec::len), Some(1));
+    assert_eq!(answer["skipped"][0]["index"], 1);
+    assert_eq!(answer["skipped"][0]["code"], "invalid_signature");
 }
 
 #[tokio::test]
@@ -735,6 +832,22 @@ async fn bamboohr_bad_signature_stale_and_malformed_are_refused() {
 }
 
 #[tokio::test]
+async fn bamboohr_the_previous_key_is_accepted_while_it_is_rotated() {
+    let mut values = secrets(true);
+    values.insert(
+        "LOADOUT_BAMBOOHR_HMAC_SECRET_PREVIOUS".into(),
+        "bamboohr-previous-key-for-tests".into(),
+    );
+    let h = harness_with(values);
+    let ts = now().timestamp().to_string();
+    let body = fixture("bamboohr/employee_updated.json");
+    let old = h
+        .send(bamboo_post(&body, &ts, "bamboohr-previous-key-for-tests"))
+        .await;
+    assert_eq!(old.status, 202, "{:?}", old.body);
+}
+
+#[tokio::test]
 async fn bamboohr_unknown_types_are_acknowledged_without_queueing() {
     let h = harness();
     let ts = now().timestamp().to_string();
@@ -892,6 +1005,37 @@ async fn uem_wrong_credentials_malformed_and_oversized_are_refused() {
     assert_error(&h.send(xml).await, 415, "unsupported_media_type");
     assert_eq!(h.refusals().await.len(), 4);
     assert!(h.enrich_queue().await.is_empty());
+}
+
+#[tokio::test]
+async fn uem_credentials_are_the_whole_configured_pair_or_the_previous_one() {
+    let mut values = secrets(true);
+    values.insert(
+        "LOADOUT_UEM_EVENTS_BASIC".into(),
+        "uem-notifier:correct horse battery staple".into(),
+    );
+    values.insert(
+        "LOADOUT_UEM_EVENTS_BASIC_PREVIOUS".into(),
+        "uem-notifier:previous-password-for-tests".into(),
+    );
+    let h = harness_with(values);
+    let body = fixture("uem/mdm_enrollment_complete.json");
+    for part in ["uem-notifier:correct", "horse", "battery"] {
+        assert_error(
+            &h.send(uem_post(&body, part)).await,
+            401,
+            "invalid_signature",
+        );
+    }
+    assert!(h.enrich_queue().await.is_empty());
+    let old = h
+        .send(uem_post(&body, "uem-notifier:previous-password-for-tests"))
+        .await;
+    assert_eq!(old.status, 202, "{:?}", old.body);
+    let whole = h
+        .send(uem_post(&body, "uem-notifier:correct horse battery staple"))
+        .await;
+    assert_eq!(whole.status, 202, "{:?}", whole.body);
 }
 
 #[tokio::test]

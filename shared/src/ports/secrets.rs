@@ -74,6 +74,29 @@ pub mod keys {
         BAMBOOHR_API_KEY,
         OKTA_API_TOKEN,
     ];
+
+    /// The secrets senders authenticate to Loadout with. Each is one value, compared whole; during
+    /// a rotation the previous value may sit beside it under [`previous`]`(name)`, and both are
+    /// accepted. Loadout refuses to start with one shorter than
+    /// [`crate::webhook::secret::MIN_SECRET_BYTES`].
+    pub const INBOUND: [&str; 7] = [
+        HRIS_HMAC_SECRET,
+        BAMBOOHR_HMAC_SECRET,
+        OKTA_AUTHORIZATION,
+        GRAPH_CLIENT_STATE,
+        UEM_EVENTS_BASIC,
+        SERVICENOW_CALLBACK_TOKEN,
+        ADMIN_TOKEN,
+    ];
+
+    /// The suffix of the setting that holds an inbound secret's previous value (DESIGN.md,
+    /// Secrets and settings: `<NAME>_PREVIOUS`).
+    pub const PREVIOUS_SUFFIX: &str = "_PREVIOUS";
+
+    /// `<name>_PREVIOUS`: where the value being rotated out waits until senders have switched.
+    pub fn previous(name: &str) -> String {
+        format!("{name}{PREVIOUS_SUFFIX}")
+    }
 }
 
 #[async_trait]

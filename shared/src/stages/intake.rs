@@ -7,17 +7,18 @@
 //! item by item: a bad item is skipped and audited, the good ones are queued.
 
 use super::Services;
+use super::inbound_secrets::{self, InboundSecretError};
 use crate::domain::{
     AuditKind, AuditRecord, CorrelationId, DomainEvent, Envelope, EventId, MessageKind,
 };
 use crate::keys;
 use crate::ports::queue::names;
 use crate::ports::secrets::keys as secret_keys;
-use crate::ports::{Condition, OutgoingMessage, SecretString, StateStoreExt};
+use crate::ports::{Condition, OutgoingMessage, StateStoreExt};
 use crate::webhook::graph::LifecycleNotice;
 use crate::webhook::{
-    ApiResponse, InboundRequest, Normalized, SkippedItem, WebhookError, bamboohr, graph, hris,
-    okta, standard_webhooks, uem_events,
+    ApiResponse, InboundRequest, Normalized, RotatingSecret, SkippedItem, WebhookError, bamboohr,
+    graph, hris, okta, standard_webhooks, uem_events,
 };
 use http::Method;
 use serde::{Deserialize, Serialize};
@@ -108,7 +109,7 @@ impl Intake {
         let verified = async {
             check_size(request, self.services.settings.max_body_bytes)?;
             let secret = self.secret(secret_keys::OKTA_AUTHORIZATION).await?;
-            okta::verify(request.header("authorization"), secret.expose())?;
+            okta::verify(request.header("authorization"), &secret)?;
             okta::challenge(request.header(okta::CHALLENGE_HEADER)).map(str::to_owned)
         }
         .await;
@@ -122,7 +123,7 @@ impl Intake {
         let normalized = async {
             check_body(request, self.services.settings.max_body_bytes)?;
             let secret = self.secret(secret_keys::OKTA_AUTHORIZATION).await?;
-            okta::verify(request.header("authorization"), secret.expose())?;
+            okta::verify(request.header("authorization"), &secret)?;
             okta::normalize(&request.body)
         }
         .await;
@@ -145,7 +146,7 @@ impl Intake {
         let batch = async {
             check_body(request, self.services.settings.max_body_bytes)?;
             let secret = self.secret(secret_keys::GRAPH_CLIENT_STATE).await?;
-            graph::normalize(&request.body, secret.expose(), self.services.clock.now())
+            graph::normalize(&request.body, &secret, self.services.clock.now())
         }
         .await;
         match batch {
@@ -214,9 +215,9 @@ impl Intake {
     async fn verify_hris(&self, request: &InboundRequest) -> Result<DomainEvent, WebhookError> {
         check_body(request, self.services.settings.max_body_bytes)?;
         let secret = self.secret(secret_keys::HRIS_HMAC_SECRET).await?;
-        // Several space-separated secrets: old and new while the sender is switched over.
-        let keys = crate::webhook::secret_values(secret.expose())
-            .into_iter()
+        // The current key and, while the sender is switched over, the previous one.
+        let keys = secret
+            .values()
             .map(standard_webhooks::decode_secret)
             .collect::<Result<Vec<_>, _>>()?;
         let verified = standard_webhooks::verify(
@@ -234,10 +235,7 @@ impl Intake {
         let normalized = async {
             check_body(request, self.services.settings.max_body_bytes)?;
             let secret = self.secret(secret_keys::BAMBOOHR_HMAC_SECRET).await?;
-            let keys: Vec<Vec<u8>> = crate::webhook::secret_values(secret.expose())
-                .into_iter()
-                .map(|k| k.as_bytes().to_vec())
-                .collect();
+            let keys: Vec<Vec<u8>> = secret.values().map(|k| k.as_bytes().to_vec()).collect();
             let signed_at = bamboohr::verify(
                 &request.body,
                 request.header(bamboohr::TIMESTAMP_HEADER),
@@ -265,7 +263,7 @@ impl Intake {
         let verified = async {
             check_size(request, self.services.settings.max_body_bytes)?;
             let secret = self.secret(secret_keys::UEM_EVENTS_BASIC).await?;
-            uem_events::verify(request.header("authorization"), secret.expose())
+            uem_events::verify(request.header("authorization"), &secret)
         }
         .await;
         match verified {
@@ -278,7 +276,7 @@ impl Intake {
         let normalized = async {
             check_body(request, self.services.settings.max_body_bytes)?;
             let secret = self.secret(secret_keys::UEM_EVENTS_BASIC).await?;
-            uem_events::verify(request.header("authorization"), secret.expose())?;
+            uem_events::verify(request.header("authorization"), &secret)?;
             uem_events::normalize(&request.body)
         }
         .await;
@@ -290,13 +288,18 @@ impl Intake {
 
     // ---- shared -----------------------------------------------------------------------------
 
-    async fn secret(&self, key: &'static str) -> Result<SecretString, WebhookError> {
-        self.services
-            .secrets
-            .get(key)
-            .await
-            .map_err(|_| WebhookError::NotConfigured(key))?
-            .ok_or(WebhookError::NotConfigured(key))
+    /// The route's secret with its previous value; a missing or unreadable one is "not
+    /// configured" (503, the sender retries), a weak one names the setting.
+    async fn secret(&self, key: &'static str) -> Result<RotatingSecret, WebhookError> {
+        match inbound_secrets::load(self.services.secrets.as_ref(), key).await {
+            Ok(Some(secret)) => Ok(secret),
+            Ok(None) => Err(WebhookError::NotConfigured(key)),
+            Err(InboundSecretError::Invalid(invalid)) => Err(invalid.into()),
+            Err(InboundSecretError::Unavailable { source, .. }) => {
+                tracing::error!(error = %source, setting = key, "cannot read a webhook secret");
+                Err(WebhookError::NotConfigured(key))
+            }
+        }
     }
 
     /// Queues every event of a verified payload and audits every refused item.

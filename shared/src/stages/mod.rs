@@ -8,6 +8,7 @@ pub mod enrich;
 pub mod error;
 pub mod execute;
 pub mod group_change;
+pub mod inbound_secrets;
 pub mod intake;
 pub mod intent;
 pub mod membership;

@@ -20,6 +20,9 @@ pub enum WebhookError {
     UnknownEventType(String),
     #[error("this endpoint is not configured: {0} is not set")]
     NotConfigured(&'static str),
+    /// A secret is set but unusable (too short, not a key): the operator must fix it.
+    #[error("this endpoint is not configured: {0}")]
+    Misconfigured(#[from] super::secret::InvalidSecret),
 }
 
 impl WebhookError {
@@ -33,7 +36,7 @@ impl WebhookError {
             WebhookError::UnsupportedMediaType(_) => "unsupported_media_type",
             WebhookError::TooLarge { .. } => "payload_too_large",
             WebhookError::UnknownEventType(_) => "unknown_event_type",
-            WebhookError::NotConfigured(_) => "not_configured",
+            WebhookError::NotConfigured(_) | WebhookError::Misconfigured(_) => "not_configured",
         }
     }
 
@@ -45,7 +48,7 @@ impl WebhookError {
             WebhookError::UnsupportedMediaType(_) => 415,
             WebhookError::TooLarge { .. } => 413,
             // Our configuration, not the sender's input; the sender should retry later.
-            WebhookError::NotConfigured(_) => 503,
+            WebhookError::NotConfigured(_) | WebhookError::Misconfigured(_) => 503,
         }
     }
 

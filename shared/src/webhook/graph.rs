@@ -8,7 +8,7 @@
 
 use super::error::WebhookError;
 use super::hris::valid_user_id;
-use super::{Normalized, constant_time_eq, sha256_hex, valid_source_event_id};
+use super::{Normalized, RotatingSecret, sha256_hex, valid_source_event_id};
 use crate::domain::event::{GroupRef, MembershipChange};
 use crate::domain::{DomainEvent, EventId, EventKind, EventSource, Subject};
 use chrono::{DateTime, Utc};
@@ -40,16 +40,16 @@ pub fn validation_answer(token: &str) -> Result<String, WebhookError> {
     Ok(out)
 }
 
-/// Checks one notification's `clientState` against the configured value(s).
-pub fn verify_client_state(presented: Option<&str>, configured: &str) -> Result<(), WebhookError> {
+/// Checks one notification's `clientState` against the configured value, whole (or its previous
+/// value while it is rotated).
+pub fn verify_client_state(
+    presented: Option<&str>,
+    configured: &RotatingSecret,
+) -> Result<(), WebhookError> {
     let presented = presented
         .filter(|p| !p.is_empty())
         .ok_or_else(|| WebhookError::MissingCredentials("clientState".into()))?;
-    let mut ok = false;
-    for secret in super::secret_values(configured) {
-        ok |= constant_time_eq(presented.as_bytes(), secret.as_bytes());
-    }
-    if ok {
+    if configured.matches(presented.as_bytes()) {
         Ok(())
     } else {
         Err(WebhookError::BadSignature)
@@ -134,7 +134,7 @@ enum ObjectKind {
 /// `received_at` stands in for the event time, which Graph does not send.
 pub fn normalize(
     body: &[u8],
-    configured_client_state: &str,
+    configured_client_state: &RotatingSecret,
     received_at: DateTime<Utc>,
 ) -> Result<GraphBatch, WebhookError> {
     let collection: Collection = serde_json::from_slice(body)
@@ -334,6 +334,11 @@ mod tests {
 
     const STATE: &str = "secretClientValue";
 
+    fn state() -> RotatingSecret {
+        RotatingSecret::single(crate::ports::secrets::keys::GRAPH_CLIENT_STATE, STATE)
+            .expect("valid")
+    }
+
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).expect("valid")
     }
@@ -369,7 +374,7 @@ mod tests {
                 user_item("u2", "updated"),
                 user_item("u3", "deleted"),
             ]),
-            STATE,
+            &state(),
             now(),
         )
         .expect("valid");
@@ -398,7 +403,7 @@ mod tests {
             .remove("clientState");
         let out = normalize(
             &body(&[forged, missing, user_item("u1", "updated")]),
-            STATE,
+            &state(),
             now(),
         )
         .expect("valid");
@@ -416,7 +421,7 @@ mod tests {
             "resourceData": {"@odata.type": "#Microsoft.Graph.Group", "id": "g1",
                 "members@delta": [{"id": "u1"}, {"id": "u2", "@removed": "deleted"}]}
         });
-        let out = normalize(&body(&[item]), STATE, now()).expect("valid");
+        let out = normalize(&body(&[item]), &state(), now()).expect("valid");
         let events = &out.normalized.events;
         assert_eq!(events.len(), 2);
         assert!(events.iter().all(|e| e.kind == EventKind::GroupChange));
@@ -433,12 +438,12 @@ mod tests {
     fn a_group_change_without_members_names_the_group() {
         let item = json!({"subscriptionId": "sub-1", "clientState": STATE,
             "changeType": "updated", "resource": "groups/g7"});
-        let out = normalize(&body(std::slice::from_ref(&item)), STATE, now()).expect("valid");
+        let out = normalize(&body(std::slice::from_ref(&item)), &state(), now()).expect("valid");
         let e = &out.normalized.events[0];
         assert_eq!(e.subject.group.as_ref().map(|g| g.id.as_str()), Some("g7"));
         assert!(e.subject.external_id.is_none());
         // No id from Graph: the key comes from the item's bytes and is stable across deliveries.
-        let again = normalize(&body(&[item]), STATE, now()).expect("valid");
+        let again = normalize(&body(&[item]), &state(), now()).expect("valid");
         assert_eq!(
             e.source_event_id,
             again.normalized.events[0].source_event_id
@@ -450,7 +455,7 @@ mod tests {
         let item = json!({"subscriptionId": "sub-1", "clientState": STATE,
             "lifecycleEvent": "reauthorizationRequired", "resource": "users",
             "subscriptionExpirationDateTime": "2026-12-10T18:23:45Z"});
-        let out = normalize(&body(&[item]), STATE, now()).expect("valid");
+        let out = normalize(&body(&[item]), &state(), now()).expect("valid");
         assert!(out.normalized.events.is_empty());
         assert_eq!(out.lifecycle.len(), 1);
         assert!(out.lifecycle[0].advice().contains("renew"));
@@ -461,7 +466,7 @@ mod tests {
         let item = json!({"id": "n1", "subscriptionId": "sub-1", "clientState": STATE,
             "changeType": "created", "resource": "Users/u1/messages/m1",
             "resourceData": {"@odata.type": "#Microsoft.Graph.Message", "id": "m1"}});
-        let out = normalize(&body(&[item]), STATE, now()).expect("valid");
+        let out = normalize(&body(&[item]), &state(), now()).expect("valid");
         assert!(out.normalized.events.is_empty());
         assert!(!out.normalized.skipped[0].is_refusal());
     }
@@ -469,11 +474,11 @@ mod tests {
     #[test]
     fn a_body_without_value_is_malformed() {
         assert!(matches!(
-            normalize(b"{}", STATE, now()),
+            normalize(b"{}", &state(), now()),
             Err(WebhookError::Malformed(_))
         ));
         assert!(matches!(
-            normalize(b"[", STATE, now()),
+            normalize(b"[", &state(), now()),
             Err(WebhookError::Malformed(_))
         ));
     }

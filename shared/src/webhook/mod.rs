@@ -7,11 +7,13 @@ pub mod graph;
 pub mod hris;
 pub mod http;
 pub mod okta;
+pub mod secret;
 pub mod standard_webhooks;
 pub mod uem_events;
 
 pub use error::WebhookError;
 pub use http::{ApiResponse, InboundRequest};
+pub use secret::RotatingSecret;
 
 use crate::domain::DomainEvent;
 use sha2::{Digest, Sha256};
@@ -23,12 +25,6 @@ pub fn constant_time_eq(presented: &[u8], expected: &[u8]) -> bool {
     let a = Sha256::digest(presented);
     let b = Sha256::digest(expected);
     a.ct_eq(&b).into()
-}
-
-/// A secret setting that may hold several space-separated values, old and new, while a sender
-/// is switched to a new one (rotation).
-pub fn secret_values(configured: &str) -> Vec<&str> {
-    configured.split_whitespace().collect()
 }
 
 /// Source event ids become idempotency keys: bounded, printable, no separators of our keys.
@@ -93,11 +89,6 @@ mod tests {
         assert!(!constant_time_eq(b"s3cret", b"s3creT"));
         assert!(!constant_time_eq(b"", b"s3cret"));
         assert!(!constant_time_eq(b"s3cret-and-more", b"s3cret"));
-    }
-
-    #[test]
-    fn rotation_values_are_split_on_whitespace() {
-        assert_eq!(secret_values(" a  b\tc "), vec!["a", "b", "c"]);
     }
 
     #[test]
