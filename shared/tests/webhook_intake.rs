@@ -713,6 +713,43 @@ async fn hris_bad_signature_stale_timestamp_and_unknown_type_are_refused() {
 }
 
 #[tokio::test]
+async fn hris_a_webhook_id_that_cannot_be_a_key_is_refused_with_400() {
+    let h = harness();
+    let body = fixture("hris/joiner.json");
+    let ts = now().timestamp();
+    for id in ["x".repeat(2000), "msg#1".to_owned()] {
+        let response = h.send(hris_post(HRIS_NEW, &id, ts, &body)).await;
+        assert_error(&response, 400, "malformed_body");
+    }
+    assert!(h.enrich_queue().await.is_empty());
+}
+
+#[tokio::test]
+async fn hris_a_signature_header_of_many_entries_is_answered_by_its_first_ones() {
+    let h = harness();
+    let body = fixture("hris/joiner.json");
+    let ts = now().timestamp();
+    let forged = standard_webhooks::sign(b"some-other-key-some-other-key-32b", "m", ts, &body);
+    let mut request = hris_post(HRIS_NEW, "msg_many", ts, &body);
+    let good = request
+        .header("webhook-signature")
+        .expect("signed")
+        .to_owned();
+    let header = format!("{good} {}", vec![forged.as_str(); 199].join(" "));
+    request.headers.insert(
+        "webhook-signature",
+        HeaderValue::from_str(&header).expect("header"),
+    );
+    assert_eq!(h.send(request).await.status, 202);
+    let mut only_forged = hris_post(HRIS_NEW, "msg_forged", ts, &body);
+    only_forged.headers.insert(
+        "webhook-signature",
+        HeaderValue::from_str(&vec![forged.as_str(); 200].join(" ")).expect("header"),
+    );
+    assert_error(&h.send(only_forged).await, 401, "invalid_signature");
+}
+
+#[tokio::test]
 async fn hris_oversized_bodies_are_refused_before_verification() {
     let h = harness();
     let big = vec![b' '; 64 * 1024 + 1];
