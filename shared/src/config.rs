@@ -30,6 +30,9 @@ pub struct Settings {
     pub idempotency_ttl: Duration,
     /// Largest webhook body accepted (`LOADOUT_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// How long audit records of refused inbound requests are kept
+    /// (`LOADOUT_AUDIT_REFUSAL_TTL_DAYS`; 0 keeps them for ever). Every other record is kept.
+    pub audit_refusal_ttl: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -42,9 +45,12 @@ impl Default for Settings {
             context_ttl: Duration::from_secs(300),
             idempotency_ttl: Duration::from_secs(7 * 24 * 3600),
             max_body_bytes: 256 * 1024,
+            audit_refusal_ttl: Some(Duration::from_secs(30 * DAY_SECONDS)),
         }
     }
 }
+
+const DAY_SECONDS: u64 = 24 * 3600;
 
 fn number<T: std::str::FromStr>(
     name: &'static str,
@@ -97,6 +103,13 @@ impl Settings {
                 lookup("LOADOUT_MAX_BODY_BYTES"),
                 d.max_body_bytes,
             )?,
+            audit_refusal_ttl: match lookup("LOADOUT_AUDIT_REFUSAL_TTL_DAYS") {
+                None => d.audit_refusal_ttl,
+                value => match number::<u64>("LOADOUT_AUDIT_REFUSAL_TTL_DAYS", value, 30)? {
+                    0 => None,
+                    days => Some(Duration::from_secs(days.saturating_mul(DAY_SECONDS))),
+                },
+            },
         })
     }
 }
@@ -110,6 +123,22 @@ mod tests {
         let s = Settings::from_lookup(|_| None).expect("defaults");
         assert_eq!(s.mode, Mode::Gated);
         assert_eq!(s.uem_requests_per_minute, 120);
+    }
+
+    #[test]
+    fn refusals_are_kept_30_days_unless_configured_and_0_keeps_them() {
+        let days = |v: Option<&str>| {
+            Settings::from_lookup(|n| {
+                (n == "LOADOUT_AUDIT_REFUSAL_TTL_DAYS")
+                    .then(|| v.map(str::to_owned))
+                    .flatten()
+            })
+            .expect("valid")
+            .audit_refusal_ttl
+        };
+        assert_eq!(days(None), Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(days(Some("7")), Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(days(Some("0")), None);
     }
 
     #[test]

@@ -24,6 +24,8 @@ fn required_environment(function: &str) -> &'static [&'static str] {
             env::AUDIT_TABLE,
             env::QUEUE_URL_ENRICH,
             env::SECRET_ARN,
+            // Settings::from_env: how long refusal records are kept.
+            "LOADOUT_AUDIT_REFUSAL_TTL_DAYS",
         ],
         "context-enricher" => &[
             env::STATE_TABLE,
@@ -455,6 +457,22 @@ fn the_executor_is_capped_to_protect_uem() {
 }
 
 #[test]
+fn the_intake_is_capped_so_a_flood_cannot_take_the_other_functions_concurrency() {
+    let t = template();
+    let fns = functions(&t);
+    let intake = fns["webhook-intake"];
+    let reserved = property(&t, intake, "ReservedConcurrentExecutions")
+        .and_then(target)
+        .expect("webhook-intake needs reserved concurrency, from a parameter");
+    let parameter = get(&t, &["Parameters", reserved.as_str()])
+        .unwrap_or_else(|| panic!("{reserved} is not a parameter"));
+    assert!(
+        parameter.get("Default").and_then(Value::as_u64).is_some(),
+        "{reserved} has a numeric default"
+    );
+}
+
+#[test]
 fn each_function_has_its_own_role_without_wildcard_actions() {
     let t = template();
     let roles = of_type(&t, "AWS::IAM::Role");
@@ -511,6 +529,15 @@ fn tables_match_what_the_adapters_expect() {
         Some("ttl")
     );
     let audit = Value::Mapping(resources(&t)["AuditTable"].clone());
+    // Refusal records expire (LOADOUT_AUDIT_REFUSAL_TTL_DAYS); the adapter writes this attribute.
+    assert_eq!(
+        get(
+            &audit,
+            &["Properties", "TimeToLiveSpecification", "AttributeName"]
+        )
+        .and_then(Value::as_str),
+        Some(loadout::adapters::aws::audit_log::TTL)
+    );
     let indexes: BTreeMap<String, Vec<String>> =
         get(&audit, &["Properties", "GlobalSecondaryIndexes"])
             .and_then(Value::as_sequence)

@@ -13,13 +13,14 @@ use loadout::config::Settings;
 use loadout::domain::event::MembershipChange;
 use loadout::domain::{AuditKind, AuditRecord, DomainEvent, Envelope, EventKind, UserId};
 use loadout::ports::queue::names;
-use loadout::ports::{AuditLog, AuditQuery, Clock, ManualClock, Queue};
+use loadout::ports::{AuditError, AuditLog, AuditQuery, Clock, ManualClock, Queue};
 use loadout::stages::Services;
 use loadout::stages::intake::{Intake, ROUTES};
 use loadout::webhook::{ApiResponse, InboundRequest, bamboohr, standard_webhooks, uem_events};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const OKTA_SECRET: &str = "okta-shared-secret-for-tests";
@@ -44,7 +45,7 @@ fn fixture(path: &str) -> Vec<u8> {
 
 struct Harness {
     intake: Intake,
-    audit: Arc<SqliteAuditLog>,
+    audit: Arc<CountingAudit>,
     queue: Arc<SqliteQueue>,
     clock: ManualClock,
 }
@@ -85,11 +86,42 @@ fn harness() -> Harness {
     harness_with(secrets(true))
 }
 
+/// The audit log, counting appends: how much an attacker's request makes Loadout write.
+struct CountingAudit {
+    log: SqliteAuditLog,
+    appends: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl AuditLog for CountingAudit {
+    async fn append(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        self.appends.fetch_add(1, Ordering::SeqCst);
+        self.log.append(record).await
+    }
+
+    async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
+        self.log.query(query).await
+    }
+}
+
 fn harness_with(values: HashMap<String, String>) -> Harness {
+    harness_with_settings(
+        values,
+        Settings {
+            max_body_bytes: 64 * 1024,
+            ..Settings::default()
+        },
+    )
+}
+
+fn harness_with_settings(values: HashMap<String, String>, settings: Settings) -> Harness {
     let db = LocalDb::in_memory().expect("in-memory db");
     let clock = ManualClock::at(now());
     let clock_port: Arc<dyn Clock> = Arc::new(clock.clone());
-    let audit = Arc::new(SqliteAuditLog::new(db.clone()));
+    let audit = Arc::new(CountingAudit {
+        log: SqliteAuditLog::new(db.clone()).with_clock(clock_port.clone()),
+        appends: AtomicUsize::new(0),
+    });
     let queue = Arc::new(SqliteQueue::new(
         db.clone(),
         clock_port.clone(),
@@ -101,10 +133,7 @@ fn harness_with(values: HashMap<String, String>) -> Harness {
         queue: queue.clone(),
         secrets: Arc::new(LocalSecrets::with_loader(Box::new(move || values.clone()))),
         clock: clock_port,
-        settings: Settings {
-            max_body_bytes: 64 * 1024,
-            ..Settings::default()
-        },
+        settings,
     };
     Harness {
         intake: Intake::new(services),
@@ -337,13 +366,12 @@ async fn okta_bad_events_are_refused_one_by_one_and_good_ones_kept() {
     assert_eq!(body["accepted"].as_array().map(Vec::len), Some(2));
     assert_eq!(body["skipped"].as_array().map(Vec::len), Some(3));
     assert_eq!(h.enrich_queue().await.len(), 2);
+    // One record for the request, naming each refused event.
     let refusals = h.refusals().await;
-    assert_eq!(refusals.len(), 2);
-    assert!(
-        refusals
-            .iter()
-            .all(|r| r.detail["code"] == "malformed_body")
-    );
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0].detail["item_count"], 2);
+    let items = refusals[0].detail["items"].as_array().expect("items");
+    assert!(items.iter().all(|i| i["code"] == "malformed_body"));
 }
 
 #[tokio::test]
@@ -541,7 +569,8 @@ async fn graph_items_with_a_wrong_client_state_are_dropped_and_audited_the_rest_
     assert_eq!(h.enrich_queue().await.len(), 1);
     let refusals = h.refusals().await;
     assert_eq!(refusals.len(), 1);
-    assert_eq!(refusals[0].detail["index"], 0);
+    assert_eq!(refusals[0].detail["items"][0]["index"], 0);
+    assert_eq!(refusals[0].detail["item_count"], 1);
 }
 
 #[tokio::test]
@@ -554,7 +583,96 @@ async fn graph_notifications_that_all_fail_the_client_state_are_unauthorized() {
     let response = h.send(graph_post(forged.as_bytes())).await;
     assert_error(&response, 401, "invalid_signature");
     assert!(h.enrich_queue().await.is_empty());
-    assert_eq!(h.refusals().await.len(), 2);
+    // One request, one refusal: not one record per forged item.
+    assert_eq!(h.refusals().await.len(), 1);
+}
+
+/// `{"value":[{},{},...]}` of about `bytes` bytes: items that carry no clientState at all.
+fn empty_items(bytes: usize) -> Vec<u8> {
+    let count = (bytes - 12) / 3;
+    let mut body = b"{\"value\":[".to_vec();
+    for i in 0..count {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(b"{}");
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+#[tokio::test]
+async fn graph_a_256_kib_body_of_empty_items_costs_one_audit_write() {
+    let h = harness_with_settings(secrets(true), Settings::default());
+    let body = empty_items(256 * 1024 - 16);
+    assert!(body.len() <= Settings::default().max_body_bytes);
+    let response = h.send(graph_post(&body)).await;
+    assert_error(&response, 413, "too_many_items");
+    assert_eq!(h.audit.appends.load(Ordering::SeqCst), 1);
+    assert!(h.enrich_queue().await.is_empty());
+}
+
+#[tokio::test]
+async fn graph_items_that_all_fail_the_client_state_are_one_401_and_one_audit_write() {
+    let h = harness_with_settings(secrets(true), Settings::default());
+    // Under the item cap: every item is read, none authenticates.
+    let body = empty_items(2_000);
+    let response = h.send(graph_post(&body)).await;
+    assert_error(&response, 401, "missing_credentials");
+    assert_eq!(h.audit.appends.load(Ordering::SeqCst), 1);
+    let refusals = h.refusals().await;
+    assert_eq!(refusals[0].detail["status"], 401);
+}
+
+#[tokio::test]
+async fn a_flood_of_unauthenticated_requests_writes_a_bounded_audit_and_then_a_count() {
+    let h = harness();
+    let body = fixture("okta/event_hook_delivery.json");
+    for _ in 0..200 {
+        let response = h.send(okta_post(&body, "okta-guessed-secret-123")).await;
+        assert_error(&response, 401, "invalid_signature");
+    }
+    let written = h.audit.appends.load(Ordering::SeqCst);
+    assert!(
+        (1..=10).contains(&written),
+        "200 refusals in a minute wrote {written} audit records"
+    );
+    // The next minute's first request records how many were not written one by one.
+    h.clock.advance(Duration::from_secs(61));
+    h.send(okta_post(&body, "okta-guessed-secret-123")).await;
+    let summaries: Vec<_> = h
+        .refusals()
+        .await
+        .into_iter()
+        .filter(|r| r.detail["suppressed"].is_u64())
+        .collect();
+    assert_eq!(summaries.len(), 1, "one count for the minute");
+    assert_eq!(
+        summaries[0].detail["suppressed"].as_u64(),
+        Some(200 - written as u64)
+    );
+    assert_eq!(summaries[0].detail["source"], "okta");
+}
+
+#[tokio::test]
+async fn refusal_records_expire_after_the_configured_days_and_accepted_events_do_not() {
+    let settings = Settings::from_lookup(|name| {
+        (name == "LOADOUT_AUDIT_REFUSAL_TTL_DAYS").then(|| "7".to_owned())
+    })
+    .expect("settings");
+    let h = harness_with_settings(secrets(true), settings);
+    let body = fixture("okta/event_hook_delivery.json");
+    h.send(okta_post(&body, "okta-guessed-secret-123")).await;
+    h.send(okta_post(&body, OKTA_SECRET)).await;
+    let refusal = &h.refusals().await[0];
+    assert_eq!(
+        refusal.expires_at,
+        Some(now() + chrono::Duration::days(7)),
+        "a refusal is kept for the configured days"
+    );
+    for accepted in h.audit_of(AuditKind::EventAccepted).await {
+        assert_eq!(accepted.expires_at, None, "accepted events are kept");
+    }
 }
 
 #[tokio::test]

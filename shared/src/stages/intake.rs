@@ -8,6 +8,7 @@
 
 use super::Services;
 use super::inbound_secrets::{self, InboundSecretError};
+use super::refusal_sampler::{RefusalSampler, Verdict};
 use crate::domain::{
     AuditKind, AuditRecord, CorrelationId, DomainEvent, Envelope, EventId, MessageKind,
 };
@@ -64,15 +65,21 @@ enum Shape {
 
 pub struct Intake {
     services: Services,
+    /// Bounds the audit records refused requests write (per source and minute).
+    refusals: RefusalSampler,
 }
 
 impl Intake {
     pub fn new(services: Services) -> Self {
-        Self { services }
+        Self {
+            services,
+            refusals: RefusalSampler::default(),
+        }
     }
 
     /// Routes one HTTP request. Never panics on input; every 4xx carries a JSON error body.
     pub async fn handle(&self, request: InboundRequest) -> ApiResponse {
+        self.record_suppressed_refusals().await;
         let path = request.path.trim_end_matches('/').to_owned();
         match (request.method.clone(), path.as_str()) {
             (Method::GET, "/healthz") => ApiResponse::json(200, &json!({"status": "ok"})),
@@ -158,7 +165,11 @@ impl Intake {
                     // Nothing to queue, but the notices were read: do not make Graph retry.
                     let mut n = batch.normalized;
                     n.skipped.retain(SkippedItem::is_refusal);
-                    self.audit_skipped("graph", request, &n.skipped).await;
+                    if let Some(first) = n.skipped.first() {
+                        let error = first.error.clone();
+                        self.audit_refusal("graph", request, &error, &n.skipped, Sampling::Always)
+                            .await;
+                    }
                     return batch_response(200, &[], &n.skipped);
                 }
                 self.accept_all("graph", request, batch.normalized, Shape::Batch)
@@ -310,7 +321,7 @@ impl Intake {
     ///   so a sender with a wrong secret or shape learns it.
     async fn accept_all(
         &self,
-        source: &str,
+        source: &'static str,
         request: &InboundRequest,
         normalized: Normalized,
         shape: Shape,
@@ -318,11 +329,24 @@ impl Intake {
         let Normalized { events, skipped } = normalized;
         let refusals: Vec<SkippedItem> =
             skipped.iter().filter(|s| s.is_refusal()).cloned().collect();
-        self.audit_skipped(source, request, &refusals).await;
+        if events.is_empty()
+            && let (Some(first), true) = (refusals.first(), refusals.len() == skipped.len())
+        {
+            // Nothing usable: the request as a whole is refused, with one (sampled) record, even
+            // when it held thousands of forged items.
+            let error = first.error.clone();
+            self.audit_refusal(source, request, &error, &refusals, Sampling::PerMinute)
+                .await;
+            return error.to_response();
+        }
+        if let Some(first) = refusals.first() {
+            // Something in the request was authenticated: its refused items are recorded, all
+            // in one record.
+            let error = first.error.clone();
+            self.audit_refusal(source, request, &error, &refusals, Sampling::Always)
+                .await;
+        }
         if events.is_empty() {
-            if let (Some(first), true) = (refusals.first(), refusals.len() == skipped.len()) {
-                return first.error.to_response();
-            }
             return batch_response(200, &[], &skipped);
         }
         let mut accepted = Vec::with_capacity(events.len());
@@ -339,37 +363,123 @@ impl Intake {
         }
     }
 
-    async fn audit_skipped(&self, source: &str, request: &InboundRequest, items: &[SkippedItem]) {
+    /// One audit record for a refused request (or for the refused items of a request), unless
+    /// sampling says this source has had its share of records this minute.
+    async fn audit_refusal(
+        &self,
+        source: &'static str,
+        request: &InboundRequest,
+        error: &WebhookError,
+        items: &[SkippedItem],
+        sampling: Sampling,
+    ) {
         let s = &self.services;
-        for item in items.iter().filter(|i| i.is_refusal()) {
-            let record = AuditRecord::new(
-                s.clock.now(),
-                CorrelationId::generate(),
-                AuditKind::EventRejected,
-                "intake",
-                format!(
-                    "{source} item {} refused: {}",
-                    item.index,
-                    item.error.code()
-                ),
+        let now = s.clock.now();
+        tracing::info!(
+            source,
+            code = error.code(),
+            status = error.status(),
+            items = items.len(),
+            "request refused"
+        );
+        if sampling == Sampling::PerMinute
+            && self.refusals.admit(source, error.code(), now) == Verdict::Count
+        {
+            return;
+        }
+        let summary = if items.is_empty() {
+            format!("{source} request refused: {}", error.code())
+        } else {
+            format!(
+                "{source}: {} item(s) refused ({})",
+                items.len(),
+                error.code()
             )
-            .detail(json!({
+        };
+        let mut codes = std::collections::BTreeMap::<&str, usize>::new();
+        for item in items {
+            *codes.entry(item.error.code()).or_default() += 1;
+        }
+        let listed: Vec<_> = items
+            .iter()
+            .take(AUDITED_ITEMS)
+            .map(|item| {
+                json!({
+                    "index": item.index,
+                    "code": item.error.code(),
+                    "source_event_id": item.source_event_id,
+                })
+            })
+            .collect();
+        let record = self.refusal_record(
+            now,
+            summary,
+            json!({
                 "source": source,
-                "code": item.error.code(),
-                "status": item.error.status(),
+                "code": error.code(),
+                "status": error.status(),
                 "path": clip(&request.path),
-                "index": item.index,
-                "source_event_id": item.source_event_id,
-            }));
-            if let Err(e) = s.audit(record).await {
-                tracing::error!(error = %e, "could not audit a refused item");
-            }
-            tracing::info!(
-                source,
-                index = item.index,
-                code = item.error.code(),
-                "batch item refused"
+                "method": request.method.as_str(),
+                "body_bytes": request.body.len(),
+                "item_count": items.len(),
+                "items": listed,
+                "codes": codes,
+            }),
+        );
+        if let Err(e) = s.audit(record).await {
+            tracing::error!(error = %e, "could not audit a refused request");
+        }
+    }
+
+    /// The counts of refusals that sampling kept out of the audit in minutes now over.
+    async fn record_suppressed_refusals(&self) {
+        let now = self.services.clock.now();
+        for counted in self.refusals.closed(now) {
+            let record = self.refusal_record(
+                now,
+                format!(
+                    "{} more {} request(s) refused in the minute from {} (not recorded one by one)",
+                    counted.count,
+                    counted.source,
+                    counted.minute.to_rfc3339()
+                ),
+                json!({
+                    "source": counted.source,
+                    "suppressed": counted.count,
+                    "minute": counted.minute,
+                    "codes": counted.codes,
+                }),
             );
+            if let Err(e) = self.services.audit(record).await {
+                tracing::error!(error = %e, "could not audit a count of refused requests");
+            }
+        }
+    }
+
+    /// A refusal's audit record, expiring after `LOADOUT_AUDIT_REFUSAL_TTL_DAYS`.
+    fn refusal_record(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        summary: String,
+        detail: serde_json::Value,
+    ) -> AuditRecord {
+        let record = AuditRecord::new(
+            now,
+            CorrelationId::generate(),
+            AuditKind::EventRejected,
+            "intake",
+            summary,
+        )
+        .detail(detail);
+        let expiry = self
+            .services
+            .settings
+            .audit_refusal_ttl
+            .and_then(|ttl| chrono::Duration::from_std(ttl).ok())
+            .and_then(|ttl| now.checked_add_signed(ttl));
+        match expiry {
+            Some(at) => record.expires(at),
+            None => record,
         }
     }
 
@@ -477,40 +587,30 @@ impl Intake {
         })
     }
 
+    /// Answers a refused request, auditing it within the per-minute sample.
     async fn reject(
         &self,
-        source: &str,
+        source: &'static str,
         request: &InboundRequest,
         error: WebhookError,
     ) -> ApiResponse {
-        let s = &self.services;
-        let record = AuditRecord::new(
-            s.clock.now(),
-            CorrelationId::generate(),
-            AuditKind::EventRejected,
-            "intake",
-            format!("{source} request refused: {}", error.code()),
-        )
-        .detail(json!({
-            "source": source,
-            "code": error.code(),
-            "status": error.status(),
-            "path": clip(&request.path),
-            "method": request.method.as_str(),
-            "body_bytes": request.body.len(),
-        }));
-        if let Err(e) = s.audit(record).await {
-            tracing::error!(error = %e, "could not audit a rejected request");
-        }
-        tracing::info!(
-            source,
-            code = error.code(),
-            status = error.status(),
-            "request refused"
-        );
+        self.audit_refusal(source, request, &error, &[], Sampling::PerMinute)
+            .await;
         error.to_response()
     }
 }
+
+/// Whether a refusal's record counts against the per-minute sample of its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sampling {
+    /// Nothing authenticated the request: anybody may send any number of these.
+    PerMinute,
+    /// Part of the request was authenticated: always recorded.
+    Always,
+}
+
+/// Refused items named one by one in a refusal's record; the rest are counted by code.
+const AUDITED_ITEMS: usize = 20;
 
 fn single_response(a: &Accepted) -> ApiResponse {
     ApiResponse::json(

@@ -6,6 +6,7 @@
 //!
 //! Payloads are thin (ids and changed field names); enrichment reads the employee.
 
+use super::bounded::MAX_BATCH_ITEMS;
 use super::error::WebhookError;
 use super::hris::valid_user_id;
 use super::{Normalized, sha256_hex, valid_source_event_id};
@@ -223,6 +224,12 @@ fn field_based(
     let Some(Value::Array(employees)) = value.get("employees").cloned() else {
         return Err(WebhookError::Malformed("employees must be a list".into()));
     };
+    if employees.len() > MAX_BATCH_ITEMS {
+        return Err(WebhookError::TooManyItems {
+            count: employees.len(),
+            limit: MAX_BATCH_ITEMS,
+        });
+    }
     let body_hash = sha256_hex(body);
     let mut out = Normalized::default();
     for (index, raw) in employees.into_iter().enumerate() {

@@ -16,6 +16,8 @@ pub enum WebhookError {
     UnsupportedMediaType(String),
     #[error("body of {size} bytes exceeds the {limit}-byte limit")]
     TooLarge { size: usize, limit: usize },
+    #[error("{count} items in one request exceed the limit of {limit}; send smaller batches")]
+    TooManyItems { count: usize, limit: usize },
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
     #[error("this endpoint is not configured: {0} is not set")]
@@ -26,6 +28,16 @@ pub enum WebhookError {
 }
 
 impl WebhookError {
+    /// The request did not prove who sent it (no or wrong credentials, a stale signature).
+    pub fn is_authentication(&self) -> bool {
+        matches!(
+            self,
+            WebhookError::MissingCredentials(_)
+                | WebhookError::BadSignature
+                | WebhookError::Stale { .. }
+        )
+    }
+
     /// A stable, machine-readable code for the error body and the audit record.
     pub fn code(&self) -> &'static str {
         match self {
@@ -35,6 +47,7 @@ impl WebhookError {
             WebhookError::Malformed(_) => "malformed_body",
             WebhookError::UnsupportedMediaType(_) => "unsupported_media_type",
             WebhookError::TooLarge { .. } => "payload_too_large",
+            WebhookError::TooManyItems { .. } => "too_many_items",
             WebhookError::UnknownEventType(_) => "unknown_event_type",
             WebhookError::NotConfigured(_) | WebhookError::Misconfigured(_) => "not_configured",
         }
@@ -46,7 +59,7 @@ impl WebhookError {
             WebhookError::Stale { .. } => 401,
             WebhookError::Malformed(_) | WebhookError::UnknownEventType(_) => 400,
             WebhookError::UnsupportedMediaType(_) => 415,
-            WebhookError::TooLarge { .. } => 413,
+            WebhookError::TooLarge { .. } | WebhookError::TooManyItems { .. } => 413,
             // Our configuration, not the sender's input; the sender should retry later.
             WebhookError::NotConfigured(_) | WebhookError::Misconfigured(_) => 503,
         }

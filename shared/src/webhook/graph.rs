@@ -6,6 +6,7 @@
 //! clientState is the only credential and is checked per item: items that fail are dropped, the
 //! others kept. Notifications carry ids only; enrichment reads the object itself.
 
+use super::bounded::BoundedList;
 use super::error::WebhookError;
 use super::hris::valid_user_id;
 use super::{Normalized, RotatingSecret, sha256_hex, valid_source_event_id};
@@ -86,7 +87,7 @@ pub struct GraphBatch {
 
 #[derive(Debug, Deserialize)]
 struct Collection {
-    value: Vec<Value>,
+    value: BoundedList,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,8 +96,6 @@ struct Notification {
     #[serde(default)]
     id: Option<String>,
     subscription_id: String,
-    #[serde(default)]
-    client_state: Option<String>,
     #[serde(default)]
     change_type: Option<String>,
     #[serde(default)]
@@ -130,8 +129,10 @@ enum ObjectKind {
     Group,
 }
 
-/// Parses a notification collection. `configured_client_state` is checked per item;
-/// `received_at` stands in for the event time, which Graph does not send.
+/// Parses a notification collection. `configured_client_state` is checked per item, first: an
+/// item without the right one is not read any further (nor is its parse error reported to a
+/// sender who has not authenticated). `received_at` stands in for the event time, which Graph
+/// does not send. Over [`super::bounded::MAX_BATCH_ITEMS`] items is `TooManyItems`.
 pub fn normalize(
     body: &[u8],
     configured_client_state: &RotatingSecret,
@@ -140,7 +141,12 @@ pub fn normalize(
     let collection: Collection = serde_json::from_slice(body)
         .map_err(|e| WebhookError::Malformed(format!("Graph notification collection: {e}")))?;
     let mut batch = GraphBatch::default();
-    for (index, raw) in collection.value.into_iter().enumerate() {
+    for (index, raw) in collection.value.into_items()?.into_iter().enumerate() {
+        let presented = raw.get("clientState").and_then(Value::as_str);
+        if let Err(error) = verify_client_state(presented, configured_client_state) {
+            batch.normalized.skip(index, None, error);
+            continue;
+        }
         // The dedup key of an item is derived from its own bytes when Graph sends no id.
         let raw_bytes = raw.to_string();
         let notification: Notification = match serde_json::from_value(raw) {
@@ -151,13 +157,6 @@ pub fn normalize(
                 continue;
             }
         };
-        if let Err(error) = verify_client_state(
-            notification.client_state.as_deref(),
-            configured_client_state,
-        ) {
-            batch.normalized.skip(index, None, error);
-            continue;
-        }
         if !valid_user_id(&notification.subscription_id) {
             let error = WebhookError::Malformed("subscriptionId is not a valid id".into());
             batch.normalized.skip(index, None, error);

@@ -2,6 +2,7 @@
 //! authenticates it and normalizes the payload into domain events; nothing here does I/O.
 
 pub mod bamboohr;
+pub mod bounded;
 pub mod error;
 pub mod graph;
 pub mod hris;

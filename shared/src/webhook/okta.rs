@@ -3,6 +3,7 @@
 //! every delivery. A delivery carries System Log events in `data.events[]`, at least once, possibly
 //! batched and out of order; each event's `uuid` is its idempotency key.
 
+use super::bounded::BoundedList;
 use super::error::WebhookError;
 use super::hris::valid_user_id;
 use super::{Normalized, RotatingSecret, valid_source_event_id};
@@ -55,7 +56,7 @@ struct Delivery {
 
 #[derive(Debug, Deserialize)]
 struct DeliveryData {
-    events: Vec<Value>,
+    events: BoundedList,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,7 +114,7 @@ pub fn normalize(body: &[u8]) -> Result<Normalized, WebhookError> {
     let delivery: Delivery = serde_json::from_slice(body)
         .map_err(|e| WebhookError::Malformed(format!("Okta event hook body: {e}")))?;
     let mut out = Normalized::default();
-    for (index, raw) in delivery.data.events.into_iter().enumerate() {
+    for (index, raw) in delivery.data.events.into_items()?.into_iter().enumerate() {
         let uuid = raw
             .get("uuid")
             .and_then(Value::as_str)

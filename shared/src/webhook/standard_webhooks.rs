@@ -50,6 +50,9 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
+/// How a MAC is computed: `(key, parts of the signed content)`.
+type MacFn<'a> = dyn FnMut(&[u8], &[&[u8]]) -> Vec<u8> + 'a;
+
 /// HMAC-SHA256 of `parts` joined, under `key`.
 fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
@@ -79,7 +82,7 @@ fn verify_with(
     body: &[u8],
     keys: &[Vec<u8>],
     now: DateTime<Utc>,
-    mac: &mut dyn FnMut(&[u8], &[&[u8]]) -> Vec<u8>,
+    mac: &mut MacFn<'_>,
 ) -> Result<Verified, WebhookError> {
     let id = id
         .filter(|s| !s.is_empty())
