@@ -21,19 +21,51 @@ use crate::webhook::{
     ApiResponse, InboundRequest, Normalized, RotatingSecret, SkippedItem, WebhookError, bamboohr,
     graph, hris, okta, standard_webhooks, uem_events,
 };
-use http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// Every (method, path) that `Intake::handle` serves; `openapi.yaml` documents exactly these.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/webhooks/okta"),
-    ("POST", "/webhooks/okta"),
-    ("POST", "/webhooks/graph"),
-    ("POST", "/webhooks/hris"),
-    ("GET", "/webhooks/uem"),
-    ("POST", "/webhooks/uem"),
+/// One HTTP route of intake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    endpoint: Endpoint,
+}
+
+/// What serves a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Health,
+    OktaVerification,
+    Okta,
+    Graph,
+    Hris,
+    UemTestConnection,
+    Uem,
+}
+
+const fn route(method: &'static str, path: &'static str, endpoint: Endpoint) -> Route {
+    Route {
+        method,
+        path,
+        endpoint,
+    }
+}
+
+/// The one list of intake's routes: `Intake::handle` dispatches through it, the template's
+/// HttpApi events of webhook-intake must be exactly these (shared/tests/infra_template.rs), and
+/// `openapi.yaml` documents exactly these (shared/tests/webhook_intake.rs). A new route is a row
+/// here, an `Endpoint`, a handler, an event in infra/template.yaml and a path in openapi.yaml;
+/// the tests name whichever is missing.
+pub const ROUTES: &[Route] = &[
+    route("GET", "/healthz", Endpoint::Health),
+    route("GET", "/webhooks/okta", Endpoint::OktaVerification),
+    route("POST", "/webhooks/okta", Endpoint::Okta),
+    route("POST", "/webhooks/graph", Endpoint::Graph),
+    route("POST", "/webhooks/hris", Endpoint::Hris),
+    // Workspace ONE UEM's "Test Connection" button.
+    route("GET", "/webhooks/uem", Endpoint::UemTestConnection),
+    route("POST", "/webhooks/uem", Endpoint::Uem),
 ];
 
 /// What intake remembers about an accepted event, keyed by the source's event id.
@@ -80,32 +112,38 @@ impl Intake {
     /// Routes one HTTP request. Never panics on input; every 4xx carries a JSON error body.
     pub async fn handle(&self, request: InboundRequest) -> ApiResponse {
         self.record_suppressed_refusals().await;
-        let path = request.path.trim_end_matches('/').to_owned();
-        match (request.method.clone(), path.as_str()) {
-            (Method::GET, "/healthz") => ApiResponse::json(200, &json!({"status": "ok"})),
-            (Method::GET, "/webhooks/okta") => self.okta_verification(&request).await,
-            (Method::POST, "/webhooks/okta") => self.okta(&request).await,
-            (Method::POST, "/webhooks/graph") => self.graph(&request).await,
-            (Method::POST, "/webhooks/hris") => self.hris(&request).await,
-            (Method::GET, "/webhooks/uem") => self.uem_test_connection(&request).await,
-            (Method::POST, "/webhooks/uem") => self.uem(&request).await,
-            (method, path) => {
-                let allowed: Vec<&str> = ROUTES
-                    .iter()
-                    .filter(|(_, p)| *p == path)
-                    .map(|(m, _)| *m)
-                    .collect();
-                if allowed.is_empty() {
-                    ApiResponse::error(404, "not_found", format!("no route for {}", clip(path)))
-                } else {
-                    ApiResponse::error(
-                        405,
-                        "method_not_allowed",
-                        format!("{method} is not allowed here"),
-                    )
-                    .with_header("allow", allowed.join(", "))
-                }
+        let path = request.path.trim_end_matches('/');
+        let served = ROUTES
+            .iter()
+            .find(|r| r.path == path && r.method == request.method.as_str());
+        let Some(served) = served else {
+            let allowed: Vec<&str> = ROUTES
+                .iter()
+                .filter(|r| r.path == path)
+                .map(|r| r.method)
+                .collect();
+            if allowed.is_empty() {
+                return ApiResponse::error(
+                    404,
+                    "not_found",
+                    format!("no route for {}", clip(path)),
+                );
             }
+            return ApiResponse::error(
+                405,
+                "method_not_allowed",
+                format!("{} is not allowed here", request.method),
+            )
+            .with_header("allow", allowed.join(", "));
+        };
+        match served.endpoint {
+            Endpoint::Health => ApiResponse::json(200, &json!({"status": "ok"})),
+            Endpoint::OktaVerification => self.okta_verification(&request).await,
+            Endpoint::Okta => self.okta(&request).await,
+            Endpoint::Graph => self.graph(&request).await,
+            Endpoint::Hris => self.hris(&request).await,
+            Endpoint::UemTestConnection => self.uem_test_connection(&request).await,
+            Endpoint::Uem => self.uem(&request).await,
         }
     }
 
