@@ -714,6 +714,38 @@ async fn graph_redelivery_returns_the_original_ids() {
     assert_eq!(h.enrich_queue().await.len(), 2);
 }
 
+/// A Graph notification with no `id` of its own: nothing but its content and its arrival tell
+/// two of them apart.
+fn id_less_group_change() -> Vec<u8> {
+    json!({"value": [{
+        "subscriptionId": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+        "clientState": GRAPH_STATE, "changeType": "updated",
+        "resource": "Groups/2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a",
+        "resourceData": {"@odata.type": "#Microsoft.Graph.Group",
+                         "id": "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a"}
+    }]})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn graph_an_id_less_notification_is_deduplicated_only_within_the_redelivery_window() {
+    let h = harness();
+    let body = id_less_group_change();
+    let first = body_of(&h.send(graph_post(&body)).await);
+    // Graph's redelivery shortly after: the same notification.
+    h.clock.advance(Duration::from_secs(30));
+    let redelivered = body_of(&h.send(graph_post(&body)).await);
+    assert_eq!(redelivered["accepted"][0]["duplicate"], true);
+    assert_eq!(redelivered["event_id"], first["event_id"]);
+    // The same change again, an hour later, is a new change, not a repeat for 7 days.
+    h.clock.advance(Duration::from_secs(3600));
+    let later = body_of(&h.send(graph_post(&body)).await);
+    assert_eq!(later["accepted"][0]["duplicate"], false, "{later}");
+    assert_ne!(later["event_id"], first["event_id"]);
+    assert_eq!(h.enrich_queue().await.len(), 2);
+}
+
 #[tokio::test]
 async fn graph_lifecycle_notifications_are_acknowledged_and_audited() {
     let h = harness();
@@ -868,6 +900,60 @@ async fn hris_a_signature_header_of_many_entries_is_answered_by_its_first_ones()
 }
 
 #[tokio::test]
+async fn hris_a_reused_webhook_id_with_a_different_body_is_a_conflict_not_a_silent_repeat() {
+    let h = harness();
+    let ts = now().timestamp();
+    let joiner = fixture("hris/joiner.json");
+    assert_eq!(
+        h.send(hris_post(HRIS_NEW, "msg_1", ts, &joiner))
+            .await
+            .status,
+        202
+    );
+    let mut other: Value = serde_json::from_slice(&joiner).expect("json");
+    other["type"] = "leaver".into();
+    let other = other.to_string().into_bytes();
+    let response = h.send(hris_post(HRIS_NEW, "msg_1", ts, &other)).await;
+    assert_error(&response, 409, "idempotency_key_conflict");
+    let queued = h.enrich_queue().await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].kind, EventKind::Joiner, "the first stands");
+    let conflicts: Vec<_> = h
+        .refusals()
+        .await
+        .into_iter()
+        .filter(|r| r.detail["code"] == "idempotency_key_conflict")
+        .collect();
+    assert_eq!(conflicts.len(), 1, "the conflict is audited");
+    // The same body again is still a plain repeat.
+    let again = h.send(hris_post(HRIS_NEW, "msg_1", ts, &joiner)).await;
+    assert_eq!(again.status, 202);
+}
+
+#[tokio::test]
+async fn okta_an_event_uuid_reused_for_other_content_is_skipped_as_a_conflict() {
+    let h = harness();
+    let body = fixture("okta/event_hook_delivery.json");
+    assert_eq!(h.send(okta_post(&body, OKTA_SECRET)).await.status, 202);
+    let mut changed: Value = serde_json::from_slice(&body).expect("json");
+    changed["data"]["events"][0]["eventType"] = "user.lifecycle.deactivate".into();
+    let response = h
+        .send(okta_post(changed.to_string().as_bytes(), OKTA_SECRET))
+        .await;
+    assert_eq!(response.status, 202, "{:?}", response.body);
+    let answer = body_of(&response);
+    let conflict: Vec<_> = answer["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .filter(|s| s["code"] == "idempotency_key_conflict")
+        .collect();
+    assert_eq!(conflict.len(), 1, "{answer}");
+    assert_eq!(conflict[0]["index"], 0);
+    assert_eq!(h.enrich_queue().await.len(), 4, "nothing more was queued");
+}
+
+#[tokio::test]
 async fn hris_oversized_bodies_are_refused_before_verification() {
     let h = harness();
     let big = vec![b' '; 64 * 1024 + 1];
@@ -1000,6 +1086,26 @@ async fn bamboohr_the_previous_key_is_accepted_while_it_is_rotated() {
         .send(bamboo_post(&body, &ts, "bamboohr-previous-key-for-tests"))
         .await;
     assert_eq!(old.status, 202, "{:?}", old.body);
+}
+
+#[tokio::test]
+async fn bamboohr_an_event_without_a_timestamp_is_new_again_after_the_redelivery_window() {
+    let h = harness();
+    let body = br#"{"type":"employee.updated","data":{"companyId":"12345","employeeId":"67890","changedFields":["department"]}}"#;
+    let first = body_of(
+        &h.send(bamboo_post(
+            body,
+            &now().timestamp().to_string(),
+            BAMBOO_KEY,
+        ))
+        .await,
+    );
+    h.clock.advance(Duration::from_secs(2 * 3600));
+    let later_ts = (now().timestamp() + 2 * 3600).to_string();
+    let later = h.send(bamboo_post(body, &later_ts, BAMBOO_KEY)).await;
+    assert_eq!(later.status, 202, "{:?}", later.body);
+    assert_ne!(body_of(&later)["event_id"], first["event_id"]);
+    assert_eq!(h.enrich_queue().await.len(), 2);
 }
 
 #[tokio::test]

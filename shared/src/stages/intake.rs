@@ -6,22 +6,19 @@
 //! (`webhook::<source>`), and queues each event once per source event id. Batches are accepted
 //! item by item: a bad item is skipped and audited, the good ones are queued.
 
-use super::Services;
 use super::inbound_secrets::{self, InboundSecretError};
+use super::queue_once::{Claim, Once, Queued, queue_for_enrichment};
 use super::refusal_sampler::{RefusalSampler, Verdict};
-use crate::domain::{
-    AuditKind, AuditRecord, CorrelationId, DomainEvent, Envelope, EventId, MessageKind,
-};
+use super::{Services, StageError};
+use crate::domain::{AuditKind, AuditRecord, CorrelationId, DomainEvent, EventId};
 use crate::keys;
-use crate::ports::queue::names;
 use crate::ports::secrets::keys as secret_keys;
-use crate::ports::{Condition, OutgoingMessage, StateStoreExt};
 use crate::webhook::graph::LifecycleNotice;
 use crate::webhook::{
     ApiResponse, InboundRequest, Normalized, RotatingSecret, SkippedItem, WebhookError, bamboohr,
     graph, hris, okta, standard_webhooks, uem_events,
 };
-use serde::{Deserialize, Serialize};
+use futures::StreamExt;
 use serde_json::json;
 
 /// One HTTP route of intake.
@@ -67,16 +64,6 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/webhooks/uem", Endpoint::UemTestConnection),
     route("POST", "/webhooks/uem", Endpoint::Uem),
 ];
-
-/// What intake remembers about an accepted event, keyed by the source's event id.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct InboundRecord {
-    event_id: EventId,
-    correlation_id: CorrelationId,
-    /// False until the event is on the queue: a crash in between is repaired by the redelivery.
-    queued: bool,
-    envelope: Envelope<DomainEvent>,
-}
 
 /// The ids an accepted event was given (the original ones for a repeated delivery).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,10 +240,10 @@ impl Intake {
             return self.bamboohr(request).await;
         }
         match self.verify_hris(request).await {
-            Ok(event) => match self.accept(event).await {
-                Ok(a) => single_response(&a),
-                Err(response) => response,
-            },
+            Ok(event) => {
+                self.accept_all("hris", request, Normalized::one(event), Shape::Single)
+                    .await
+            }
             Err(e) => self.reject("hris", request, e).await,
         }
     }
@@ -364,7 +351,12 @@ impl Intake {
         normalized: Normalized,
         shape: Shape,
     ) -> ApiResponse {
-        let Normalized { events, skipped } = normalized;
+        let origins: Vec<usize> = (0..normalized.events.len())
+            .map(|n| normalized.origin(n))
+            .collect();
+        let Normalized {
+            events, skipped, ..
+        } = normalized;
         let refusals: Vec<SkippedItem> =
             skipped.iter().filter(|s| s.is_refusal()).cloned().collect();
         if events.is_empty()
@@ -387,14 +379,41 @@ impl Intake {
         if events.is_empty() {
             return batch_response(200, &[], &skipped);
         }
-        let mut accepted = Vec::with_capacity(events.len());
-        for event in events {
-            match self.accept(event).await {
+        let claims = match self.accept(events).await {
+            Ok(claims) => claims,
+            // Those already stored are repeats on the sender's retry; nothing is lost.
+            Err(e) => {
+                tracing::error!(error = %e, "could not accept events; the sender will retry");
+                return ApiResponse::error(
+                    503,
+                    "unavailable",
+                    "could not store the event; retry later",
+                );
+            }
+        };
+        let mut accepted = Vec::with_capacity(claims.len());
+        let mut conflicts = Vec::new();
+        for (claim, origin) in claims.into_iter().zip(origins) {
+            match claim {
                 Ok(a) => accepted.push(a),
-                // Those already stored are repeats on the sender's retry; nothing is lost.
-                Err(response) => return response,
+                Err(source_event_id) => conflicts.push(SkippedItem {
+                    index: origin,
+                    error: WebhookError::IdempotencyConflict(source_event_id.clone()),
+                    source_event_id: Some(source_event_id),
+                }),
             }
         }
+        if let Some(first) = conflicts.first() {
+            let error = first.error.clone();
+            self.audit_refusal(source, request, &error, &conflicts, Sampling::Always)
+                .await;
+            if accepted.is_empty() && skipped.iter().all(SkippedItem::is_refusal) {
+                return error.to_response();
+            }
+        }
+        let mut skipped = skipped;
+        skipped.extend(conflicts);
+        skipped.sort_by_key(|s| s.index);
         match (shape, accepted.as_slice()) {
             (Shape::Single, [one]) if skipped.is_empty() => single_response(one),
             _ => batch_response(202, &accepted, &skipped),
@@ -521,108 +540,85 @@ impl Intake {
         }
     }
 
-    /// Deduplicates on the source's event id and queues for enrichment; a storage failure
-    /// becomes a 503 so that the sender retries.
-    async fn accept(&self, event: DomainEvent) -> Result<Accepted, ApiResponse> {
-        self.try_accept(event).await.map_err(|e| {
-            tracing::error!(error = %e, "could not accept an event; the sender will retry");
-            ApiResponse::error(503, "unavailable", "could not store the event; retry later")
-        })
+    /// Queues each event once per source event id (all new ones in one send) and audits each
+    /// as accepted or repeated. An event whose id was used before for other content is not
+    /// queued: its entry is `Err(source event id)`.
+    async fn accept(
+        &self,
+        events: Vec<DomainEvent>,
+    ) -> Result<Vec<Result<Accepted, String>>, StageError> {
+        let s = &self.services;
+        let items = events
+            .into_iter()
+            .map(|event| {
+                let (pk, sk) = keys::inbound_event(event.source.as_str(), &event.source_event_id);
+                Once {
+                    pk,
+                    sk,
+                    event,
+                    correlation_id: CorrelationId::generate(),
+                }
+            })
+            .collect();
+        let claims = queue_for_enrichment(s, items).await?;
+        let audits = claims.iter().filter_map(|claim| {
+            let (queued, duplicate) = match claim {
+                Claim::New(q) => (q, false),
+                Claim::Repeat(q) => (q, true),
+                Claim::Conflict(_) => return None,
+            };
+            Some(self.audit_accepted(queued, duplicate))
+        });
+        let audited: Vec<Result<(), StageError>> = futures::stream::iter(audits)
+            .buffered(AUDIT_CONCURRENCY)
+            .collect()
+            .await;
+        audited.into_iter().collect::<Result<Vec<()>, _>>()?;
+        Ok(claims
+            .into_iter()
+            .map(|claim| match claim {
+                Claim::New(q) => Ok(accepted(q, false)),
+                Claim::Repeat(q) => Ok(accepted(q, true)),
+                Claim::Conflict(q) => Err(q.event.source_event_id),
+            })
+            .collect())
     }
 
-    async fn try_accept(&self, event: DomainEvent) -> Result<Accepted, super::StageError> {
+    async fn audit_accepted(&self, queued: &Queued, duplicate: bool) -> Result<(), StageError> {
         let s = &self.services;
-        let (pk, sk) = keys::inbound_event(event.source.as_str(), &event.source_event_id);
-        let expires = s.clock.now().timestamp() + s.settings.idempotency_ttl.as_secs() as i64;
-        let correlation = CorrelationId::generate();
-        let envelope = Envelope::new(
-            MessageKind::Event,
-            event.event_id.clone(),
-            correlation.clone(),
-            event.occurred_at,
-            event.clone(),
-        );
-        let record = InboundRecord {
-            event_id: event.event_id.clone(),
-            correlation_id: correlation,
-            queued: false,
-            envelope,
-        };
-        let (record, version, duplicate) = match s
-            .store
-            .put_as(&pk, &sk, &record, Some(expires), Condition::NotExists)
-            .await
-        {
-            Ok(version) => (record, version, false),
-            Err(e) if e.is_condition_failed() => {
-                let Some((existing, version)) = s.store.get_as::<InboundRecord>(&pk, &sk).await?
-                else {
-                    return Err(super::StageError::Retryable(
-                        "idempotency record vanished".into(),
-                    ));
-                };
-                (existing, version, true)
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if !record.queued {
-            let body = serde_json::to_string(&record.envelope)
-                .map_err(|e| super::StageError::Permanent(e.to_string()))?;
-            s.queue
-                .send(names::ENRICH, vec![OutgoingMessage::standard(body)])
-                .await?;
-            let mut queued = record.clone();
-            queued.queued = true;
-            // Losing this race only means another delivery also queued it; downstream dedupes.
-            let _ = s
-                .store
-                .put_as(
-                    &pk,
-                    &sk,
-                    &queued,
-                    Some(expires),
-                    Condition::Version(version),
-                )
-                .await;
-        }
-        let event = &record.envelope.payload;
-        let kind = if duplicate {
-            AuditKind::EventDuplicate
-        } else {
-            AuditKind::EventAccepted
-        };
-        let summary = if duplicate {
-            format!(
-                "repeated delivery of {} event {} ignored",
-                event.source.as_str(),
-                event.source_event_id
+        let event = &queued.event;
+        let (kind, summary) = if duplicate {
+            (
+                AuditKind::EventDuplicate,
+                format!(
+                    "repeated delivery of {} event {} ignored",
+                    event.source.as_str(),
+                    event.source_event_id
+                ),
             )
         } else {
-            format!(
-                "{} {} event accepted",
-                event.source.as_str(),
-                event.kind.as_str()
+            (
+                AuditKind::EventAccepted,
+                format!(
+                    "{} {} event accepted",
+                    event.source.as_str(),
+                    event.kind.as_str()
+                ),
             )
         };
         let mut audit = AuditRecord::new(
             s.clock.now(),
-            record.correlation_id.clone(),
+            queued.correlation_id.clone(),
             kind,
             "intake",
             summary,
         )
-        .event(&record.event_id)
+        .event(&queued.event_id)
         .detail(json!({"source": event.source.as_str(), "source_event_id": event.source_event_id, "kind": event.kind.as_str()}));
         if let Some(user) = &event.subject.user_id {
             audit = audit.user(user);
         }
-        s.audit(audit).await?;
-        Ok(Accepted {
-            source_event_id: event.source_event_id.clone(),
-            event_id: record.event_id,
-            correlation_id: record.correlation_id,
-            duplicate,
-        })
+        s.audit(audit).await
     }
 
     /// Answers a refused request, auditing it within the per-minute sample.
@@ -649,6 +645,18 @@ enum Sampling {
 
 /// Refused items named one by one in a refusal's record; the rest are counted by code.
 const AUDITED_ITEMS: usize = 20;
+
+fn accepted(queued: Queued, duplicate: bool) -> Accepted {
+    Accepted {
+        source_event_id: queued.event.source_event_id,
+        event_id: queued.event_id,
+        correlation_id: queued.correlation_id,
+        duplicate,
+    }
+}
+
+/// Audit writes in flight at once for one batch.
+const AUDIT_CONCURRENCY: usize = 16;
 
 fn single_response(a: &Accepted) -> ApiResponse {
     ApiResponse::json(

@@ -13,6 +13,7 @@ pub mod intake;
 pub mod intent;
 pub mod membership;
 pub mod policy_repo;
+pub mod queue_once;
 pub mod refusal_sampler;
 pub mod resync;
 pub mod source_lookup;

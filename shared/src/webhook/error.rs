@@ -20,6 +20,9 @@ pub enum WebhookError {
     TooManyItems { count: usize, limit: usize },
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
+    /// The sender's event id was used before for an event with other content: the first stands.
+    #[error("event id {0:?} was used before for a different event; a new event needs a new id")]
+    IdempotencyConflict(String),
     #[error("this endpoint is not configured: {0} is not set")]
     NotConfigured(&'static str),
     /// A secret is set but unusable (too short, not a key): the operator must fix it.
@@ -49,6 +52,7 @@ impl WebhookError {
             WebhookError::TooLarge { .. } => "payload_too_large",
             WebhookError::TooManyItems { .. } => "too_many_items",
             WebhookError::UnknownEventType(_) => "unknown_event_type",
+            WebhookError::IdempotencyConflict(_) => "idempotency_key_conflict",
             WebhookError::NotConfigured(_) | WebhookError::Misconfigured(_) => "not_configured",
         }
     }
@@ -59,6 +63,7 @@ impl WebhookError {
             WebhookError::Stale { .. } => 401,
             WebhookError::Malformed(_) | WebhookError::UnknownEventType(_) => 400,
             WebhookError::UnsupportedMediaType(_) => 415,
+            WebhookError::IdempotencyConflict(_) => 409,
             WebhookError::TooLarge { .. } | WebhookError::TooManyItems { .. } => 413,
             // Our configuration, not the sender's input; the sender should retry later.
             WebhookError::NotConfigured(_) | WebhookError::Misconfigured(_) => 503,

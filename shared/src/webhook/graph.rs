@@ -9,7 +9,7 @@
 use super::bounded::BoundedList;
 use super::error::WebhookError;
 use super::hris::valid_user_id;
-use super::{Normalized, RotatingSecret, sha256_hex, valid_source_event_id};
+use super::{Normalized, RotatingSecret, content_key, valid_source_event_id};
 use crate::domain::event::{GroupRef, MembershipChange};
 use crate::domain::{DomainEvent, EventId, EventKind, EventSource, Subject};
 use chrono::{DateTime, Utc};
@@ -173,14 +173,19 @@ pub fn normalize(
             Some(id) if valid_source_event_id(id) && id.len() <= 128 => {
                 format!("{}:{}", notification.subscription_id, id)
             }
+            // No id: the content and the window it arrived in (see `content_key`).
             _ => format!(
-                "{}:sha256:{}",
+                "{}:{}",
                 notification.subscription_id,
-                sha256_hex(raw_bytes.as_bytes())
+                content_key(raw_bytes.as_bytes(), received_at)
             ),
         };
         match events_of(&notification, &base_id, received_at) {
-            Ok(events) => batch.normalized.events.extend(events),
+            Ok(events) => {
+                for event in events {
+                    batch.normalized.push(index, event);
+                }
+            }
             Err(error) => batch.normalized.skip(index, Some(base_id), error),
         }
     }
@@ -441,11 +446,23 @@ mod tests {
         let e = &out.normalized.events[0];
         assert_eq!(e.subject.group.as_ref().map(|g| g.id.as_str()), Some("g7"));
         assert!(e.subject.external_id.is_none());
-        // No id from Graph: the key comes from the item's bytes and is stable across deliveries.
-        let again = normalize(&body(&[item]), &state(), now()).expect("valid");
+        // No id from Graph: the key comes from the item's bytes and the window it arrived in, so
+        // a redelivery shortly after has the same key, and the same change much later does not.
+        let again = normalize(
+            &body(std::slice::from_ref(&item)),
+            &state(),
+            now() + chrono::Duration::seconds(10),
+        )
+        .expect("valid");
         assert_eq!(
             e.source_event_id,
             again.normalized.events[0].source_event_id
+        );
+        let later =
+            normalize(&body(&[item]), &state(), now() + chrono::Duration::hours(1)).expect("valid");
+        assert_ne!(
+            e.source_event_id,
+            later.normalized.events[0].source_event_id
         );
     }
 

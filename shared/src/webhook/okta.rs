@@ -121,7 +121,7 @@ pub fn normalize(body: &[u8]) -> Result<Normalized, WebhookError> {
             .filter(|id| valid_source_event_id(id))
             .map(str::to_owned);
         match event(raw) {
-            Ok(Some(event)) => out.events.push(event),
+            Ok(Some(event)) => out.push(index, event),
             Ok(None) => {}
             Err(error) => out.skip(index, uuid, error),
         }
