@@ -8,6 +8,7 @@ pub mod governance;
 pub mod keys;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod outbound;
 pub mod policy;
 pub mod ports;
 pub mod reconcile;
