@@ -22,6 +22,9 @@ pub struct Settings {
     pub pilot_group: Option<String>,
     /// One token bucket for every UEM call of the tenant (`LOADOUT_UEM_REQUESTS_PER_MINUTE`).
     pub uem_requests_per_minute: u32,
+    /// The enricher's reads of each directory (Graph, BambooHR, Okta), a bucket per source apart
+    /// from UEM's (`LOADOUT_DIRECTORY_REQUESTS_PER_MINUTE`; 0: unlimited).
+    pub directory_requests_per_minute: u32,
     /// Receives before a message is dead-lettered (`LOADOUT_MAX_RECEIVES`).
     pub max_receives: u32,
     /// How long enrichment may reuse a user's context (`LOADOUT_CONTEXT_TTL_SECONDS`).
@@ -41,6 +44,7 @@ impl Default for Settings {
             mode: Mode::Gated,
             pilot_group: None,
             uem_requests_per_minute: 120,
+            directory_requests_per_minute: 600,
             max_receives: 5,
             context_ttl: Duration::from_secs(300),
             idempotency_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -86,6 +90,11 @@ impl Settings {
                 "LOADOUT_UEM_REQUESTS_PER_MINUTE",
                 lookup("LOADOUT_UEM_REQUESTS_PER_MINUTE"),
                 d.uem_requests_per_minute,
+            )?,
+            directory_requests_per_minute: number(
+                "LOADOUT_DIRECTORY_REQUESTS_PER_MINUTE",
+                lookup("LOADOUT_DIRECTORY_REQUESTS_PER_MINUTE"),
+                d.directory_requests_per_minute,
             )?,
             max_receives: number(
                 "LOADOUT_MAX_RECEIVES",

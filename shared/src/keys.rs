@@ -129,3 +129,26 @@ pub fn location_region(location: &str) -> (String, String) {
         location.trim().to_ascii_lowercase(),
     )
 }
+
+/// A member event of a group change read a page at a time (`stages::group_change`): queued
+/// once per group change and member.
+pub fn fan_out_member(source: &str, group_change: &str, member: &str) -> (String, String) {
+    (
+        format!("fanout#{source}"),
+        format!("{group_change}#{member}"),
+    )
+}
+
+/// The continuation of a group change from one page to the next: queued once per page. The
+/// cursor (a URL) is hashed: keys stay short and hold no query strings.
+pub fn fan_out_page(source: &str, group_change: &str, cursor: &str) -> (String, String) {
+    use sha2::{Digest, Sha256};
+    let page = hex::encode(&Sha256::digest(cursor.as_bytes())[..16]);
+    (
+        format!("fanout#{source}"),
+        format!("{group_change}#page#{page}"),
+    )
+}
+
+/// The enricher's budget of directory reads (a token bucket per source, `sk` = the source).
+pub const DIRECTORY_RATE_PK: &str = "directory#rate";

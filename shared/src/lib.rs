@@ -14,5 +14,6 @@ pub mod ports;
 pub mod reconcile;
 pub mod sources;
 pub mod stages;
+pub mod token_bucket;
 pub mod uem;
 pub mod webhook;

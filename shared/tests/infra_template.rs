@@ -31,7 +31,11 @@ fn required_environment(function: &str) -> &'static [&'static str] {
             env::STATE_TABLE,
             env::AUDIT_TABLE,
             env::QUEUE_URL_DECIDE,
+            // A group change read a page at a time continues on its own queue.
+            env::QUEUE_URL_ENRICH,
             env::QUEUE_URL_ENRICH_DLQ,
+            // Settings::from_env: the enricher's own budget of directory reads.
+            "LOADOUT_DIRECTORY_REQUESTS_PER_MINUTE",
             env::SECRET_ARN,
             UEM[0],
             UEM[1],
@@ -449,6 +453,69 @@ fn the_executor_is_capped_to_protect_uem() {
         property(&t, executor, "ReservedConcurrentExecutions").is_some(),
         "uem-executor needs reserved concurrency"
     );
+}
+
+/// The statements of a function's role.
+fn statements<'a>(t: &'a Value, f: &'a Mapping) -> Vec<&'a Value> {
+    let role = property(t, f, "Role")
+        .and_then(target)
+        .expect("an explicit role");
+    let role = resources(t)
+        .remove(&role)
+        .unwrap_or_else(|| panic!("{role} is not a resource"));
+    role.get("Properties")
+        .and_then(|p| p.get("Policies"))
+        .and_then(Value::as_sequence)
+        .expect("inline policies")
+        .iter()
+        .filter_map(|p| get(p, &["PolicyDocument", "Statement"]))
+        .filter_map(Value::as_sequence)
+        .flatten()
+        .collect()
+}
+
+fn actions(statement: &Value) -> Vec<&str> {
+    match statement.get("Action") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Sequence(s)) => s.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The logical ids a statement's `Resource` names (one or a list).
+fn statement_resources(statement: &Value) -> Vec<String> {
+    match statement.get("Resource") {
+        Some(Value::Sequence(s)) => s.iter().filter_map(target).collect(),
+        Some(v) => target(v).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+#[test]
+fn every_queue_a_function_is_given_it_may_send_to() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let variables = f
+            .get("Properties")
+            .and_then(|p| get(p, &["Environment", "Variables"]))
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
+        for (variable, value) in &variables {
+            let variable = variable.as_str().unwrap_or_default();
+            if !variable.starts_with("LOADOUT_QUEUE_URL_") {
+                continue;
+            }
+            let queue = target(value).unwrap_or_else(|| panic!("{name}: {variable} is not a !Ref"));
+            let allowed = statements(&t, f).iter().any(|s| {
+                actions(s).contains(&"sqs:SendMessage") && statement_resources(s).contains(&queue)
+            });
+            assert!(
+                allowed,
+                "{name} is given {variable} ({queue}) but its role may not sqs:SendMessage to it"
+            );
+        }
+    }
 }
 
 #[test]

@@ -238,6 +238,12 @@ impl LocalMode {
             }
             _ => (directories::configured(secrets.as_ref()).await?, None),
         };
+        // The enricher's directory reads have their own budget, as in AWS.
+        let sources = sources.with_read_budget(loadout::sources::ReadBudget::new(
+            services.store.clone(),
+            services.clock.clone(),
+            settings.directory_requests_per_minute,
+        ));
         let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()).with_sources(sources));
         let decider = Arc::new(Decider::new(services.clone(), cache()));
         let executor = Arc::new(

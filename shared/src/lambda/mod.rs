@@ -6,7 +6,7 @@ use crate::adapters::aws::{AwsConfigError, AwsContext, DEFAULT_SECRET_TTL};
 use crate::config::{ConfigError, Settings};
 use crate::ports::secrets::keys;
 use crate::ports::{Clock, NoSecrets, Secrets, SystemClock};
-use crate::sources::DirectorySources;
+use crate::sources::{DirectorySources, ReadBudget};
 use crate::stages::Services;
 use crate::stages::batch::{BatchReport, InboundMessage};
 use crate::uem::{UemApi, UemClient, UemConfig, UemError};
@@ -151,7 +151,13 @@ pub async fn uem_client(
 /// and the secret configure them.
 pub async fn sources_from_env(services: &Services) -> Result<DirectorySources, StartupError> {
     let lookup = |name: &str| std::env::var(name).ok();
-    let sources = DirectorySources::from_settings(&lookup, services.secrets.as_ref()).await?;
+    let sources = DirectorySources::from_settings(&lookup, services.secrets.as_ref())
+        .await?
+        .with_read_budget(ReadBudget::new(
+            services.store.clone(),
+            services.clock.clone(),
+            services.settings.directory_requests_per_minute,
+        ));
     tracing::info!(configured = ?sources.configured(), "directory sources");
     Ok(sources)
 }

@@ -214,7 +214,7 @@ where
 }
 
 /// Whether two URLs share scheme and host (with port).
-fn same_origin(url: &str, base: &str) -> bool {
+pub(super) fn same_origin(url: &str, base: &str) -> bool {
     let origin = |u: &str| {
         let rest = u
             .split_once("://")

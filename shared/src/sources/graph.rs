@@ -1,8 +1,8 @@
 //! Microsoft Graph (Entra ID): the user a change notification named, their manager and their
 //! groups, with an app-only token from the client-credentials flow.
 
-use super::fetch::{Fetcher, Reply, follow_pages};
-use super::{DirectorySource, GraphConfig, SourceError, SourceUser, check_id};
+use super::fetch::{Fetcher, Reply, follow_pages, same_origin};
+use super::{DirectorySource, GraphConfig, MembersPage, SourceError, SourceUser, check_id};
 use crate::domain::EventSource;
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -16,6 +16,9 @@ const NAME: &str = "graph";
 const USER_SELECT: &str = "id,userPrincipalName,mail,department,jobTitle,officeLocation,employeeType,accountEnabled,onPremisesSamAccountName";
 /// A collection longer than this many pages of 999 is cut off (and logged), not looped on.
 const MAX_PAGES: usize = 200;
+/// Members per page when a group change is applied a page per invocation: the page's claims,
+/// sends and reads fit well inside one enricher invocation, even with the read budget waiting.
+const FAN_OUT_PAGE: usize = 200;
 /// Renew this long before the token runs out, so no call carries one that expires in flight.
 const RENEW_EARLY: Duration = Duration::from_secs(300);
 /// A token lifetime longer than this is taken as this long.
@@ -278,6 +281,30 @@ impl DirectorySource for GraphReader {
         }))
     }
 
+    async fn group_members_page(
+        &self,
+        group_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<Option<MembersPage>, SourceError> {
+        check_id(NAME, "group", group_id)?;
+        let url = match cursor {
+            None => self.first_members_page(group_id),
+            // The cursor is Graph's own @odata.nextLink, carried on the queue: it must still
+            // point at Graph, or the token would go elsewhere.
+            Some(next) if same_origin(next, &self.config.base_url) => next.to_owned(),
+            Some(_) => {
+                return Err(SourceError::Decode {
+                    source_name: NAME,
+                    detail: "the next page's link points to another host".into(),
+                });
+            }
+        };
+        Ok(self.object::<MemberPage>(&url).await?.map(|p| MembersPage {
+            ids: p.value.into_iter().filter_map(|m| m.id).collect(),
+            next: p.next_link,
+        }))
+    }
+
     async fn group_members(&self, group_id: &str) -> Result<Option<Vec<String>>, SourceError> {
         check_id(NAME, "group", group_id)?;
         // Only user members: nested groups and devices hold no apps of their own here.
@@ -299,6 +326,17 @@ impl DirectorySource for GraphReader {
             },
         )
         .await
+    }
+}
+
+impl GraphReader {
+    /// The first page of a group's user members, `FAN_OUT_PAGE` at a time.
+    fn first_members_page(&self, group_id: &str) -> String {
+        format!(
+            "{}/groups/{}/members/microsoft.graph.user?$select=id&$top={FAN_OUT_PAGE}",
+            self.config.base_url,
+            utf8_percent_encode(group_id, SEGMENT)
+        )
     }
 }
 

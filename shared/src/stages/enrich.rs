@@ -58,10 +58,8 @@ impl Enricher {
 
     async fn process(&self, message: InboundMessage) -> Result<(), StageError> {
         let envelope: Envelope<DomainEvent> = decode_envelope(&message.body)?;
-        if let Some(members) =
-            group_change::members_to_reread(&self.sources, &envelope.payload).await?
-        {
-            return group_change::fan_out(&self.services, &envelope, members).await;
+        if group_change::fan_out_page(&self.services, &self.sources, &envelope).await? {
+            return Ok(());
         }
         let enriched = self.enrich(&envelope.payload).await?;
         let s = &self.services;

@@ -561,14 +561,14 @@ impl Intake {
             })
             .collect();
         let claims = queue_for_enrichment(s, items).await?;
-        let audits = claims.iter().filter_map(|claim| {
-            let (queued, duplicate) = match claim {
-                Claim::New(q) => (q, false),
-                Claim::Repeat(q) => (q, true),
-                Claim::Conflict(_) => return None,
-            };
-            Some(self.audit_accepted(queued, duplicate))
-        });
+        let audits: Vec<_> = claims
+            .iter()
+            .filter_map(|claim| match claim {
+                Claim::New(q) => Some(self.audit_accepted(q, false)),
+                Claim::Repeat(q) => Some(self.audit_accepted(q, true)),
+                Claim::Conflict(_) => None,
+            })
+            .collect();
         let audited: Vec<Result<(), StageError>> = futures::stream::iter(audits)
             .buffered(AUDIT_CONCURRENCY)
             .collect()

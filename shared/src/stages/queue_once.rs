@@ -86,11 +86,18 @@ pub async fn queue_once(
     ttl_seconds: i64,
 ) -> Result<Vec<Claim>, StageError> {
     let expires = s.clock.now().timestamp().saturating_add(ttl_seconds);
-    let claims: Vec<Result<(Once, Record, u64, Seen), StageError>> = futures::stream::iter(items)
+    // The futures are made first and then run: a closure making them inside the stream
+    // combinator trips the compiler's Send inference for borrowed state ("implementation of
+    // `Send` is not general enough" where the stage is spawned).
+    let claiming: Vec<_> = items
+        .into_iter()
         .map(|item| claim(s, item, expires))
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
+        .collect();
+    let claims: Vec<Result<(Once, Record, u64, Seen), StageError>> =
+        futures::stream::iter(claiming)
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
     let claims = claims.into_iter().collect::<Result<Vec<_>, _>>()?;
     let unsent: Vec<OutgoingMessage> = claims
         .iter()
@@ -104,24 +111,11 @@ pub async fn queue_once(
     if !unsent.is_empty() {
         s.queue.send(queue, unsent).await?;
     }
-    let marks = claims
+    let marks: Vec<_> = claims
         .iter()
         .filter(|(_, record, _, seen)| *seen != Seen::Conflict && !record.queued)
-        .map(|(item, record, version, _)| async move {
-            let mut queued = record.clone();
-            queued.queued = true;
-            // Losing this race only means another delivery also queued it; downstream dedupes.
-            let _ = s
-                .store
-                .put_as(
-                    &item.pk,
-                    &item.sk,
-                    &queued,
-                    Some(expires),
-                    Condition::Version(*version),
-                )
-                .await;
-        });
+        .map(|(item, record, version, _)| mark_queued(s, item, record, *version, expires))
+        .collect();
     futures::stream::iter(marks)
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<()>>()
@@ -150,6 +144,22 @@ pub async fn queue_for_enrichment(
 ) -> Result<Vec<Claim>, StageError> {
     let ttl = i64::try_from(s.settings.idempotency_ttl.as_secs()).unwrap_or(i64::MAX);
     queue_once(s, names::ENRICH, items, ttl).await
+}
+
+async fn mark_queued(s: &Services, item: &Once, record: &Record, version: u64, expires: i64) {
+    let mut queued = record.clone();
+    queued.queued = true;
+    // Losing this race only means another delivery also queued it; downstream dedupes.
+    let _ = s
+        .store
+        .put_as(
+            &item.pk,
+            &item.sk,
+            &queued,
+            Some(expires),
+            Condition::Version(version),
+        )
+        .await;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -244,6 +244,7 @@ fn events_of(
                             id: object_id,
                             name: None,
                             change: None,
+                            members_cursor: None,
                         }),
                         ..Subject::default()
                     },
@@ -272,6 +273,7 @@ fn events_of(
                             id: object_id.clone(),
                             name: None,
                             change: Some(change),
+                            members_cursor: None,
                         }),
                         ..Subject::default()
                     },

@@ -171,6 +171,7 @@ fn event(raw: Value) -> Result<Option<DomainEvent>, WebhookError> {
             id,
             name: group.display_name.clone().filter(|n| n.len() <= 256),
             change: Some(change),
+            members_cursor: None,
         });
     }
     Ok(Some(DomainEvent {
