@@ -152,3 +152,294 @@ pub fn fan_out_page(source: &str, group_change: &str, cursor: &str) -> (String, 
 
 /// The enricher's budget of directory reads (a token bucket per source, `sk` = the source).
 pub const DIRECTORY_RATE_PK: &str = "directory#rate";
+
+/// The key every function reads once at start-up to open its connection to the table (it never
+/// exists); see `lambda::prime`.
+pub const PRIME_PK: &str = "prime";
+
+// ---- Which function may touch which partitions -------------------------------------------------
+//
+// Each deployed function's role may read and write only the partitions listed for it here: the
+// template's `dynamodb:LeadingKeys` conditions are these lists (shared/tests/infra_template.rs
+// compares them), and the test below checks that every key above falls in a declared partition.
+//
+// To add a key layout: write its function above, declare its partition in `partitions` (and in
+// `partitions::ALL`), and list it under every function that uses it, in `reads` and, if it
+// writes, in `writes`. To add a function (a sweeper, an approval callback, a licence reclaimer):
+// add a `FunctionAccess` named like its package under `functions/`, and give its role in
+// infra/template.yaml the two conditioned statements the template test asks for.
+
+/// A family of partition keys: one exact `pk`, or every `pk` that starts with a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Partition {
+    Exact(&'static str),
+    Prefix(&'static str),
+}
+
+impl Partition {
+    /// The IAM `StringLike` pattern of `dynamodb:LeadingKeys` that admits this family.
+    pub fn iam_pattern(&self) -> String {
+        match self {
+            Partition::Exact(pk) => (*pk).to_owned(),
+            Partition::Prefix(prefix) => format!("{prefix}*"),
+        }
+    }
+
+    pub fn contains(&self, pk: &str) -> bool {
+        match self {
+            Partition::Exact(exact) => pk == *exact,
+            Partition::Prefix(prefix) => pk.starts_with(prefix),
+        }
+    }
+}
+
+/// Every partition of the state table.
+pub mod partitions {
+    use super::Partition::{self, Exact, Prefix};
+
+    pub const PRIME: Partition = Exact(super::PRIME_PK);
+    pub const INBOUND: Partition = Prefix("inbound#");
+    pub const FAN_OUT: Partition = Prefix("fanout#");
+    /// Profile, manager marker, context cache, usage and intent of a user.
+    pub const USER: Partition = Prefix("user#");
+    pub const EMAIL: Partition = Exact("email");
+    pub const EXTERNAL_ID: Partition = Prefix("external#");
+    pub const LOCATION_REGION: Partition = Exact("location-region");
+    pub const DECISION: Partition = Prefix("decision#");
+    pub const CORRELATION: Partition = Prefix("correlation#");
+    pub const RECOMMENDATION: Partition = Prefix("recommendation#");
+    pub const RECOMMENDATIONS: Partition = Exact("recommendations");
+    pub const MANAGED: Partition = Prefix("managed#");
+    pub const ACTION: Partition = Prefix("action#");
+    pub const PENDING: Partition = Prefix("pending#");
+    pub const PENDING_APPS: Partition = Exact("pending-apps");
+    pub const APP_LEASE: Partition = Exact("lease#app");
+    pub const OWNED_GROUP: Partition = Prefix("uemgroup#");
+    /// Policy sets and the pointer to the active one: written only by `loadout policy push`
+    /// (an operator), read by the functions that decide.
+    pub const POLICY_SET: Partition = Exact("policy-set");
+    pub const DIRECTORY_RATE: Partition = Exact(super::DIRECTORY_RATE_PK);
+    pub const UEM_RATE: Partition = Exact(crate::uem::RATE_PK);
+    pub const UEM_LEASE: Partition = Exact(crate::uem::LEASE_PK);
+    pub const UEM_CACHE: Partition = Exact(crate::uem::CACHE_PK);
+
+    pub const ALL: [Partition; 22] = [
+        PRIME,
+        INBOUND,
+        FAN_OUT,
+        USER,
+        EMAIL,
+        EXTERNAL_ID,
+        LOCATION_REGION,
+        DECISION,
+        CORRELATION,
+        RECOMMENDATION,
+        RECOMMENDATIONS,
+        MANAGED,
+        ACTION,
+        PENDING,
+        PENDING_APPS,
+        APP_LEASE,
+        OWNED_GROUP,
+        POLICY_SET,
+        DIRECTORY_RATE,
+        UEM_RATE,
+        UEM_LEASE,
+        UEM_CACHE,
+    ];
+}
+
+/// What one deployed function may do to the state table.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionAccess {
+    /// The package name under `functions/` (the template's `BuildProperties.Binary`).
+    pub function: &'static str,
+    /// Partitions it reads (GetItem, Query).
+    pub reads: &'static [Partition],
+    /// Partitions it writes (UpdateItem, DeleteItem, ConditionCheckItem).
+    pub writes: &'static [Partition],
+}
+
+impl FunctionAccess {
+    pub fn read_patterns(&self) -> Vec<String> {
+        patterns(self.reads)
+    }
+
+    pub fn write_patterns(&self) -> Vec<String> {
+        patterns(self.writes)
+    }
+}
+
+fn patterns(partitions: &[Partition]) -> Vec<String> {
+    let mut out: Vec<String> = partitions.iter().map(Partition::iam_pattern).collect();
+    out.sort();
+    out
+}
+
+/// The state-table access of every deployed function.
+pub const STATE_ACCESS: &[FunctionAccess] = {
+    use partitions::*;
+    &[
+        // Internet-facing: its own idempotency records, nothing else (not the policy set, not
+        // a user's intent).
+        FunctionAccess {
+            function: "webhook-intake",
+            reads: &[PRIME, INBOUND],
+            writes: &[INBOUND],
+        },
+        FunctionAccess {
+            function: "context-enricher",
+            reads: &[
+                PRIME,
+                USER,
+                EMAIL,
+                EXTERNAL_ID,
+                LOCATION_REGION,
+                FAN_OUT,
+                DIRECTORY_RATE,
+                UEM_RATE,
+                UEM_CACHE,
+            ],
+            writes: &[
+                USER,
+                EMAIL,
+                EXTERNAL_ID,
+                LOCATION_REGION,
+                FAN_OUT,
+                DIRECTORY_RATE,
+                UEM_RATE,
+                UEM_CACHE,
+            ],
+        },
+        FunctionAccess {
+            function: "decision-engine",
+            reads: &[
+                PRIME,
+                USER,
+                MANAGED,
+                DECISION,
+                CORRELATION,
+                RECOMMENDATION,
+                RECOMMENDATIONS,
+                POLICY_SET,
+            ],
+            writes: &[USER, DECISION, CORRELATION, RECOMMENDATION, RECOMMENDATIONS],
+        },
+        FunctionAccess {
+            function: "uem-executor",
+            reads: &[
+                PRIME,
+                USER,
+                MANAGED,
+                ACTION,
+                PENDING,
+                PENDING_APPS,
+                APP_LEASE,
+                OWNED_GROUP,
+                POLICY_SET,
+                UEM_RATE,
+                UEM_LEASE,
+                UEM_CACHE,
+            ],
+            writes: &[
+                USER,
+                MANAGED,
+                ACTION,
+                PENDING,
+                PENDING_APPS,
+                APP_LEASE,
+                OWNED_GROUP,
+                UEM_RATE,
+                UEM_LEASE,
+                UEM_CACHE,
+            ],
+        },
+    ]
+};
+
+/// The access of `function`, if it is a deployed function.
+pub fn access_of(function: &str) -> Option<&'static FunctionAccess> {
+    STATE_ACCESS.iter().find(|a| a.function == function)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pk of every key layout above, with sample arguments.
+    fn every_pk() -> Vec<String> {
+        let user = UserId::new("jdoe");
+        let app = AppId::new("slack");
+        let action_id = ActionId::new("a1");
+        vec![
+            inbound_event("okta", "e1").0,
+            profile(&user).0,
+            manager_marker(&user).0,
+            email_index("jdoe@example.com").0,
+            context_cache(&user).0,
+            usage(&user).0,
+            decision(&user, "c1").0,
+            latest_decision(&user).0,
+            managed_partition(&user),
+            managed(&user, &app).0,
+            action(&action_id).0,
+            correlation_action("c1", &action_id).0,
+            pending_partition(&app),
+            pending(&app, &user, &action_id).0,
+            pending_app(&app).0,
+            app_lease(&app).0,
+            owned_group(&app, PushMode::Auto).0,
+            policy_set("v1").0,
+            active_policy().0,
+            recommendation(&user, &app).0,
+            recommendation_index(&user, &app).0,
+            intent(&user).0,
+            external_id_index("graph", "oid").0,
+            location_region("Austin").0,
+            fan_out_member("graph", "sub:n1", "m1").0,
+            fan_out_page("graph", "sub:n1", "https://graph.microsoft.com/next").0,
+            DIRECTORY_RATE_PK.to_owned(),
+            PRIME_PK.to_owned(),
+            crate::uem::RATE_PK.to_owned(),
+            crate::uem::LEASE_PK.to_owned(),
+            crate::uem::CACHE_PK.to_owned(),
+        ]
+    }
+
+    #[test]
+    fn every_key_lies_in_exactly_one_declared_partition() {
+        for pk in every_pk() {
+            let families: Vec<_> = partitions::ALL.iter().filter(|p| p.contains(&pk)).collect();
+            assert_eq!(families.len(), 1, "{pk} lies in {families:?}");
+        }
+    }
+
+    #[test]
+    fn every_function_reads_what_it_writes_and_only_declared_partitions() {
+        for access in STATE_ACCESS {
+            for written in access.writes {
+                assert!(
+                    access.reads.contains(written),
+                    "{} writes {written:?} without reading it",
+                    access.function
+                );
+            }
+            for p in access.reads {
+                assert!(partitions::ALL.contains(p), "{p:?} is not declared");
+            }
+        }
+    }
+
+    #[test]
+    fn the_intake_cannot_write_policy_sets_or_anything_but_its_own_records() {
+        let intake = access_of("webhook-intake").expect("declared");
+        assert_eq!(intake.write_patterns(), ["inbound#*"]);
+        for function in STATE_ACCESS {
+            assert!(
+                !function.writes.contains(&partitions::POLICY_SET),
+                "{} may write policy sets",
+                function.function
+            );
+        }
+    }
+}

@@ -491,6 +491,95 @@ fn statement_resources(statement: &Value) -> Vec<String> {
     }
 }
 
+/// A statement's `Condition.<operator>.<key>` values, as text (`!Sub` strings kept as written).
+fn condition_values(statement: &Value, operator: &str, key: &str) -> Option<Vec<String>> {
+    let values = get(statement, &["Condition", operator, key])?;
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Tagged(t) => t.value.as_str().map(str::to_owned),
+        _ => None,
+    };
+    let mut out: Vec<String> = match values {
+        Value::Sequence(s) => s.iter().filter_map(text).collect(),
+        v => text(v).into_iter().collect(),
+    };
+    out.sort();
+    Some(out)
+}
+
+#[test]
+fn each_function_reads_and_writes_only_its_own_partitions_of_the_state_table() {
+    const READS: [&str; 2] = ["dynamodb:GetItem", "dynamodb:Query"];
+    const WRITES: [&str; 5] = [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:BatchWriteItem",
+    ];
+    let t = template();
+    for (name, f) in functions(&t) {
+        let access = loadout::keys::access_of(&name).unwrap_or_else(|| {
+            panic!("{name} has no entry in keys::STATE_ACCESS: declare what it may touch")
+        });
+        let mut granted_reads = BTreeSet::new();
+        let mut granted_writes = BTreeSet::new();
+        for statement in statements(&t, f) {
+            if !statement_resources(statement).contains(&"StateTable".to_owned()) {
+                continue;
+            }
+            let keys =
+                condition_values(statement, "ForAllValues:StringLike", "dynamodb:LeadingKeys")
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{name}: a statement on the state table without dynamodb:LeadingKeys"
+                        )
+                    });
+            for action in actions(statement) {
+                if READS.contains(&action) {
+                    assert_eq!(keys, access.read_patterns(), "{name}: {action} may touch");
+                    granted_reads.insert(action);
+                } else if WRITES.contains(&action) {
+                    assert_eq!(keys, access.write_patterns(), "{name}: {action} may touch");
+                    granted_writes.insert(action);
+                } else {
+                    panic!("{name}: {action} on the state table is neither a read nor a write");
+                }
+            }
+        }
+        assert!(
+            granted_reads.contains("dynamodb:GetItem"),
+            "{name} cannot read"
+        );
+        assert_eq!(
+            !granted_writes.is_empty(),
+            !access.writes.is_empty(),
+            "{name}: writes granted {granted_writes:?} vs declared {:?}",
+            access.writes
+        );
+    }
+}
+
+#[test]
+fn kms_use_is_only_through_the_services_that_encrypt_loadout_s_data() {
+    let allowed = ["dynamodb", "lambda", "secretsmanager", "sqs"]
+        .map(|service| format!("{service}.${{AWS::Region}}.amazonaws.com"));
+    let t = template();
+    for (name, f) in functions(&t) {
+        for statement in statements(&t, f) {
+            if !actions(statement).iter().any(|a| a.starts_with("kms:")) {
+                continue;
+            }
+            let via = condition_values(statement, "StringEquals", "kms:ViaService")
+                .unwrap_or_else(|| panic!("{name}: KMS use without kms:ViaService"));
+            assert!(!via.is_empty(), "{name}: an empty kms:ViaService");
+            for service in &via {
+                assert!(allowed.contains(service), "{name}: KMS via {service}");
+            }
+        }
+    }
+}
+
 #[test]
 fn every_queue_a_function_is_given_it_may_send_to() {
     let t = template();

@@ -89,7 +89,7 @@ const PRIME_TIMEOUT: Duration = Duration::from_secs(2);
 /// logged and left to the first invocation, never fatal. Nothing here runs per invocation.
 pub async fn prime(services: &Services, with_secrets: bool) {
     let store = async {
-        if let Err(e) = services.store.get("prime", "prime").await {
+        if let Err(e) = services.store.get(crate::keys::PRIME_PK, "prime").await {
             tracing::warn!(error = %e, "priming the state table failed");
         }
     };
