@@ -46,7 +46,7 @@ fn fixture(path: &str) -> Vec<u8> {
 struct Harness {
     intake: Intake,
     audit: Arc<CountingAudit>,
-    queue: Arc<SqliteQueue>,
+    queue: Arc<CountingQueue>,
     clock: ManualClock,
 }
 
@@ -114,6 +114,50 @@ fn harness_with(values: HashMap<String, String>) -> Harness {
     )
 }
 
+/// The queue, counting the calls that send: each is a round trip the sender waits for.
+struct CountingQueue {
+    queue: Arc<SqliteQueue>,
+    sends: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Queue for CountingQueue {
+    async fn send(
+        &self,
+        queue: &str,
+        messages: Vec<loadout::ports::OutgoingMessage>,
+    ) -> Result<(), loadout::ports::QueueError> {
+        self.sends.fetch_add(1, Ordering::SeqCst);
+        self.queue.send(queue, messages).await
+    }
+
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<loadout::ports::ReceivedMessage>, loadout::ports::QueueError> {
+        self.queue.receive(queue, max, visibility).await
+    }
+
+    async fn ack(&self, queue: &str, receipt: &str) -> Result<(), loadout::ports::QueueError> {
+        self.queue.ack(queue, receipt).await
+    }
+
+    async fn release(
+        &self,
+        queue: &str,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), loadout::ports::QueueError> {
+        self.queue.release(queue, receipt, delay).await
+    }
+
+    async fn depth(&self, queue: &str) -> Result<usize, loadout::ports::QueueError> {
+        self.queue.depth(queue).await
+    }
+}
+
 fn harness_with_settings(values: HashMap<String, String>, settings: Settings) -> Harness {
     let db = LocalDb::in_memory().expect("in-memory db");
     let clock = ManualClock::at(now());
@@ -122,11 +166,14 @@ fn harness_with_settings(values: HashMap<String, String>, settings: Settings) ->
         log: SqliteAuditLog::new(db.clone()).with_clock(clock_port.clone()),
         appends: AtomicUsize::new(0),
     });
-    let queue = Arc::new(SqliteQueue::new(
-        db.clone(),
-        clock_port.clone(),
-        QueueSpec::pipeline(5),
-    ));
+    let queue = Arc::new(CountingQueue {
+        queue: Arc::new(SqliteQueue::new(
+            db.clone(),
+            clock_port.clone(),
+            QueueSpec::pipeline(5),
+        )),
+        sends: AtomicUsize::new(0),
+    });
     let services = Services {
         store: Arc::new(SqliteStateStore::new(db, clock_port.clone())),
         audit: audit.clone(),
@@ -307,6 +354,32 @@ async fn okta_delivery_queues_one_event_per_event_loadout_acts_on() {
     assert_eq!(h.audit_of(AuditKind::EventAccepted).await.len(), 4);
     // Ignoring a type is not a refusal.
     assert!(h.refusals().await.is_empty());
+}
+
+#[tokio::test]
+async fn okta_a_delivery_of_many_events_is_answered_after_one_queue_send_not_one_per_event() {
+    let h = harness();
+    let mut delivery: Value =
+        serde_json::from_slice(&fixture("okta/event_hook_delivery.json")).expect("json");
+    let template = delivery["data"]["events"][0].clone();
+    let events: Vec<Value> = (0..20)
+        .map(|i| {
+            let mut e = template.clone();
+            e["uuid"] = format!("bulk-{i}").into();
+            e
+        })
+        .collect();
+    delivery["data"]["events"] = events.into();
+    let response = h
+        .send(okta_post(delivery.to_string().as_bytes(), OKTA_SECRET))
+        .await;
+    assert_eq!(response.status, 202, "{:?}", response.body);
+    assert_eq!(
+        h.queue.sends.load(Ordering::SeqCst),
+        1,
+        "Okta waits ~3 s: the events go to the queue in one call before the answer"
+    );
+    assert_eq!(h.enrich_queue().await.len(), 20);
 }
 
 #[tokio::test]
