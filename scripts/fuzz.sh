@@ -15,7 +15,7 @@ SECONDS_PER_TARGET="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [[ ${#TARGETS[@]} -eq 0 ]]; then
-  TARGETS=(hris bamboohr okta graph uem_events)
+  TARGETS=(hris bamboohr okta graph uem_events standard_webhooks_header)
 fi
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-/var/tmp/loadout-target-fuzz}"
 
@@ -46,6 +46,14 @@ seed bamboohr '\0\0' "$F"/bamboohr/*.json
 seed okta '\0\0' "$F"/okta/*.json
 seed graph '\0\0' "$F"/graph/*.json
 seed uem_events '\0' "$F"/uem/*.json
+# Header seeds: a timestamp, then a signature header of one, two and many entries.
+mkdir -p "$ROOT/fuzz/corpus/standard_webhooks_header"
+printf '1800000000\0v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=' \
+  > "$ROOT/fuzz/corpus/standard_webhooks_header/seed-one"
+printf '1800000000\0v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4= v1a,abc v2,xyz' \
+  > "$ROOT/fuzz/corpus/standard_webhooks_header/seed-versions"
+printf -- '-9223372036854775808\0%s' "$(printf 'v1,AAAA %.0s' $(seq 1 200))" \
+  > "$ROOT/fuzz/corpus/standard_webhooks_header/seed-many"
 
 cd "$ROOT/fuzz"
 for target in "${TARGETS[@]}"; do

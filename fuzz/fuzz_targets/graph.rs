@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use loadout::webhook::graph;
+use loadout::ports::secrets::keys;
+use loadout::webhook::{RotatingSecret, graph};
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(3, |b| *b == 0);
@@ -13,11 +14,14 @@ fuzz_target!(|data: &[u8]| {
     if let Some(answer) = token.and_then(|t| graph::validation_answer(t).ok()) {
         assert!(!answer.contains('<') && !answer.contains('>'));
     }
-    let _ = graph::verify_client_state(state, "graph-fuzz-state");
+    let configured =
+        RotatingSecret::single(keys::GRAPH_CLIENT_STATE, "graph-fuzz-state").expect("valid");
+    let _ = graph::verify_client_state(state, &configured);
     let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("valid");
-    let _ = graph::normalize(body, "graph-fuzz-state", now);
+    let _ = graph::normalize(body, &configured, now);
     // Items with the fuzzer's own clientState reach the parser past the check as well.
-    if let Some(state) = state.filter(|s| !s.trim().is_empty()) {
-        let _ = graph::normalize(body, state, now);
+    if let Some(own) = state.and_then(|s| RotatingSecret::single(keys::GRAPH_CLIENT_STATE, s).ok())
+    {
+        let _ = graph::normalize(body, &own, now);
     }
 });

@@ -28,6 +28,9 @@ pub struct Settings {
     /// The organization group that manages the smart groups Loadout creates
     /// (`LOADOUT_UEM_ORGANIZATION_GROUP_ID`); unset, UEM puts them in the API admin's group.
     pub uem_organization_group_id: Option<String>,
+    /// The enricher's reads of each directory (Graph, BambooHR, Okta), a bucket per source apart
+    /// from UEM's (`LOADOUT_DIRECTORY_REQUESTS_PER_MINUTE`; 0: unlimited).
+    pub directory_requests_per_minute: u32,
     /// Receives before a message is dead-lettered (`LOADOUT_MAX_RECEIVES`).
     pub max_receives: u32,
     /// How long enrichment may reuse a user's context (`LOADOUT_CONTEXT_TTL_SECONDS`).
@@ -51,6 +54,9 @@ pub struct Settings {
     /// How old the UEM inventory may get before the sweep reads it again
     /// (`LOADOUT_INVENTORY_REFRESH_SECONDS`).
     pub inventory_refresh: Duration,
+    /// How long audit records of refused inbound requests are kept
+    /// (`LOADOUT_AUDIT_REFUSAL_TTL_DAYS`; 0 keeps them for ever). Every other record is kept.
+    pub audit_refusal_ttl: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -60,6 +66,7 @@ impl Default for Settings {
             pilot_group: None,
             uem_requests_per_minute: 120,
             uem_organization_group_id: None,
+            directory_requests_per_minute: 600,
             max_receives: 5,
             context_ttl: Duration::from_secs(300),
             idempotency_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -69,9 +76,12 @@ impl Default for Settings {
             execute_max_wait: Duration::from_secs(30),
             group_shard_size: 5_000,
             inventory_refresh: Duration::from_secs(6 * 3600),
+            audit_refusal_ttl: Some(Duration::from_secs(30 * DAY_SECONDS)),
         }
     }
 }
+
+const DAY_SECONDS: u64 = 24 * 3600;
 
 fn number<T: std::str::FromStr>(
     name: &'static str,
@@ -111,6 +121,11 @@ impl Settings {
             uem_organization_group_id: lookup("LOADOUT_UEM_ORGANIZATION_GROUP_ID")
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty()),
+            directory_requests_per_minute: number(
+                "LOADOUT_DIRECTORY_REQUESTS_PER_MINUTE",
+                lookup("LOADOUT_DIRECTORY_REQUESTS_PER_MINUTE"),
+                d.directory_requests_per_minute,
+            )?,
             max_receives: number(
                 "LOADOUT_MAX_RECEIVES",
                 lookup("LOADOUT_MAX_RECEIVES"),
@@ -152,6 +167,13 @@ impl Settings {
                 lookup("LOADOUT_INVENTORY_REFRESH_SECONDS"),
                 d.inventory_refresh.as_secs(),
             )?),
+            audit_refusal_ttl: match lookup("LOADOUT_AUDIT_REFUSAL_TTL_DAYS") {
+                None => d.audit_refusal_ttl,
+                value => match number::<u64>("LOADOUT_AUDIT_REFUSAL_TTL_DAYS", value, 30)? {
+                    0 => None,
+                    days => Some(Duration::from_secs(days.saturating_mul(DAY_SECONDS))),
+                },
+            },
         })
     }
 }
@@ -165,6 +187,22 @@ mod tests {
         let s = Settings::from_lookup(|_| None).expect("defaults");
         assert_eq!(s.mode, Mode::Gated);
         assert_eq!(s.uem_requests_per_minute, 120);
+    }
+
+    #[test]
+    fn refusals_are_kept_30_days_unless_configured_and_0_keeps_them() {
+        let days = |v: Option<&str>| {
+            Settings::from_lookup(|n| {
+                (n == "LOADOUT_AUDIT_REFUSAL_TTL_DAYS")
+                    .then(|| v.map(str::to_owned))
+                    .flatten()
+            })
+            .expect("valid")
+            .audit_refusal_ttl
+        };
+        assert_eq!(days(None), Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(days(Some("7")), Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(days(Some("0")), None);
     }
 
     #[test]

@@ -49,15 +49,6 @@ pub fn latest_decision(user: &UserId) -> (String, String) {
     (format!("decision#{user}"), "latest".to_owned())
 }
 
-/// What Loadout has assigned to a user and UEM holds: one item per app.
-pub fn managed_partition(user: &UserId) -> String {
-    format!("managed#{user}")
-}
-
-pub fn managed(user: &UserId, app: &AppId) -> (String, String) {
-    (managed_partition(user), app.to_string())
-}
-
 /// Status of one action (Pending -> Dispatched -> Done | Failed).
 pub fn action(id: &ActionId) -> (String, String) {
     (format!("action#{id}"), "status".to_owned())
@@ -335,4 +326,434 @@ pub fn usage_history(app: &AppId) -> (String, String) {
 /// Per usage source: last success, last failure and the apps it covers (one partition).
 pub fn usage_source(source: &str) -> (String, String) {
     ("usage-source".to_owned(), source.to_owned())
+}
+
+/// A member event of a group change read a page at a time (`stages::group_change`): queued
+/// once per group change and member.
+pub fn fan_out_member(source: &str, group_change: &str, member: &str) -> (String, String) {
+    (
+        format!("fanout#{source}"),
+        format!("{group_change}#{member}"),
+    )
+}
+
+/// The continuation of a group change from one page to the next: queued once per page. The
+/// cursor (a URL) is hashed: keys stay short and hold no query strings.
+pub fn fan_out_page(source: &str, group_change: &str, cursor: &str) -> (String, String) {
+    use sha2::{Digest, Sha256};
+    let page = hex::encode(&Sha256::digest(cursor.as_bytes())[..16]);
+    (
+        format!("fanout#{source}"),
+        format!("{group_change}#page#{page}"),
+    )
+}
+
+/// The enricher's budget of directory reads (a token bucket per source, `sk` = the source).
+pub const DIRECTORY_RATE_PK: &str = "directory#rate";
+
+/// The key every function reads once at start-up to open its connection to the table (it never
+/// exists); see `lambda::prime`.
+pub const PRIME_PK: &str = "prime";
+
+// ---- Which function may touch which partitions -------------------------------------------------
+//
+// Each deployed function's role may read and write only the partitions listed for it here: the
+// template's `dynamodb:LeadingKeys` conditions are these lists (shared/tests/infra_template.rs
+// compares them), and the test below checks that every key above falls in a declared partition.
+//
+// To add a key layout: write its function above, declare its partition in `partitions` (and in
+// `partitions::ALL`), and list it under every function that uses it, in `reads` and, if it
+// writes, in `writes`. To add a function (a sweeper, an approval callback, a licence reclaimer):
+// add a `FunctionAccess` named like its package under `functions/`, and give its role in
+// infra/template.yaml the two conditioned statements the template test asks for.
+
+/// A family of partition keys: one exact `pk`, or every `pk` that starts with a prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Partition {
+    Exact(&'static str),
+    Prefix(&'static str),
+}
+
+impl Partition {
+    /// The IAM `StringLike` pattern of `dynamodb:LeadingKeys` that admits this family.
+    pub fn iam_pattern(&self) -> String {
+        match self {
+            Partition::Exact(pk) => (*pk).to_owned(),
+            Partition::Prefix(prefix) => format!("{prefix}*"),
+        }
+    }
+
+    pub fn contains(&self, pk: &str) -> bool {
+        match self {
+            Partition::Exact(exact) => pk == *exact,
+            Partition::Prefix(prefix) => pk.starts_with(prefix),
+        }
+    }
+}
+
+/// Every partition of the state table.
+pub mod partitions {
+    use super::Partition::{self, Exact, Prefix};
+
+    pub const PRIME: Partition = Exact(super::PRIME_PK);
+    pub const INBOUND: Partition = Prefix("inbound#");
+    pub const FAN_OUT: Partition = Prefix("fanout#");
+    /// A user's profile, manager marker, context cache, usage, intent, observed holdings and
+    /// UEM identity.
+    pub const USER: Partition = Prefix("user#");
+    pub const PEOPLE: Partition = Exact(super::PEOPLE);
+    pub const EMAIL: Partition = Exact("email");
+    pub const EXTERNAL_ID: Partition = Prefix("external#");
+    pub const LOCATION_REGION: Partition = Exact("location-region");
+    pub const DECISION: Partition = Prefix("decision#");
+    pub const CORRELATION: Partition = Prefix("correlation#");
+    pub const RECOMMENDATION: Partition = Prefix("recommendation#");
+    pub const RECOMMENDATIONS: Partition = Exact("recommendations");
+    pub const ACTION: Partition = Prefix("action#");
+    pub const PENDING: Partition = Prefix("pending#");
+    pub const PENDING_APPS: Partition = Exact("pending-apps");
+    pub const APP_LEASE: Partition = Exact("lease#app");
+    pub const OWNED_GROUP: Partition = Prefix("uemgroup#");
+    pub const OWNED_APPS: Partition = Exact("uemgroup-apps");
+    pub const OBSERVED_GROUP: Partition = Exact("observed#group");
+    pub const OBSERVED_META: Partition = Exact("observed#meta");
+    pub const IDENTITY_INDEX: Partition = Exact(super::IDENTITY_INDEX);
+    pub const PARKED: Partition = Exact(super::PARKED);
+    pub const ATTENTION: Partition = Exact(super::ATTENTION);
+    /// The UEM inventory: users, e-mails, devices and when each was read.
+    pub const INVENTORY: Partition = Prefix("inv#");
+    pub const RETIRED_APPS: Partition = Exact(super::RETIRED_APPS);
+    pub const SWEEP: Partition = Exact("sweep");
+    pub const APPROVAL: Partition = Prefix("approval#");
+    pub const APPROVALS: Partition = Prefix("approvals#");
+    pub const APPROVAL_TARGET: Partition = Prefix("approval-target#");
+    pub const LAST_SEEN: Partition = Prefix("lastseen#");
+    pub const USAGE_HISTORY: Partition = Exact("usage-history");
+    pub const USAGE_SOURCE: Partition = Exact("usage-source");
+    /// Policy sets and the pointer to the active one: written only by `loadout policy push`
+    /// (an operator), read by the functions that decide.
+    pub const POLICY_SET: Partition = Exact("policy-set");
+    pub const DIRECTORY_RATE: Partition = Exact(super::DIRECTORY_RATE_PK);
+    pub const UEM_RATE: Partition = Exact(crate::uem::RATE_PK);
+    pub const UEM_CACHE: Partition = Exact(crate::uem::CACHE_PK);
+
+    pub const ALL: [Partition; 36] = [
+        PRIME,
+        INBOUND,
+        FAN_OUT,
+        USER,
+        PEOPLE,
+        EMAIL,
+        EXTERNAL_ID,
+        LOCATION_REGION,
+        DECISION,
+        CORRELATION,
+        RECOMMENDATION,
+        RECOMMENDATIONS,
+        ACTION,
+        PENDING,
+        PENDING_APPS,
+        APP_LEASE,
+        OWNED_GROUP,
+        OWNED_APPS,
+        OBSERVED_GROUP,
+        OBSERVED_META,
+        IDENTITY_INDEX,
+        PARKED,
+        ATTENTION,
+        INVENTORY,
+        RETIRED_APPS,
+        SWEEP,
+        APPROVAL,
+        APPROVALS,
+        APPROVAL_TARGET,
+        LAST_SEEN,
+        USAGE_HISTORY,
+        USAGE_SOURCE,
+        POLICY_SET,
+        DIRECTORY_RATE,
+        UEM_RATE,
+        UEM_CACHE,
+    ];
+}
+
+/// What one deployed function may do to the state table.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionAccess {
+    /// The package name under `functions/` (the template's `BuildProperties.Binary`).
+    pub function: &'static str,
+    /// Partitions it reads (GetItem, Query).
+    pub reads: &'static [Partition],
+    /// Partitions it writes (UpdateItem, DeleteItem, ConditionCheckItem).
+    pub writes: &'static [Partition],
+}
+
+impl FunctionAccess {
+    pub fn read_patterns(&self) -> Vec<String> {
+        patterns(self.reads)
+    }
+
+    pub fn write_patterns(&self) -> Vec<String> {
+        patterns(self.writes)
+    }
+}
+
+fn patterns(partitions: &[Partition]) -> Vec<String> {
+    let mut out: Vec<String> = partitions.iter().map(Partition::iam_pattern).collect();
+    out.sort();
+    out
+}
+
+/// The state-table access of every deployed function.
+pub const STATE_ACCESS: &[FunctionAccess] = {
+    use partitions::*;
+    &[
+        // Internet-facing: its own idempotency records, nothing else (not the policy set, not
+        // a user's intent).
+        FunctionAccess {
+            function: "webhook-intake",
+            reads: &[PRIME, INBOUND],
+            writes: &[INBOUND],
+        },
+        FunctionAccess {
+            function: "context-enricher",
+            reads: &[
+                PRIME,
+                USER,
+                PEOPLE,
+                EMAIL,
+                EXTERNAL_ID,
+                LOCATION_REGION,
+                FAN_OUT,
+                INVENTORY,
+                IDENTITY_INDEX,
+                PARKED,
+                DIRECTORY_RATE,
+                UEM_RATE,
+                UEM_CACHE,
+            ],
+            writes: &[
+                USER,
+                PEOPLE,
+                EMAIL,
+                EXTERNAL_ID,
+                LOCATION_REGION,
+                FAN_OUT,
+                INVENTORY,
+                IDENTITY_INDEX,
+                PARKED,
+                DIRECTORY_RATE,
+                UEM_RATE,
+                UEM_CACHE,
+            ],
+        },
+        FunctionAccess {
+            function: "decision-engine",
+            reads: &[
+                PRIME,
+                USER,
+                DECISION,
+                CORRELATION,
+                RECOMMENDATION,
+                RECOMMENDATIONS,
+                POLICY_SET,
+                OBSERVED_META,
+                RETIRED_APPS,
+                APPROVAL,
+                APPROVAL_TARGET,
+            ],
+            writes: &[USER, DECISION, CORRELATION, RECOMMENDATION, RECOMMENDATIONS],
+        },
+        FunctionAccess {
+            function: "uem-executor",
+            reads: &[
+                PRIME,
+                USER,
+                ACTION,
+                ATTENTION,
+                PENDING,
+                PENDING_APPS,
+                APP_LEASE,
+                OWNED_GROUP,
+                OWNED_APPS,
+                OBSERVED_GROUP,
+                POLICY_SET,
+                UEM_RATE,
+                UEM_CACHE,
+            ],
+            writes: &[
+                USER,
+                ACTION,
+                ATTENTION,
+                PENDING,
+                PENDING_APPS,
+                APP_LEASE,
+                OWNED_GROUP,
+                OWNED_APPS,
+                OBSERVED_GROUP,
+                UEM_RATE,
+                UEM_CACHE,
+            ],
+        },
+        // ServiceNow's decisions: approval records only.
+        FunctionAccess {
+            function: "approval-callback",
+            reads: &[PRIME, APPROVAL, APPROVALS],
+            writes: &[APPROVAL, APPROVALS],
+        },
+        // The sweep reads Loadout's whole picture of UEM and keeps it, and applies what is
+        // pending like the executor; it never writes decisions, policies or inbound records.
+        FunctionAccess {
+            function: "sweeper",
+            reads: &[
+                PRIME,
+                USER,
+                PEOPLE,
+                EMAIL,
+                DECISION,
+                POLICY_SET,
+                ACTION,
+                ATTENTION,
+                PENDING,
+                PENDING_APPS,
+                APP_LEASE,
+                OWNED_GROUP,
+                OWNED_APPS,
+                OBSERVED_GROUP,
+                OBSERVED_META,
+                IDENTITY_INDEX,
+                PARKED,
+                INVENTORY,
+                RETIRED_APPS,
+                SWEEP,
+                UEM_RATE,
+                UEM_CACHE,
+            ],
+            writes: &[
+                USER,
+                ACTION,
+                ATTENTION,
+                PENDING,
+                PENDING_APPS,
+                APP_LEASE,
+                OWNED_GROUP,
+                OWNED_APPS,
+                OBSERVED_GROUP,
+                OBSERVED_META,
+                IDENTITY_INDEX,
+                PARKED,
+                INVENTORY,
+                RETIRED_APPS,
+                SWEEP,
+                UEM_RATE,
+                UEM_CACHE,
+            ],
+        },
+    ]
+};
+
+/// The access of `function`, if it is a deployed function.
+pub fn access_of(function: &str) -> Option<&'static FunctionAccess> {
+    STATE_ACCESS.iter().find(|a| a.function == function)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pk of every key layout above, with sample arguments.
+    fn every_pk() -> Vec<String> {
+        let user = UserId::new("jdoe");
+        let app = AppId::new("slack");
+        let action_id = ActionId::new("a1");
+        vec![
+            inbound_event("okta", "e1").0,
+            profile(&user).0,
+            manager_marker(&user).0,
+            person(&user).0,
+            email_index("jdoe@example.com").0,
+            context_cache(&user).0,
+            usage(&user).0,
+            decision(&user, "c1").0,
+            latest_decision(&user).0,
+            action(&action_id).0,
+            correlation_action("c1", &action_id).0,
+            pending_partition(&app),
+            pending(&app, "jdoe", 7, &action_id).0,
+            pending_app(&app).0,
+            app_lease(&app).0,
+            owned_group(&app, PushMode::Auto, 0).0,
+            shard_layout(&app, PushMode::OnDemand).0,
+            owned_app(&app).0,
+            group_snapshot(&app, PushMode::Auto, 3).0,
+            observed(&user).0,
+            observation_meta().0,
+            identity(&user).0,
+            identity_index(42).0,
+            parked(&user).0,
+            attention(&user).0,
+            inventory_user("jdoe").0,
+            inventory_email("jdoe@example.com", "jdoe").0,
+            inventory_device("jdoe", "17").0,
+            inventory_meta("users").0,
+            sweep_report("last").0,
+            retired_app(&app).0,
+            policy_set("v1").0,
+            active_policy().0,
+            recommendation(&user, &app).0,
+            recommendation_index(&user, &app).0,
+            intent(&user).0,
+            external_id_index("graph", "oid").0,
+            location_region("Austin").0,
+            approval("lo-0").0,
+            approval_in_state("pending_approval", "lo-0").0,
+            approval_target(&user, &app, "17").0,
+            last_seen(&user).0,
+            usage_history(&app).0,
+            usage_source("intelligence").0,
+            fan_out_member("graph", "sub:n1", "m1").0,
+            fan_out_page("graph", "sub:n1", "https://graph.microsoft.com/next").0,
+            DIRECTORY_RATE_PK.to_owned(),
+            PRIME_PK.to_owned(),
+            crate::uem::RATE_PK.to_owned(),
+            crate::uem::CACHE_PK.to_owned(),
+        ]
+    }
+
+    #[test]
+    fn every_key_lies_in_exactly_one_declared_partition() {
+        for pk in every_pk() {
+            let families: Vec<_> = partitions::ALL.iter().filter(|p| p.contains(&pk)).collect();
+            assert_eq!(families.len(), 1, "{pk} lies in {families:?}");
+        }
+    }
+
+    #[test]
+    fn every_function_reads_what_it_writes_and_only_declared_partitions() {
+        for access in STATE_ACCESS {
+            for written in access.writes {
+                assert!(
+                    access.reads.contains(written),
+                    "{} writes {written:?} without reading it",
+                    access.function
+                );
+            }
+            for p in access.reads {
+                assert!(partitions::ALL.contains(p), "{p:?} is not declared");
+            }
+        }
+    }
+
+    #[test]
+    fn the_intake_cannot_write_policy_sets_or_anything_but_its_own_records() {
+        let intake = access_of("webhook-intake").expect("declared");
+        assert_eq!(intake.write_patterns(), ["inbound#*"]);
+        for function in STATE_ACCESS {
+            assert!(
+                !function.writes.contains(&partitions::POLICY_SET),
+                "{} may write policy sets",
+                function.function
+            );
+        }
+    }
 }

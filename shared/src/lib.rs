@@ -13,6 +13,7 @@ pub mod keys;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod notify;
+pub mod outbound;
 pub mod policy;
 pub mod ports;
 pub mod reconcile;
@@ -21,6 +22,7 @@ pub mod retry;
 pub mod servicenow;
 pub mod sources;
 pub mod stages;
+pub mod token_bucket;
 pub mod uem;
 pub mod usage;
 pub mod webhook;

@@ -24,12 +24,18 @@ fn required_environment(function: &str) -> &'static [&'static str] {
             env::AUDIT_TABLE,
             env::QUEUE_URL_ENRICH,
             env::SECRET_ARN,
+            // Settings::from_env: how long refusal records are kept.
+            "LOADOUT_AUDIT_REFUSAL_TTL_DAYS",
         ],
         "context-enricher" => &[
             env::STATE_TABLE,
             env::AUDIT_TABLE,
             env::QUEUE_URL_DECIDE,
+            // A group change read a page at a time continues on its own queue.
+            env::QUEUE_URL_ENRICH,
             env::QUEUE_URL_ENRICH_DLQ,
+            // Settings::from_env: the enricher's own budget of directory reads.
+            "LOADOUT_DIRECTORY_REQUESTS_PER_MINUTE",
             env::SECRET_ARN,
             UEM[0],
             UEM[1],
@@ -66,18 +72,6 @@ fn required_environment(function: &str) -> &'static [&'static str] {
         other => panic!("no environment list for function {other}: add one to this test"),
     }
 }
-
-/// The HTTP routes of DESIGN.md served by functions that exist so far, and which function
-/// serves each.
-const ROUTES: [(&str, &str, &str); 7] = [
-    ("webhook-intake", "GET", "/healthz"),
-    ("webhook-intake", "GET", "/webhooks/okta"),
-    ("webhook-intake", "POST", "/webhooks/graph"),
-    ("webhook-intake", "POST", "/webhooks/hris"),
-    ("webhook-intake", "POST", "/webhooks/okta"),
-    ("webhook-intake", "POST", "/webhooks/uem"),
-    ("approval-callback", "POST", "/approvals/servicenow"),
-];
 
 // ----------------------------------------------------------------------------------------------
 // Reading the template
@@ -386,13 +380,32 @@ fn the_http_api_serves_the_webhook_routes() {
             ));
         }
     }
-    let expected: BTreeSet<(String, String, String)> = ROUTES
+    // The one list per function: what intake and the approval callback route is what the HTTP
+    // API deploys (and openapi.yaml documents, see webhook_intake.rs).
+    let expected: BTreeSet<(String, String, String)> = loadout::stages::intake::ROUTES
         .iter()
-        .map(|(f, m, p)| ((*f).to_owned(), (*m).to_owned(), (*p).to_owned()))
+        .map(|r| {
+            (
+                "webhook-intake".to_owned(),
+                r.method.to_owned(),
+                r.path.to_owned(),
+            )
+        })
+        .chain(
+            loadout::stages::approval_callback::ROUTES
+                .iter()
+                .map(|(m, p)| {
+                    (
+                        "approval-callback".to_owned(),
+                        (*m).to_owned(),
+                        (*p).to_owned(),
+                    )
+                }),
+        )
         .collect();
     assert_eq!(
         routes, expected,
-        "(function, method, path) of every HttpApi event"
+        "(function, method, path) of every HttpApi event vs the code's route tables"
     );
 }
 
@@ -527,6 +540,174 @@ fn the_executor_is_capped_to_protect_uem() {
     );
 }
 
+/// The statements of a function's role.
+fn statements<'a>(t: &'a Value, f: &'a Mapping) -> Vec<&'a Value> {
+    let role = property(t, f, "Role")
+        .and_then(target)
+        .expect("an explicit role");
+    let role = resources(t)
+        .remove(&role)
+        .unwrap_or_else(|| panic!("{role} is not a resource"));
+    role.get("Properties")
+        .and_then(|p| p.get("Policies"))
+        .and_then(Value::as_sequence)
+        .expect("inline policies")
+        .iter()
+        .filter_map(|p| get(p, &["PolicyDocument", "Statement"]))
+        .filter_map(Value::as_sequence)
+        .flatten()
+        .collect()
+}
+
+fn actions(statement: &Value) -> Vec<&str> {
+    match statement.get("Action") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Sequence(s)) => s.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The logical ids a statement's `Resource` names (one or a list).
+fn statement_resources(statement: &Value) -> Vec<String> {
+    match statement.get("Resource") {
+        Some(Value::Sequence(s)) => s.iter().filter_map(target).collect(),
+        Some(v) => target(v).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// A statement's `Condition.<operator>.<key>` values, as text (`!Sub` strings kept as written).
+fn condition_values(statement: &Value, operator: &str, key: &str) -> Option<Vec<String>> {
+    let values = get(statement, &["Condition", operator, key])?;
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Tagged(t) => t.value.as_str().map(str::to_owned),
+        _ => None,
+    };
+    let mut out: Vec<String> = match values {
+        Value::Sequence(s) => s.iter().filter_map(text).collect(),
+        v => text(v).into_iter().collect(),
+    };
+    out.sort();
+    Some(out)
+}
+
+#[test]
+fn each_function_reads_and_writes_only_its_own_partitions_of_the_state_table() {
+    const READS: [&str; 2] = ["dynamodb:GetItem", "dynamodb:Query"];
+    const WRITES: [&str; 5] = [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:BatchWriteItem",
+    ];
+    let t = template();
+    for (name, f) in functions(&t) {
+        let access = loadout::keys::access_of(&name).unwrap_or_else(|| {
+            panic!("{name} has no entry in keys::STATE_ACCESS: declare what it may touch")
+        });
+        let mut granted_reads = BTreeSet::new();
+        let mut granted_writes = BTreeSet::new();
+        for statement in statements(&t, f) {
+            if !statement_resources(statement).contains(&"StateTable".to_owned()) {
+                continue;
+            }
+            let keys =
+                condition_values(statement, "ForAllValues:StringLike", "dynamodb:LeadingKeys")
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{name}: a statement on the state table without dynamodb:LeadingKeys"
+                        )
+                    });
+            for action in actions(statement) {
+                if READS.contains(&action) {
+                    assert_eq!(keys, access.read_patterns(), "{name}: {action} may touch");
+                    granted_reads.insert(action);
+                } else if WRITES.contains(&action) {
+                    assert_eq!(keys, access.write_patterns(), "{name}: {action} may touch");
+                    granted_writes.insert(action);
+                } else {
+                    panic!("{name}: {action} on the state table is neither a read nor a write");
+                }
+            }
+        }
+        assert!(
+            granted_reads.contains("dynamodb:GetItem"),
+            "{name} cannot read"
+        );
+        assert_eq!(
+            !granted_writes.is_empty(),
+            !access.writes.is_empty(),
+            "{name}: writes granted {granted_writes:?} vs declared {:?}",
+            access.writes
+        );
+    }
+}
+
+#[test]
+fn kms_use_is_only_through_the_services_that_encrypt_loadout_s_data() {
+    let allowed = ["dynamodb", "lambda", "secretsmanager", "sqs"]
+        .map(|service| format!("{service}.${{AWS::Region}}.amazonaws.com"));
+    let t = template();
+    for (name, f) in functions(&t) {
+        for statement in statements(&t, f) {
+            if !actions(statement).iter().any(|a| a.starts_with("kms:")) {
+                continue;
+            }
+            let via = condition_values(statement, "StringEquals", "kms:ViaService")
+                .unwrap_or_else(|| panic!("{name}: KMS use without kms:ViaService"));
+            assert!(!via.is_empty(), "{name}: an empty kms:ViaService");
+            for service in &via {
+                assert!(allowed.contains(service), "{name}: KMS via {service}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_queue_a_function_is_given_it_may_send_to() {
+    let t = template();
+    for (name, f) in functions(&t) {
+        let variables = f
+            .get("Properties")
+            .and_then(|p| get(p, &["Environment", "Variables"]))
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
+        for (variable, value) in &variables {
+            let variable = variable.as_str().unwrap_or_default();
+            if !variable.starts_with("LOADOUT_QUEUE_URL_") {
+                continue;
+            }
+            let queue = target(value).unwrap_or_else(|| panic!("{name}: {variable} is not a !Ref"));
+            let allowed = statements(&t, f).iter().any(|s| {
+                actions(s).contains(&"sqs:SendMessage") && statement_resources(s).contains(&queue)
+            });
+            assert!(
+                allowed,
+                "{name} is given {variable} ({queue}) but its role may not sqs:SendMessage to it"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_intake_is_capped_so_a_flood_cannot_take_the_other_functions_concurrency() {
+    let t = template();
+    let fns = functions(&t);
+    let intake = fns["webhook-intake"];
+    let reserved = property(&t, intake, "ReservedConcurrentExecutions")
+        .and_then(target)
+        .expect("webhook-intake needs reserved concurrency, from a parameter");
+    let parameter = get(&t, &["Parameters", reserved.as_str()])
+        .unwrap_or_else(|| panic!("{reserved} is not a parameter"));
+    assert!(
+        parameter.get("Default").and_then(Value::as_u64).is_some(),
+        "{reserved} has a numeric default"
+    );
+}
+
 #[test]
 fn each_function_has_its_own_role_without_wildcard_actions() {
     let t = template();
@@ -584,6 +765,15 @@ fn tables_match_what_the_adapters_expect() {
         Some("ttl")
     );
     let audit = Value::Mapping(resources(&t)["AuditTable"].clone());
+    // Refusal records expire (LOADOUT_AUDIT_REFUSAL_TTL_DAYS); the adapter writes this attribute.
+    assert_eq!(
+        get(
+            &audit,
+            &["Properties", "TimeToLiveSpecification", "AttributeName"]
+        )
+        .and_then(Value::as_str),
+        Some(loadout::adapters::aws::audit_log::TTL)
+    );
     let indexes: BTreeMap<String, Vec<String>> =
         get(&audit, &["Properties", "GlobalSecondaryIndexes"])
             .and_then(Value::as_sequence)

@@ -13,7 +13,7 @@ use loadout::config::Settings;
 use loadout::domain::event::MembershipChange;
 use loadout::domain::{AuditKind, AuditRecord, DomainEvent, Envelope, EventKind, UserId};
 use loadout::ports::queue::names;
-use loadout::ports::{AuditLog, AuditQuery, Clock, ManualClock, Queue};
+use loadout::ports::{AuditError, AuditLog, AuditQuery, Clock, ManualClock, Queue};
 use loadout::stages::Services;
 use loadout::stages::approval_callback::{self, ApprovalCallback};
 use loadout::stages::intake::{Intake, ROUTES};
@@ -21,6 +21,7 @@ use loadout::webhook::{ApiResponse, InboundRequest, bamboohr, standard_webhooks,
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const OKTA_SECRET: &str = "okta-shared-secret-for-tests";
@@ -46,8 +47,8 @@ fn fixture(path: &str) -> Vec<u8> {
 struct Harness {
     intake: Intake,
     approvals: ApprovalCallback,
-    audit: Arc<SqliteAuditLog>,
-    queue: Arc<SqliteQueue>,
+    audit: Arc<CountingAudit>,
+    queue: Arc<CountingQueue>,
     clock: ManualClock,
 }
 
@@ -55,13 +56,14 @@ fn secrets(with_bamboo: bool) -> HashMap<String, String> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut values = HashMap::from([
+        // Mid-rotation: the new key is current, the old one waits beside it.
         (
             "LOADOUT_HRIS_HMAC_SECRET".to_owned(),
-            format!(
-                "whsec_{} whsec_{}",
-                b64.encode(HRIS_OLD),
-                b64.encode(HRIS_NEW)
-            ),
+            format!("whsec_{}", b64.encode(HRIS_NEW)),
+        ),
+        (
+            "LOADOUT_HRIS_HMAC_SECRET_PREVIOUS".to_owned(),
+            format!("whsec_{}", b64.encode(HRIS_OLD)),
         ),
         (
             "LOADOUT_OKTA_AUTHORIZATION".to_owned(),
@@ -86,26 +88,101 @@ fn harness() -> Harness {
     harness_with(secrets(true))
 }
 
+/// The audit log, counting appends: how much an attacker's request makes Loadout write.
+struct CountingAudit {
+    log: SqliteAuditLog,
+    appends: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl AuditLog for CountingAudit {
+    async fn append(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        self.appends.fetch_add(1, Ordering::SeqCst);
+        self.log.append(record).await
+    }
+
+    async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
+        self.log.query(query).await
+    }
+}
+
 fn harness_with(values: HashMap<String, String>) -> Harness {
+    harness_with_settings(
+        values,
+        Settings {
+            max_body_bytes: 64 * 1024,
+            ..Settings::default()
+        },
+    )
+}
+
+/// The queue, counting the calls that send: each is a round trip the sender waits for.
+struct CountingQueue {
+    queue: Arc<SqliteQueue>,
+    sends: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Queue for CountingQueue {
+    async fn send(
+        &self,
+        queue: &str,
+        messages: Vec<loadout::ports::OutgoingMessage>,
+    ) -> Result<(), loadout::ports::QueueError> {
+        self.sends.fetch_add(1, Ordering::SeqCst);
+        self.queue.send(queue, messages).await
+    }
+
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<loadout::ports::ReceivedMessage>, loadout::ports::QueueError> {
+        self.queue.receive(queue, max, visibility).await
+    }
+
+    async fn ack(&self, queue: &str, receipt: &str) -> Result<(), loadout::ports::QueueError> {
+        self.queue.ack(queue, receipt).await
+    }
+
+    async fn release(
+        &self,
+        queue: &str,
+        receipt: &str,
+        delay: Duration,
+    ) -> Result<(), loadout::ports::QueueError> {
+        self.queue.release(queue, receipt, delay).await
+    }
+
+    async fn depth(&self, queue: &str) -> Result<usize, loadout::ports::QueueError> {
+        self.queue.depth(queue).await
+    }
+}
+
+fn harness_with_settings(values: HashMap<String, String>, settings: Settings) -> Harness {
     let db = LocalDb::in_memory().expect("in-memory db");
     let clock = ManualClock::at(now());
     let clock_port: Arc<dyn Clock> = Arc::new(clock.clone());
-    let audit = Arc::new(SqliteAuditLog::new(db.clone()));
-    let queue = Arc::new(SqliteQueue::new(
-        db.clone(),
-        clock_port.clone(),
-        QueueSpec::pipeline(5),
-    ));
+    let audit = Arc::new(CountingAudit {
+        log: SqliteAuditLog::new(db.clone()).with_clock(clock_port.clone()),
+        appends: AtomicUsize::new(0),
+    });
+    let queue = Arc::new(CountingQueue {
+        queue: Arc::new(SqliteQueue::new(
+            db.clone(),
+            clock_port.clone(),
+            QueueSpec::pipeline(5),
+        )),
+        sends: AtomicUsize::new(0),
+    });
     let services = Services {
         store: Arc::new(SqliteStateStore::new(db, clock_port.clone())),
         audit: audit.clone(),
         queue: queue.clone(),
         secrets: Arc::new(LocalSecrets::with_loader(Box::new(move || values.clone()))),
         clock: clock_port,
-        settings: Settings {
-            max_body_bytes: 64 * 1024,
-            ..Settings::default()
-        },
+        settings,
     };
     Harness {
         intake: Intake::new(services.clone()),
@@ -288,6 +365,32 @@ async fn okta_delivery_queues_one_event_per_event_loadout_acts_on() {
 }
 
 #[tokio::test]
+async fn okta_a_delivery_of_many_events_is_answered_after_one_queue_send_not_one_per_event() {
+    let h = harness();
+    let mut delivery: Value =
+        serde_json::from_slice(&fixture("okta/event_hook_delivery.json")).expect("json");
+    let template = delivery["data"]["events"][0].clone();
+    let events: Vec<Value> = (0..20)
+        .map(|i| {
+            let mut e = template.clone();
+            e["uuid"] = format!("bulk-{i}").into();
+            e
+        })
+        .collect();
+    delivery["data"]["events"] = events.into();
+    let response = h
+        .send(okta_post(delivery.to_string().as_bytes(), OKTA_SECRET))
+        .await;
+    assert_eq!(response.status, 202, "{:?}", response.body);
+    assert_eq!(
+        h.queue.sends.load(Ordering::SeqCst),
+        1,
+        "Okta waits ~3 s: the events go to the queue in one call before the answer"
+    );
+    assert_eq!(h.enrich_queue().await.len(), 20);
+}
+
+#[tokio::test]
 async fn okta_redelivery_returns_the_original_ids_and_queues_nothing_new() {
     let h = harness();
     let body = fixture("okta/event_hook_delivery.json");
@@ -344,13 +447,12 @@ async fn okta_bad_events_are_refused_one_by_one_and_good_ones_kept() {
     assert_eq!(body["accepted"].as_array().map(Vec::len), Some(2));
     assert_eq!(body["skipped"].as_array().map(Vec::len), Some(3));
     assert_eq!(h.enrich_queue().await.len(), 2);
+    // One record for the request, naming each refused event.
     let refusals = h.refusals().await;
-    assert_eq!(refusals.len(), 2);
-    assert!(
-        refusals
-            .iter()
-            .all(|r| r.detail["code"] == "malformed_body")
-    );
+    assert_eq!(refusals.len(), 1);
+    assert_eq!(refusals[0].detail["item_count"], 2);
+    let items = refusals[0].detail["items"].as_array().expect("items");
+    assert!(items.iter().all(|i| i["code"] == "malformed_body"));
 }
 
 #[tokio::test]
@@ -392,6 +494,77 @@ async fn okta_malformed_oversized_and_non_json_bodies_are_refused() {
     );
     assert_error(&h.send(form).await, 415, "unsupported_media_type");
     assert_eq!(h.refusals().await.len(), 3);
+    assert!(h.enrich_queue().await.is_empty());
+}
+
+/// Okta's own setup suggests an `Authorization` value such as `Basic <base64>`.
+const OKTA_BASIC_VALUE: &str = "Basic b2t0YS1ob29rOnMzY3JldC12YWx1ZS1mb3ItdGVzdHM=";
+
+#[tokio::test]
+async fn okta_a_part_of_a_configured_basic_value_is_refused_and_the_whole_value_accepted() {
+    let mut values = secrets(true);
+    values.insert("LOADOUT_OKTA_AUTHORIZATION".into(), OKTA_BASIC_VALUE.into());
+    let h = harness_with(values);
+    let body = fixture("okta/event_hook_delivery.json");
+    assert_error(
+        &h.send(okta_post(&body, "Basic")).await,
+        401,
+        "invalid_signature",
+    );
+    let (_, encoded) = OKTA_BASIC_VALUE.split_once(' ').expect("two parts");
+    assert_error(
+        &h.send(okta_post(&body, encoded)).await,
+        401,
+        "invalid_signature",
+    );
+    assert!(
+        h.enrich_queue().await.is_empty(),
+        "nothing forged is queued"
+    );
+    let whole = h.send(okta_post(&body, OKTA_BASIC_VALUE)).await;
+    assert_eq!(whole.status, 202, "{:?}", whole.body);
+}
+
+#[tokio::test]
+async fn okta_the_previous_secret_is_accepted_while_it_is_rotated() {
+    let mut values = secrets(true);
+    values.insert(
+        "LOADOUT_OKTA_AUTHORIZATION_PREVIOUS".into(),
+        "okta-previous-secret-for-tests".into(),
+    );
+    let h = harness_with(values);
+    let body = fixture("okta/event_hook_delivery.json");
+    let old = h
+        .send(okta_post(&body, "okta-previous-secret-for-tests"))
+        .await;
+    assert_eq!(old.status, 202, "{:?}", old.body);
+    let new = h.send(okta_post(&body, OKTA_SECRET)).await;
+    assert_eq!(new.status, 202, "{:?}", new.body);
+    assert_error(
+        &h.send(okta_post(&body, "okta-other-secret-for-tests"))
+            .await,
+        401,
+        "invalid_signature",
+    );
+}
+
+#[tokio::test]
+async fn a_configured_secret_shorter_than_16_bytes_is_not_used_and_named() {
+    let mut values = secrets(true);
+    values.insert("LOADOUT_OKTA_AUTHORIZATION".into(), "Basic".into());
+    let h = harness_with(values);
+    let response = h
+        .send(okta_post(
+            &fixture("okta/event_hook_delivery.json"),
+            "Basic",
+        ))
+        .await;
+    assert_error(&response, 503, "not_configured");
+    let message = body_of(&response)["error"]["message"].to_string();
+    assert!(
+        message.contains("LOADOUT_OKTA_AUTHORIZATION"),
+        "names the setting: {message}"
+    );
     assert!(h.enrich_queue().await.is_empty());
 }
 
@@ -477,7 +650,8 @@ async fn graph_items_with_a_wrong_client_state_are_dropped_and_audited_the_rest_
     assert_eq!(h.enrich_queue().await.len(), 1);
     let refusals = h.refusals().await;
     assert_eq!(refusals.len(), 1);
-    assert_eq!(refusals[0].detail["index"], 0);
+    assert_eq!(refusals[0].detail["items"][0]["index"], 0);
+    assert_eq!(refusals[0].detail["item_count"], 1);
 }
 
 #[tokio::test]
@@ -490,7 +664,121 @@ async fn graph_notifications_that_all_fail_the_client_state_are_unauthorized() {
     let response = h.send(graph_post(forged.as_bytes())).await;
     assert_error(&response, 401, "invalid_signature");
     assert!(h.enrich_queue().await.is_empty());
-    assert_eq!(h.refusals().await.len(), 2);
+    // One request, one refusal: not one record per forged item.
+    assert_eq!(h.refusals().await.len(), 1);
+}
+
+/// `{"value":[{},{},...]}` of about `bytes` bytes: items that carry no clientState at all.
+fn empty_items(bytes: usize) -> Vec<u8> {
+    let count = (bytes - 12) / 3;
+    let mut body = b"{\"value\":[".to_vec();
+    for i in 0..count {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(b"{}");
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+#[tokio::test]
+async fn graph_a_256_kib_body_of_empty_items_costs_one_audit_write() {
+    let h = harness_with_settings(secrets(true), Settings::default());
+    let body = empty_items(256 * 1024 - 16);
+    assert!(body.len() <= Settings::default().max_body_bytes);
+    let response = h.send(graph_post(&body)).await;
+    assert_error(&response, 413, "too_many_items");
+    assert_eq!(h.audit.appends.load(Ordering::SeqCst), 1);
+    assert!(h.enrich_queue().await.is_empty());
+}
+
+#[tokio::test]
+async fn graph_items_that_all_fail_the_client_state_are_one_401_and_one_audit_write() {
+    let h = harness_with_settings(secrets(true), Settings::default());
+    // Under the item cap: every item is read, none authenticates.
+    let body = empty_items(2_000);
+    let response = h.send(graph_post(&body)).await;
+    assert_error(&response, 401, "missing_credentials");
+    assert_eq!(h.audit.appends.load(Ordering::SeqCst), 1);
+    let refusals = h.refusals().await;
+    assert_eq!(refusals[0].detail["status"], 401);
+}
+
+#[tokio::test]
+async fn a_flood_of_unauthenticated_requests_writes_a_bounded_audit_and_then_a_count() {
+    let h = harness();
+    let body = fixture("okta/event_hook_delivery.json");
+    for _ in 0..200 {
+        let response = h.send(okta_post(&body, "okta-guessed-secret-123")).await;
+        assert_error(&response, 401, "invalid_signature");
+    }
+    let written = h.audit.appends.load(Ordering::SeqCst);
+    assert!(
+        (1..=10).contains(&written),
+        "200 refusals in a minute wrote {written} audit records"
+    );
+    // The next minute's first request records how many were not written one by one.
+    h.clock.advance(Duration::from_secs(61));
+    h.send(okta_post(&body, "okta-guessed-secret-123")).await;
+    let summaries: Vec<_> = h
+        .refusals()
+        .await
+        .into_iter()
+        .filter(|r| r.detail["suppressed"].is_u64())
+        .collect();
+    assert_eq!(summaries.len(), 1, "one count for the minute");
+    assert_eq!(
+        summaries[0].detail["suppressed"].as_u64(),
+        Some(200 - written as u64)
+    );
+    assert_eq!(summaries[0].detail["source"], "okta");
+}
+
+#[tokio::test]
+async fn refusal_records_expire_after_the_configured_days_and_accepted_events_do_not() {
+    let settings = Settings::from_lookup(|name| {
+        (name == "LOADOUT_AUDIT_REFUSAL_TTL_DAYS").then(|| "7".to_owned())
+    })
+    .expect("settings");
+    let h = harness_with_settings(secrets(true), settings);
+    let body = fixture("okta/event_hook_delivery.json");
+    h.send(okta_post(&body, "okta-guessed-secret-123")).await;
+    h.send(okta_post(&body, OKTA_SECRET)).await;
+    let refusal = &h.refusals().await[0];
+    assert_eq!(
+        refusal.expires_at,
+        Some(now() + chrono::Duration::days(7)),
+        "a refusal is kept for the configured days"
+    );
+    for accepted in h.audit_of(AuditKind::EventAccepted).await {
+        assert_eq!(accepted.expires_at, None, "accepted events are kept");
+    }
+}
+
+#[tokio::test]
+async fn graph_the_previous_client_state_is_accepted_while_it_is_rotated() {
+    let mut values = secrets(true);
+    values.insert(
+        "LOADOUT_GRAPH_CLIENT_STATE_PREVIOUS".into(),
+        "graph-previous-state-for-tests".into(),
+    );
+    values.insert(
+        "LOADOUT_GRAPH_CLIENT_STATE".into(),
+        format!("{GRAPH_STATE} graph-second-half"),
+    );
+    let h = harness_with(values);
+    let mut body: Value =
+        serde_json::from_slice(&fixture("graph/users_changed.json")).expect("json");
+    body["value"][0]["clientState"] = "graph-previous-state-for-tests".into();
+    // A part of the current value (split at its space) is not the value.
+    body["value"][1]["clientState"] = GRAPH_STATE.into();
+    let response = h.send(graph_post(body.to_string().as_bytes())).await;
+    assert_eq!(response.status, 202, "{:?}", response.body);
+    let answer = body_of(&response);
+    assert_eq!(answer["accepted"].as_array().map(Vec::len), Some(1));
+    assert_eq!(answer["skipped"][0]["index"], 1);
+    assert_eq!(answer["skipped"][0]["code"], "invalid_signature");
 }
 
 #[tokio::test]
@@ -504,6 +792,38 @@ async fn graph_redelivery_returns_the_original_ids() {
         again["accepted"][0]["event_id"]
     );
     assert_eq!(again["accepted"][1]["duplicate"], true);
+    assert_eq!(h.enrich_queue().await.len(), 2);
+}
+
+/// A Graph notification with no `id` of its own: nothing but its content and its arrival tell
+/// two of them apart.
+fn id_less_group_change() -> Vec<u8> {
+    json!({"value": [{
+        "subscriptionId": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+        "clientState": GRAPH_STATE, "changeType": "updated",
+        "resource": "Groups/2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a",
+        "resourceData": {"@odata.type": "#Microsoft.Graph.Group",
+                         "id": "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a"}
+    }]})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn graph_an_id_less_notification_is_deduplicated_only_within_the_redelivery_window() {
+    let h = harness();
+    let body = id_less_group_change();
+    let first = body_of(&h.send(graph_post(&body)).await);
+    // Graph's redelivery shortly after: the same notification.
+    h.clock.advance(Duration::from_secs(30));
+    let redelivered = body_of(&h.send(graph_post(&body)).await);
+    assert_eq!(redelivered["accepted"][0]["duplicate"], true);
+    assert_eq!(redelivered["event_id"], first["event_id"]);
+    // The same change again, an hour later, is a new change, not a repeat for 7 days.
+    h.clock.advance(Duration::from_secs(3600));
+    let later = body_of(&h.send(graph_post(&body)).await);
+    assert_eq!(later["accepted"][0]["duplicate"], false, "{later}");
+    assert_ne!(later["event_id"], first["event_id"]);
     assert_eq!(h.enrich_queue().await.len(), 2);
 }
 
@@ -624,6 +944,97 @@ async fn hris_bad_signature_stale_timestamp_and_unknown_type_are_refused() {
 }
 
 #[tokio::test]
+async fn hris_a_webhook_id_that_cannot_be_a_key_is_refused_with_400() {
+    let h = harness();
+    let body = fixture("hris/joiner.json");
+    let ts = now().timestamp();
+    for id in ["x".repeat(2000), "msg#1".to_owned()] {
+        let response = h.send(hris_post(HRIS_NEW, &id, ts, &body)).await;
+        assert_error(&response, 400, "malformed_body");
+    }
+    assert!(h.enrich_queue().await.is_empty());
+}
+
+#[tokio::test]
+async fn hris_a_signature_header_of_many_entries_is_answered_by_its_first_ones() {
+    let h = harness();
+    let body = fixture("hris/joiner.json");
+    let ts = now().timestamp();
+    let forged = standard_webhooks::sign(b"some-other-key-some-other-key-32b", "m", ts, &body);
+    let mut request = hris_post(HRIS_NEW, "msg_many", ts, &body);
+    let good = request
+        .header("webhook-signature")
+        .expect("signed")
+        .to_owned();
+    let header = format!("{good} {}", vec![forged.as_str(); 199].join(" "));
+    request.headers.insert(
+        "webhook-signature",
+        HeaderValue::from_str(&header).expect("header"),
+    );
+    assert_eq!(h.send(request).await.status, 202);
+    let mut only_forged = hris_post(HRIS_NEW, "msg_forged", ts, &body);
+    only_forged.headers.insert(
+        "webhook-signature",
+        HeaderValue::from_str(&vec![forged.as_str(); 200].join(" ")).expect("header"),
+    );
+    assert_error(&h.send(only_forged).await, 401, "invalid_signature");
+}
+
+#[tokio::test]
+async fn hris_a_reused_webhook_id_with_a_different_body_is_a_conflict_not_a_silent_repeat() {
+    let h = harness();
+    let ts = now().timestamp();
+    let joiner = fixture("hris/joiner.json");
+    assert_eq!(
+        h.send(hris_post(HRIS_NEW, "msg_1", ts, &joiner))
+            .await
+            .status,
+        202
+    );
+    let mut other: Value = serde_json::from_slice(&joiner).expect("json");
+    other["type"] = "leaver".into();
+    let other = other.to_string().into_bytes();
+    let response = h.send(hris_post(HRIS_NEW, "msg_1", ts, &other)).await;
+    assert_error(&response, 409, "idempotency_key_conflict");
+    let queued = h.enrich_queue().await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].kind, EventKind::Joiner, "the first stands");
+    let conflicts: Vec<_> = h
+        .refusals()
+        .await
+        .into_iter()
+        .filter(|r| r.detail["code"] == "idempotency_key_conflict")
+        .collect();
+    assert_eq!(conflicts.len(), 1, "the conflict is audited");
+    // The same body again is still a plain repeat.
+    let again = h.send(hris_post(HRIS_NEW, "msg_1", ts, &joiner)).await;
+    assert_eq!(again.status, 202);
+}
+
+#[tokio::test]
+async fn okta_an_event_uuid_reused_for_other_content_is_skipped_as_a_conflict() {
+    let h = harness();
+    let body = fixture("okta/event_hook_delivery.json");
+    assert_eq!(h.send(okta_post(&body, OKTA_SECRET)).await.status, 202);
+    let mut changed: Value = serde_json::from_slice(&body).expect("json");
+    changed["data"]["events"][0]["eventType"] = "user.lifecycle.deactivate".into();
+    let response = h
+        .send(okta_post(changed.to_string().as_bytes(), OKTA_SECRET))
+        .await;
+    assert_eq!(response.status, 202, "{:?}", response.body);
+    let answer = body_of(&response);
+    let conflict: Vec<_> = answer["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .filter(|s| s["code"] == "idempotency_key_conflict")
+        .collect();
+    assert_eq!(conflict.len(), 1, "{answer}");
+    assert_eq!(conflict[0]["index"], 0);
+    assert_eq!(h.enrich_queue().await.len(), 4, "nothing more was queued");
+}
+
+#[tokio::test]
 async fn hris_oversized_bodies_are_refused_before_verification() {
     let h = harness();
     let big = vec![b' '; 64 * 1024 + 1];
@@ -740,6 +1151,42 @@ async fn bamboohr_bad_signature_stale_and_malformed_are_refused() {
     assert_error(&h.send(oversized).await, 413, "payload_too_large");
     assert_eq!(h.refusals().await.len(), 5);
     assert!(h.enrich_queue().await.is_empty());
+}
+
+#[tokio::test]
+async fn bamboohr_the_previous_key_is_accepted_while_it_is_rotated() {
+    let mut values = secrets(true);
+    values.insert(
+        "LOADOUT_BAMBOOHR_HMAC_SECRET_PREVIOUS".into(),
+        "bamboohr-previous-key-for-tests".into(),
+    );
+    let h = harness_with(values);
+    let ts = now().timestamp().to_string();
+    let body = fixture("bamboohr/employee_updated.json");
+    let old = h
+        .send(bamboo_post(&body, &ts, "bamboohr-previous-key-for-tests"))
+        .await;
+    assert_eq!(old.status, 202, "{:?}", old.body);
+}
+
+#[tokio::test]
+async fn bamboohr_an_event_without_a_timestamp_is_new_again_after_the_redelivery_window() {
+    let h = harness();
+    let body = br#"{"type":"employee.updated","data":{"companyId":"12345","employeeId":"67890","changedFields":["department"]}}"#;
+    let first = body_of(
+        &h.send(bamboo_post(
+            body,
+            &now().timestamp().to_string(),
+            BAMBOO_KEY,
+        ))
+        .await,
+    );
+    h.clock.advance(Duration::from_secs(2 * 3600));
+    let later_ts = (now().timestamp() + 2 * 3600).to_string();
+    let later = h.send(bamboo_post(body, &later_ts, BAMBOO_KEY)).await;
+    assert_eq!(later.status, 202, "{:?}", later.body);
+    assert_ne!(body_of(&later)["event_id"], first["event_id"]);
+    assert_eq!(h.enrich_queue().await.len(), 2);
 }
 
 #[tokio::test]
@@ -905,6 +1352,37 @@ async fn uem_wrong_credentials_malformed_and_oversized_are_refused() {
 }
 
 #[tokio::test]
+async fn uem_credentials_are_the_whole_configured_pair_or_the_previous_one() {
+    let mut values = secrets(true);
+    values.insert(
+        "LOADOUT_UEM_EVENTS_BASIC".into(),
+        "uem-notifier:correct horse battery staple".into(),
+    );
+    values.insert(
+        "LOADOUT_UEM_EVENTS_BASIC_PREVIOUS".into(),
+        "uem-notifier:previous-password-for-tests".into(),
+    );
+    let h = harness_with(values);
+    let body = fixture("uem/mdm_enrollment_complete.json");
+    for part in ["uem-notifier:correct", "horse", "battery"] {
+        assert_error(
+            &h.send(uem_post(&body, part)).await,
+            401,
+            "invalid_signature",
+        );
+    }
+    assert!(h.enrich_queue().await.is_empty());
+    let old = h
+        .send(uem_post(&body, "uem-notifier:previous-password-for-tests"))
+        .await;
+    assert_eq!(old.status, 202, "{:?}", old.body);
+    let whole = h
+        .send(uem_post(&body, "uem-notifier:correct horse battery staple"))
+        .await;
+    assert_eq!(whole.status, 202, "{:?}", whole.body);
+}
+
+#[tokio::test]
 async fn uem_event_types_loadout_does_not_act_on_are_acknowledged() {
     let h = harness();
     let response = h
@@ -978,8 +1456,12 @@ fn the_openapi_document_lists_exactly_the_routes_intake_serves() {
     let documented = documented_operations(&doc);
     let mut served: Vec<(String, String)> = ROUTES
         .iter()
-        .chain(approval_callback::ROUTES)
-        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .chain(
+            approval_callback::ROUTES
+                .iter()
+                .map(|(m, p)| ((*m).to_owned(), (*p).to_owned())),
+        )
         .collect();
     served.sort();
     assert_eq!(documented, served);

@@ -65,6 +65,9 @@ pub enum LocalError {
     Stage(#[from] loadout::stages::StageError),
     #[error("runtime file {path}: {message}")]
     Runtime { path: String, message: String },
+    /// An inbound secret is too weak to use; the message names the setting.
+    #[error(transparent)]
+    WeakSecret(#[from] loadout::stages::inbound_secrets::InboundSecretError),
 }
 
 /// Which UEM local mode changes.
@@ -170,6 +173,7 @@ impl LocalMode {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let secrets = Arc::new(LocalSecrets::from_env());
         let generated = secrets::ensure_local_secrets(&secrets, &options.data_dir)?;
+        loadout::stages::inbound_secrets::check_all(secrets.as_ref()).await?;
         let store = Arc::new(SqliteStateStore::new(db.clone(), clock.clone()));
         let services = Services {
             store: store.clone(),
@@ -269,6 +273,12 @@ impl LocalMode {
             }
             _ => (directories::configured(secrets.as_ref()).await?, None),
         };
+        // The enricher's directory reads have their own budget, as in AWS.
+        let sources = sources.with_read_budget(loadout::sources::ReadBudget::new(
+            services.store.clone(),
+            services.clock.clone(),
+            settings.directory_requests_per_minute,
+        ));
         let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()).with_sources(sources));
         let decider = Arc::new(Decider::new(services.clone(), cache()));
         let mut executor = Executor::new(services.clone(), uem.clone(), cache());
@@ -486,5 +496,50 @@ impl LocalMode {
         if let Some(sim) = self.directory_sim.take() {
             sim.shutdown().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data directory of its own, removed afterwards.
+    struct Scratch(PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_configured_secret_shorter_than_16_bytes_refuses_start_up_naming_it() {
+        let dir = Scratch(std::env::temp_dir().join(format!(
+            "loadout-weak-secret-{}",
+            uuid::Uuid::new_v4().simple()
+        )));
+        std::fs::create_dir_all(&dir.0).expect("data dir");
+        // As if an operator had put a short value in the kept secrets (the environment, which
+        // wins over the file, is shared by every test of this process and left alone).
+        std::fs::write(
+            dir.0.join("secrets.json"),
+            r#"{"LOADOUT_GRAPH_CLIENT_STATE": "short-state"}"#,
+        )
+        .expect("secrets file");
+        let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
+        let mut options = LocalOptions::new(dir.0.clone(), examples);
+        options.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let error = match LocalMode::start(options).await {
+            Ok(local) => {
+                local.shutdown().await;
+                panic!("local mode started with a 11-byte clientState");
+            }
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            error.contains("LOADOUT_GRAPH_CLIENT_STATE") && error.contains("16 bytes"),
+            "{error}"
+        );
+        assert!(!error.contains("short-state"), "never the value: {error}");
     }
 }

@@ -96,6 +96,11 @@ pub struct AuditRecord {
     /// Structured details (scores, action ids, error codes). Never secrets or full personal data.
     #[serde(default)]
     pub detail: serde_json::Value,
+    /// When the record may be deleted. Only refusals of inbound requests carry one
+    /// (`LOADOUT_AUDIT_REFUSAL_TTL_DAYS`), so a flood of forged requests cannot grow the trail
+    /// for ever; every other record is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl AuditRecord {
@@ -125,6 +130,7 @@ impl AuditRecord {
             policy_version: None,
             rule_ids: Vec::new(),
             detail: serde_json::Value::Null,
+            expires_at: None,
         }
     }
 
@@ -156,6 +162,12 @@ impl AuditRecord {
 
     pub fn summary(mut self, summary: impl Into<String>) -> Self {
         self.summary = summary.into();
+        self
+    }
+
+    /// The record may be deleted after `at` (refusals only; see `expires_at`).
+    pub fn expires(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
         self
     }
 }

@@ -95,6 +95,10 @@ pub struct GroupRef {
     /// `None` when the source only says the group changed (read its members to know how).
     #[serde(default)]
     pub change: Option<MembershipChange>,
+    /// Where reading the group's members goes on (the source's next-page link), on the
+    /// continuation messages of a group change that is read a page at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use crate::adapters::aws::{AwsConfigError, AwsContext, DEFAULT_SECRET_TTL};
 use crate::config::{ConfigError, Settings};
 use crate::ports::secrets::keys;
 use crate::ports::{Clock, NoSecrets, Secrets, SystemClock};
-use crate::sources::DirectorySources;
+use crate::sources::{DirectorySources, ReadBudget};
 use crate::stages::Services;
 use crate::stages::batch::{BatchReport, InboundMessage};
 use crate::uem::{CredentialSource, UemApi, UemClient, UemConfig, UemError};
@@ -32,6 +32,9 @@ pub enum StartupError {
     ServiceNow(#[from] crate::servicenow::ServiceNowError),
     #[error("notifications: {0}")]
     Notify(#[from] crate::notify::NotifyError),
+    /// An inbound secret is set but too weak to use; the message names the setting.
+    #[error(transparent)]
+    Secret(#[from] crate::webhook::secret::InvalidSecret),
 }
 
 /// JSON logs to stdout, level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default info).
@@ -90,7 +93,7 @@ const PRIME_TIMEOUT: Duration = Duration::from_secs(2);
 /// logged and left to the first invocation, never fatal. Nothing here runs per invocation.
 pub async fn prime(services: &Services, with_secrets: bool) {
     let store = async {
-        if let Err(e) = services.store.get("prime", "prime").await {
+        if let Err(e) = services.store.get(crate::keys::PRIME_PK, "prime").await {
             tracing::warn!(error = %e, "priming the state table failed");
         }
     };
@@ -104,6 +107,22 @@ pub async fn prime(services: &Services, with_secrets: bool) {
         .is_err()
     {
         tracing::warn!("priming took longer than {PRIME_TIMEOUT:?}; continuing without");
+    }
+}
+
+/// Refuses to start when an inbound secret is set but unusable (shorter than 16 bytes, or not a
+/// key), naming the setting, so a weak secret is found at deploy time rather than accepted. A
+/// secret document that cannot be read now is left to the first request (which answers 503 and
+/// reads it again), as priming is.
+pub async fn check_inbound_secrets(services: &Services) -> Result<(), StartupError> {
+    use crate::stages::inbound_secrets::{InboundSecretError, check_all};
+    match check_all(services.secrets.as_ref()).await {
+        Ok(()) => Ok(()),
+        Err(InboundSecretError::Invalid(invalid)) => Err(invalid.into()),
+        Err(e @ InboundSecretError::Unavailable { .. }) => {
+            tracing::warn!(error = %e, "inbound secrets not checked at start-up");
+            Ok(())
+        }
     }
 }
 
@@ -140,7 +159,13 @@ pub async fn uem_client(
 /// and the secret configure them.
 pub async fn sources_from_env(services: &Services) -> Result<DirectorySources, StartupError> {
     let lookup = |name: &str| std::env::var(name).ok();
-    let sources = DirectorySources::from_settings(&lookup, services.secrets.as_ref()).await?;
+    let sources = DirectorySources::from_settings(&lookup, services.secrets.as_ref())
+        .await?
+        .with_read_budget(ReadBudget::new(
+            services.store.clone(),
+            services.clock.clone(),
+            services.settings.directory_requests_per_minute,
+        ));
     tracing::info!(configured = ?sources.configured(), "directory sources");
     Ok(sources)
 }
@@ -225,6 +250,31 @@ mod tests {
         let messages = sqs_messages(event);
         assert_eq!(messages[0].message_id, "m-1");
         assert_eq!(messages[0].receive_count, 3);
+    }
+
+    #[tokio::test]
+    async fn a_short_inbound_secret_refuses_the_start_naming_the_setting() {
+        use crate::adapters::local::{LocalDb, LocalSecrets, SqliteAuditLog, SqliteQueue};
+        use crate::adapters::local::{QueueSpec, SqliteStateStore};
+        let db = LocalDb::in_memory().expect("db");
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let values = std::collections::HashMap::from([(
+            keys::OKTA_AUTHORIZATION.to_owned(),
+            "Basic".to_owned(),
+        )]);
+        let services = Services {
+            store: Arc::new(SqliteStateStore::new(db.clone(), clock.clone())),
+            audit: Arc::new(SqliteAuditLog::new(db.clone())),
+            queue: Arc::new(SqliteQueue::new(db, clock.clone(), QueueSpec::pipeline(5))),
+            secrets: Arc::new(LocalSecrets::with_loader(Box::new(move || values.clone()))),
+            clock,
+            settings: Settings::default(),
+        };
+        let err = check_inbound_secrets(&services).await.expect_err("weak");
+        assert!(
+            err.to_string().contains("LOADOUT_OKTA_AUTHORIZATION"),
+            "{err}"
+        );
     }
 
     #[test]

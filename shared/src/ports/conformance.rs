@@ -408,9 +408,54 @@ pub async fn audit_is_append_only(log: &dyn AuditLog, now: DateTime<Utc>) {
     assert_eq!(stored, vec![r], "the original stands");
 }
 
+/// A record past its `expires_at` (refusals of inbound requests) is gone for every reader,
+/// whether or not the backend has deleted it yet; records without one, or not yet due, stay.
+/// `now` must be the log's clock.
+pub async fn audit_expired_records_are_not_read(log: &dyn AuditLog, now: DateTime<Utc>) {
+    let c = CorrelationId::new(unique("corr"));
+    let user = unique("user");
+    let app = unique("app");
+    let expired =
+        record(&c, &user, Some(&app), now, "expired").expires(now - chrono::Duration::hours(1));
+    let due_later = record(
+        &c,
+        &user,
+        Some(&app),
+        now + chrono::Duration::seconds(1),
+        "later",
+    )
+    .expires(now + chrono::Duration::days(1));
+    let kept = record(
+        &c,
+        &user,
+        Some(&app),
+        now + chrono::Duration::seconds(2),
+        "kept",
+    );
+    for r in [&expired, &due_later, &kept] {
+        log.append(r).await.expect("append");
+    }
+    let live = vec![due_later.clone(), kept.clone()];
+    for (query, how) in [
+        (AuditQuery::correlation(&c), "by correlation"),
+        (AuditQuery::user(&UserId::new(&user)), "by user"),
+        (AuditQuery::app(&AppId::new(&app)), "by app"),
+    ] {
+        assert_eq!(log.query(&query).await.expect("query"), live, "{how}");
+    }
+    let mut limited = AuditQuery::correlation(&c);
+    limited.limit = Some(2);
+    assert_eq!(
+        log.query(&limited).await.expect("query"),
+        live,
+        "a limit counts live records only"
+    );
+}
+
 pub async fn run_audit_log_suite(log: &dyn AuditLog, now: DateTime<Utc>) {
     audit_append_and_query_by_each_key(log, now).await;
     audit_is_append_only(log, now).await;
+    audit_expired_records_are_not_read(log, now).await;
 }
 
 // ----------------------------------------------------------------------------------------------

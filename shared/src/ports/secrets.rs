@@ -60,12 +60,6 @@ pub mod keys {
     pub const INTELLIGENCE_CLIENT_ID: &str = "LOADOUT_INTELLIGENCE_CLIENT_ID";
     pub const INTELLIGENCE_CLIENT_SECRET: &str = "LOADOUT_INTELLIGENCE_CLIENT_SECRET";
 
-    /// Where a secret's previous value sits during a rotation (`<NAME>_PREVIOUS`), accepted
-    /// beside the current one until the sender has switched.
-    pub fn previous(key: &str) -> String {
-        format!("{key}_PREVIOUS")
-    }
-
     /// Every key, for generating local secrets and for documentation.
     pub const ALL: [&str; 22] = [
         HRIS_HMAC_SECRET,
@@ -91,6 +85,29 @@ pub mod keys {
         INTELLIGENCE_CLIENT_ID,
         INTELLIGENCE_CLIENT_SECRET,
     ];
+
+    /// The secrets senders authenticate to Loadout with. Each is one value, compared whole; during
+    /// a rotation the previous value may sit beside it under [`previous`]`(name)`, and both are
+    /// accepted. Loadout refuses to start with one shorter than
+    /// [`crate::webhook::secret::MIN_SECRET_BYTES`].
+    pub const INBOUND: [&str; 7] = [
+        HRIS_HMAC_SECRET,
+        BAMBOOHR_HMAC_SECRET,
+        OKTA_AUTHORIZATION,
+        GRAPH_CLIENT_STATE,
+        UEM_EVENTS_BASIC,
+        SERVICENOW_CALLBACK_TOKEN,
+        ADMIN_TOKEN,
+    ];
+
+    /// The suffix of the setting that holds an inbound secret's previous value (DESIGN.md,
+    /// Secrets and settings: `<NAME>_PREVIOUS`).
+    pub const PREVIOUS_SUFFIX: &str = "_PREVIOUS";
+
+    /// `<name>_PREVIOUS`: where the value being rotated out waits until senders have switched.
+    pub fn previous(name: &str) -> String {
+        format!("{name}{PREVIOUS_SUFFIX}")
+    }
 }
 
 #[async_trait]

@@ -49,6 +49,18 @@ pub enum SourceError {
         source_name: &'static str,
         detail: String,
     },
+    /// A redirect, never followed (it would carry the credentials elsewhere): the configured
+    /// URL is probably wrong.
+    #[error("{source_name} answered with a redirect (HTTP {status}); check its URL settings")]
+    Redirected {
+        source_name: &'static str,
+        status: u16,
+    },
+    #[error("{source_name}'s answer is larger than {limit} bytes")]
+    TooLarge {
+        source_name: &'static str,
+        limit: usize,
+    },
 }
 
 impl SourceError {

@@ -3,10 +3,15 @@
 //! to repeat, so every attempt is.
 
 use super::SourceError;
+use crate::outbound::{self, BodyError};
 use crate::uem::retry_after;
 use rand::RngExt;
 use reqwest::header::{self, HeaderMap};
 use std::time::Duration;
+
+/// The largest answer read from a directory: a page of 999 members or a user with their
+/// attributes is far smaller; anything past this is refused, not held.
+pub(super) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// What the source answered, for the reader to map (success, 401, 404, ...).
 #[derive(Debug)]
@@ -63,15 +68,13 @@ pub(super) struct Fetcher {
 
 impl Fetcher {
     pub fn new(source_name: &'static str, timeout: Duration) -> Result<Self, SourceError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("loadout/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SourceError::Config {
+        // Redirects are never followed: the credentials would travel with them.
+        let http = outbound::client(timeout, timeout.min(Duration::from_secs(5))).map_err(|e| {
+            SourceError::Config {
                 source_name,
                 detail: format!("HTTP client: {e}"),
-            })?;
+            }
+        })?;
         Ok(Self {
             http,
             source_name,
@@ -97,16 +100,21 @@ impl Fetcher {
             let outcome = match prepare(self.http.get(url)).send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
+                    if response.status().is_redirection() {
+                        return Err(SourceError::Redirected {
+                            source_name: self.source_name,
+                            status,
+                        });
+                    }
                     let headers = response.headers().clone();
-                    response
-                        .bytes()
-                        .await
-                        .map(|body| Reply {
+                    match self.body(response).await? {
+                        Ok(body) => Ok(Reply {
                             status,
                             headers,
                             body,
-                        })
-                        .map_err(|e| e.to_string())
+                        }),
+                        Err(detail) => Err(detail),
+                    }
                 }
                 Err(e) => Err(e.to_string()),
             };
@@ -143,6 +151,24 @@ impl Fetcher {
                 "directory throttled or failing; retrying"
             );
             tokio::time::sleep(wait.unwrap_or_else(|| backoff(attempt))).await;
+        }
+    }
+}
+
+impl Fetcher {
+    /// A body up to [`MAX_BODY_BYTES`]: `Err` past it, `Ok(Err(detail))` for a transport
+    /// failure the caller may retry.
+    pub async fn body(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<Result<bytes::Bytes, String>, SourceError> {
+        match outbound::read_body(response, MAX_BODY_BYTES).await {
+            Ok(body) => Ok(Ok(body)),
+            Err(BodyError::TooLarge { limit }) => Err(SourceError::TooLarge {
+                source_name: self.source_name,
+                limit,
+            }),
+            Err(BodyError::Transport(e)) => Ok(Err(e.to_string())),
         }
     }
 }
@@ -188,7 +214,7 @@ where
 }
 
 /// Whether two URLs share scheme and host (with port).
-fn same_origin(url: &str, base: &str) -> bool {
+pub(super) fn same_origin(url: &str, base: &str) -> bool {
     let origin = |u: &str| {
         let rest = u
             .split_once("://")

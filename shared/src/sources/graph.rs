@@ -1,8 +1,8 @@
 //! Microsoft Graph (Entra ID): the user a change notification named, their manager and their
 //! groups, with an app-only token from the client-credentials flow.
 
-use super::fetch::{Fetcher, Reply, follow_pages};
-use super::{DirectorySource, GraphConfig, SourceError, SourceUser, check_id};
+use super::fetch::{Fetcher, Reply, follow_pages, same_origin};
+use super::{DirectorySource, GraphConfig, MembersPage, SourceError, SourceUser, check_id};
 use crate::domain::EventSource;
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -16,8 +16,13 @@ const NAME: &str = "graph";
 const USER_SELECT: &str = "id,userPrincipalName,mail,department,jobTitle,officeLocation,employeeType,accountEnabled,onPremisesSamAccountName";
 /// A collection longer than this many pages of 999 is cut off (and logged), not looped on.
 const MAX_PAGES: usize = 200;
+/// Members per page when a group change is applied a page per invocation: the page's claims,
+/// sends and reads fit well inside one enricher invocation, even with the read budget waiting.
+const FAN_OUT_PAGE: usize = 200;
 /// Renew this long before the token runs out, so no call carries one that expires in flight.
 const RENEW_EARLY: Duration = Duration::from_secs(300);
+/// A token lifetime longer than this is taken as this long.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Path segment encoding: ids are GUIDs, but a user principal name may carry `#` or `%`.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -134,10 +139,20 @@ impl GraphReader {
                 detail: format!("token endpoint: {e}"),
             })?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| SourceError::Transport {
-            source_name: NAME,
-            detail: format!("token endpoint: {e}"),
-        })?;
+        if response.status().is_redirection() {
+            return Err(SourceError::Redirected {
+                source_name: NAME,
+                status,
+            });
+        }
+        let body = self
+            .fetcher
+            .body(response)
+            .await?
+            .map_err(|e| SourceError::Transport {
+                source_name: NAME,
+                detail: format!("token endpoint: {e}"),
+            })?;
         if status != 200 {
             // Entra's error codes (AADSTS...) name the fix; the description never holds the secret.
             let detail = serde_json::from_slice::<TokenError>(&body)
@@ -172,7 +187,10 @@ impl GraphReader {
             source_name: NAME,
             detail: format!("token reply: {e}"),
         })?;
-        let expires = Instant::now() + Duration::from_secs(reply.expires_in);
+        // At most a day, whatever Entra says (and no overflow of the clock on a huge number).
+        let lifetime = Duration::from_secs(reply.expires_in).min(MAX_TOKEN_LIFETIME);
+        let now = Instant::now();
+        let expires = now.checked_add(lifetime).unwrap_or(now);
         *slot = Some((reply.access_token.clone(), expires));
         Ok(reply.access_token)
     }
@@ -264,6 +282,30 @@ impl DirectorySource for GraphReader {
         }))
     }
 
+    async fn group_members_page(
+        &self,
+        group_id: &str,
+        cursor: Option<&str>,
+    ) -> Result<Option<MembersPage>, SourceError> {
+        check_id(NAME, "group", group_id)?;
+        let url = match cursor {
+            None => self.first_members_page(group_id),
+            // The cursor is Graph's own @odata.nextLink, carried on the queue: it must still
+            // point at Graph, or the token would go elsewhere.
+            Some(next) if same_origin(next, &self.config.base_url) => next.to_owned(),
+            Some(_) => {
+                return Err(SourceError::Decode {
+                    source_name: NAME,
+                    detail: "the next page's link points to another host".into(),
+                });
+            }
+        };
+        Ok(self.object::<MemberPage>(&url).await?.map(|p| MembersPage {
+            ids: p.value.into_iter().filter_map(|m| m.id).collect(),
+            next: p.next_link,
+        }))
+    }
+
     async fn group_members(&self, group_id: &str) -> Result<Option<Vec<String>>, SourceError> {
         check_id(NAME, "group", group_id)?;
         // Only user members: nested groups and devices hold no apps of their own here.
@@ -288,6 +330,17 @@ impl DirectorySource for GraphReader {
     }
 }
 
+impl GraphReader {
+    /// The first page of a group's user members, `FAN_OUT_PAGE` at a time.
+    fn first_members_page(&self, group_id: &str) -> String {
+        format!(
+            "{}/groups/{}/members/microsoft.graph.user?$select=id&$top={FAN_OUT_PAGE}",
+            self.config.base_url,
+            utf8_percent_encode(group_id, SEGMENT)
+        )
+    }
+}
+
 /// `code: message` of a Graph error body, for the dead-letter reason.
 fn graph_error(body: &[u8]) -> String {
     let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
@@ -302,6 +355,93 @@ fn graph_error(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbound::canned::{self, answer};
+    use crate::ports::SecretString;
+
+    const USER: &[u8] = br#"{"id":"u1","userPrincipalName":"jdoe@example.com","mail":"jdoe@example.com","department":"Sales","accountEnabled":true}"#;
+    const TOKEN: &[u8] =
+        br#"{"token_type":"Bearer","expires_in":18446744073709551615,"access_token":"t0k"}"#;
+    const JSON: (&str, &str) = ("content-type", "application/json");
+
+    fn reader(base_url: &str) -> GraphReader {
+        let config = GraphConfig::new("tenant", "client", SecretString::new("secret-for-tests"))
+            .urls(&format!("{base_url}/v1.0"), base_url);
+        GraphReader::new(config).expect("reader")
+    }
+
+    /// Graph as the reader expects it: the token endpoint, a user, no manager, no groups.
+    fn graph(head: &str) -> Vec<u8> {
+        if head.starts_with("POST /tenant/oauth2/v2.0/token") {
+            answer("200 OK", &[JSON], TOKEN)
+        } else if head.contains("/manager") {
+            answer(
+                "404 Not Found",
+                &[JSON],
+                br#"{"error":{"code":"Request_ResourceNotFound"}}"#,
+            )
+        } else if head.contains("/memberOf") {
+            answer("200 OK", &[JSON], br#"{"value":[]}"#)
+        } else {
+            answer("200 OK", &[JSON], USER)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_lifetime_too_large_for_the_clock_is_not_a_panic() {
+        let server = canned::start(graph).await;
+        let user = reader(&server.base_url).user("u1").await;
+        assert!(matches!(user, Ok(Some(_))), "{user:?}");
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_an_error_and_not_followed() {
+        let elsewhere = canned::start(graph).await;
+        let location = format!("{}/v1.0/users/u1", elsewhere.base_url);
+        let server = canned::start(move |head| {
+            if head.starts_with("POST") {
+                graph(head)
+            } else {
+                answer(
+                    "301 Moved Permanently",
+                    &[("location", location.as_str())],
+                    b"",
+                )
+            }
+        })
+        .await;
+        let user = reader(&server.base_url).user("u1").await;
+        assert!(
+            matches!(user, Err(SourceError::Redirected { status: 301, .. })),
+            "{user:?}"
+        );
+        assert!(
+            elsewhere.seen().is_empty(),
+            "followed: {:?}",
+            elsewhere.seen()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_larger_than_the_limit_is_refused() {
+        let huge = format!(
+            r#"{{"id":"u1","department":"{}"}}"#,
+            "x".repeat(super::super::fetch::MAX_BODY_BYTES)
+        );
+        let server = canned::start(move |head| {
+            if head.starts_with("GET /v1.0/users/u1?") {
+                answer("200 OK", &[JSON], huge.as_bytes())
+            } else {
+                graph(head)
+            }
+        })
+        .await;
+        let user = reader(&server.base_url).user("u1").await;
+        assert!(
+            matches!(user, Err(SourceError::TooLarge { .. })),
+            "{:?}",
+            user.map(|u| u.is_some())
+        );
+    }
 
     #[test]
     fn graph_errors_are_summarized_by_code_and_message() {

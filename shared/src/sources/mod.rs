@@ -4,6 +4,7 @@
 //! through the source's API and maps them onto Loadout's directory.
 
 mod bamboohr;
+mod budget;
 mod config;
 mod error;
 mod fetch;
@@ -12,6 +13,7 @@ pub mod intelligence;
 mod okta;
 
 pub use bamboohr::BambooHrReader;
+pub use budget::ReadBudget;
 pub use config::{BambooHrConfig, GraphConfig, OktaConfig};
 pub use error::SourceError;
 pub use graph::GraphReader;
@@ -57,14 +59,36 @@ pub trait DirectorySource: Send + Sync {
     /// The person with this id, or `None` when the source no longer has them (deleted).
     async fn user(&self, external_id: &str) -> Result<Option<SourceUser>, SourceError>;
 
-    /// The ids of a group's user members (every page), or `None` when the group is gone. A
-    /// group change that names no member is applied by re-reading each of them.
+    /// The ids of a group's user members (every page), or `None` when the group is gone.
     async fn group_members(&self, _group_id: &str) -> Result<Option<Vec<String>>, SourceError> {
         Err(SourceError::Unsupported {
             source_name: self.source().as_str(),
             what: "groups",
         })
     }
+
+    /// One page of a group's user members: the first when `cursor` is `None`, else the page
+    /// `cursor` (a previous page's `next`) names. `None` when the group is gone. A group change
+    /// that names no member is applied a page per invocation, so that one event never reads a
+    /// whole large group at once.
+    async fn group_members_page(
+        &self,
+        _group_id: &str,
+        _cursor: Option<&str>,
+    ) -> Result<Option<MembersPage>, SourceError> {
+        Err(SourceError::Unsupported {
+            source_name: self.source().as_str(),
+            what: "groups",
+        })
+    }
+}
+
+/// A page of a group's members and where the next one is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembersPage {
+    pub ids: Vec<String>,
+    /// The next page's cursor (the source's next-page link); `None` on the last page.
+    pub next: Option<String>,
 }
 
 /// An id a reader may put in a URL path: present and of a sane length (ids are percent-encoded
@@ -84,6 +108,8 @@ fn check_id(source_name: &'static str, what: &str, id: &str) -> Result<(), Sourc
 #[derive(Clone, Default)]
 pub struct DirectorySources {
     readers: HashMap<EventSource, Arc<dyn DirectorySource>>,
+    /// What every reader's reads draw from, once set.
+    budget: Option<ReadBudget>,
 }
 
 impl DirectorySources {
@@ -94,7 +120,20 @@ impl DirectorySources {
     }
 
     pub fn with(mut self, reader: Arc<dyn DirectorySource>) -> Self {
+        let reader = match &self.budget {
+            Some(budget) => budget.wrap(reader),
+            None => reader,
+        };
         self.readers.insert(reader.source(), reader);
+        self
+    }
+
+    /// Every read of every reader draws from `budget` first (see [`ReadBudget`]).
+    pub fn with_read_budget(mut self, budget: ReadBudget) -> Self {
+        for reader in self.readers.values_mut() {
+            *reader = budget.wrap(reader.clone());
+        }
+        self.budget = Some(budget);
         self
     }
 

@@ -77,10 +77,8 @@ impl Enricher {
                 None => return Ok(()),
             }
         }
-        if let Some(members) =
-            group_change::members_to_reread(&self.sources, &envelope.payload).await?
-        {
-            return group_change::fan_out(&self.services, &envelope, members).await;
+        if group_change::fan_out_page(&self.services, &self.sources, &envelope).await? {
+            return Ok(());
         }
         let enriched = self.enrich(&envelope.payload).await?;
         let s = &self.services;

@@ -7,6 +7,7 @@ use super::port::UemError;
 use super::rate_limit::{InitialFill, RateLimiter};
 use super::wire;
 use crate::deadline;
+use crate::outbound::{self, BodyError};
 use crate::ports::{Clock, Secrets, StateStore};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -18,6 +19,10 @@ use std::time::Duration;
 
 /// A guard against a server that never stops paging.
 const MAX_PAGES: usize = 10_000;
+
+/// The largest answer read. A page of 500 users or devices, or a smart group of tens of
+/// thousands of members, is a few megabytes; anything past this is refused, not held.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Whether a request may be sent again after an answer that leaves its effect unknown (5xx,
 /// timeout, dropped connection). GETs, full PUTs and DELETEs may; a create may not (its caller
@@ -146,11 +151,9 @@ impl UemClient {
                 "Basic authentication needs the tenant code (aw-tenant-code)".into(),
             ));
         }
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("loadout/", env!("CARGO_PKG_VERSION")))
-            .build()
+        // Redirects are never followed: they would carry aw-tenant-code (and, on the same host,
+        // the credentials) wherever the Location says.
+        let http = outbound::client(config.timeout, config.timeout.min(Duration::from_secs(10)))
             .map_err(|e| UemError::Config(format!("HTTP client: {e}")))?;
         let limiter = RateLimiter::new(
             store.clone(),
@@ -322,7 +325,12 @@ impl UemClient {
                 }
             };
             let status = response.status();
-            let bytes = response.bytes().await.map_err(transport)?;
+            if status.is_redirection() {
+                return Err(UemError::Redirected {
+                    status: status.as_u16(),
+                });
+            }
+            let bytes = read_body(response).await?;
             if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
                 last = UemError::Server {
                     status: status.as_u16(),
@@ -338,10 +346,17 @@ impl UemClient {
                 .map_err(|e| UemError::Decode(format!("token response: {e}")))?;
             let value = wire::text(&body, &["access_token"])
                 .ok_or_else(|| UemError::Decode("token response without access_token".into()))?;
-            let lifetime = wire::id(&body, &["expires_in"]).unwrap_or(3600).max(1);
+            // Whatever the server says, at most a day (and no panic on a huge number: the
+            // release profile aborts on panic).
+            let lifetime = wire::id(&body, &["expires_in"])
+                .unwrap_or(3600)
+                .clamp(1, MAX_TOKEN_LIFETIME_SECONDS);
             // Renew 5 minutes early (1/12 of shorter lifetimes), as UEM tooling does.
             let margin = (lifetime / 12).min(300);
-            let refresh_at = self.clock.now() + chrono::Duration::seconds(lifetime - margin);
+            let now = self.clock.now();
+            let refresh_at = chrono::Duration::try_seconds(lifetime - margin)
+                .and_then(|ahead| now.checked_add_signed(ahead))
+                .unwrap_or(now);
             return Ok(Token { value, refresh_at });
         }
         Err(last)
@@ -416,13 +431,17 @@ impl UemClient {
             }
             self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let outcome = match request.send().await {
+                Ok(response) if response.status().is_redirection() => {
+                    return Err(UemError::Redirected {
+                        status: response.status().as_u16(),
+                    });
+                }
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = retry_after(response.headers());
-                    match response.bytes().await {
-                        Ok(bytes) => Ok((status, retry_after, bytes)),
-                        Err(e) => Err(transport(e)),
-                    }
+                    read_body(response)
+                        .await
+                        .map(|bytes| (status, retry_after, bytes))
                 }
                 Err(e) => Err(transport(e)),
             };
@@ -575,6 +594,19 @@ impl UemClient {
     }
 }
 
+/// A token lifetime longer than this is taken as this long.
+const MAX_TOKEN_LIFETIME_SECONDS: i64 = 24 * 3600;
+
+/// The body of an answer, up to [`MAX_BODY_BYTES`].
+async fn read_body(response: reqwest::Response) -> Result<bytes::Bytes, UemError> {
+    outbound::read_body(response, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { limit } => UemError::TooLarge { limit },
+            BodyError::Transport(e) => transport(e),
+        })
+}
+
 fn transport(e: reqwest::Error) -> UemError {
     if e.is_timeout() {
         UemError::Timeout
@@ -595,6 +627,7 @@ pub(crate) fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbound::canned::{self, answer};
 
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
@@ -607,5 +640,100 @@ mod tests {
         assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28));
         h.insert(header::RETRY_AFTER, "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[cfg(feature = "local")]
+    fn client(config: UemConfig) -> UemClient {
+        let clock: Arc<dyn crate::ports::Clock> = Arc::new(crate::ports::SystemClock);
+        let store = Arc::new(crate::adapters::local::SqliteStateStore::new(
+            crate::adapters::local::LocalDb::in_memory().expect("db"),
+            clock.clone(),
+        ));
+        UemClient::new(config.requests_per_minute(0).max_attempts(1), store, clock).expect("client")
+    }
+
+    #[cfg(feature = "local")]
+    #[tokio::test]
+    async fn a_redirect_is_an_error_and_the_tenant_code_goes_nowhere_else() {
+        let elsewhere = canned::start(|_| answer("200 OK", &[], b"{}")).await;
+        let location = format!("{}/api/system/info", elsewhere.base_url);
+        let uem =
+            canned::start(move |_| answer("302 Found", &[("location", location.as_str())], b""))
+                .await;
+        let c = client(UemConfig::basic(
+            &uem.base_url,
+            "admin",
+            crate::ports::SecretString::new("password-for-tests"),
+            "TENANT-CODE-FOR-TESTS",
+        ));
+        let outcome = c.call(&Call::get("/api/system/info", "system info")).await;
+        assert!(
+            matches!(outcome, Err(UemError::Redirected { status: 302 })),
+            "{:?}",
+            outcome.map(|a| a.status)
+        );
+        assert!(
+            elsewhere.seen().is_empty(),
+            "followed to {:?}",
+            elsewhere.seen()
+        );
+    }
+
+    #[cfg(feature = "local")]
+    #[tokio::test]
+    async fn an_answer_larger_than_the_limit_is_refused() {
+        let huge = format!("{{\"Pad\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
+        let uem = canned::start(move |_| {
+            answer(
+                "200 OK",
+                &[("content-type", "application/json")],
+                huge.as_bytes(),
+            )
+        })
+        .await;
+        let c = client(UemConfig::basic(
+            &uem.base_url,
+            "admin",
+            crate::ports::SecretString::new("password-for-tests"),
+            "TENANT-CODE-FOR-TESTS",
+        ));
+        let outcome = c.call(&Call::get("/api/system/info", "system info")).await;
+        assert!(
+            matches!(
+                outcome,
+                Err(UemError::TooLarge {
+                    limit: MAX_BODY_BYTES
+                })
+            ),
+            "{:?}",
+            outcome.map(|a| a.status)
+        );
+    }
+
+    #[cfg(feature = "local")]
+    #[tokio::test]
+    async fn a_token_that_never_expires_is_renewed_daily_not_a_panic() {
+        let uem = canned::start(|head| {
+            if head.starts_with("POST /connect/token") {
+                let token = br#"{"access_token":"t0k","token_type":"Bearer","expires_in":9223372036854775807}"#;
+                answer("200 OK", &[("content-type", "application/json")], token)
+            } else {
+                answer("200 OK", &[("content-type", "application/json")], b"{}")
+            }
+        })
+        .await;
+        let c = client(UemConfig::oauth(
+            &uem.base_url,
+            &format!("{}/connect/token", uem.base_url),
+            "client",
+            crate::ports::SecretString::new("client-secret-for-tests"),
+        ));
+        let outcome = c.call(&Call::get("/api/system/info", "system info")).await;
+        assert!(outcome.is_ok(), "{:?}", outcome.map(|a| a.status));
+        let refresh_at = c.token.lock().await.as_ref().map(|t| t.refresh_at);
+        assert!(
+            refresh_at.is_some_and(|at| at <= Utc::now() + chrono::Duration::days(1)),
+            "{refresh_at:?}"
+        );
     }
 }

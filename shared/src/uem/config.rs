@@ -2,6 +2,7 @@
 
 use super::port::UemError;
 use crate::ports::{SecretString, Secrets, secrets::keys};
+use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 /// How the client signs in (uem-api.md §1.3, §1.4).
@@ -20,7 +21,7 @@ pub enum UemAuth {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UemConfig {
     /// The API host, e.g. `https://as1234.awmdm.com` (paths start with `/api/`).
     pub base_url: String,
@@ -49,6 +50,22 @@ pub struct UemConfig {
     /// Lifetime of the lease held around a read-modify-write of one smart group or one app's
     /// assignment rules (a crashed holder's lease lapses after it).
     pub lease_ttl: Duration,
+}
+
+/// The tenant code is an API key: never printed.
+impl std::fmt::Debug for UemConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UemConfig")
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("tenant_code", &self.tenant_code.as_ref().map(|_| "***"))
+            .field("organization_group_id", &self.organization_group_id)
+            .field("timeout", &self.timeout)
+            .field("requests_per_minute", &self.requests_per_minute)
+            .field("max_attempts", &self.max_attempts)
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl UemConfig {
@@ -186,11 +203,45 @@ impl UemConfig {
         }
     }
 
-    /// The key of this tenant's shared token bucket and caches.
+    /// The key of this tenant's shared token bucket, leases and caches in the state store: a
+    /// hash of the tenant code (an API key, which must not sit in keys that logs, metrics and
+    /// backups show), or of the base URL when there is no code. Stable across instances.
     pub fn tenant_key(&self) -> String {
-        match &self.tenant_code {
-            Some(code) if !code.is_empty() => code.clone(),
-            _ => self.base_url.clone(),
-        }
+        let identity = match &self.tenant_code {
+            Some(code) if !code.is_empty() => code.as_str(),
+            _ => self.base_url.as_str(),
+        };
+        let digest = Sha256::digest(identity.as_bytes());
+        format!("tenant-{}", hex::encode(&digest[..16]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(code: &str) -> UemConfig {
+        UemConfig::basic(
+            "https://as1234.awmdm.com",
+            "admin",
+            SecretString::new("password-for-tests"),
+            code,
+        )
+    }
+
+    #[test]
+    fn state_store_keys_hold_a_hash_of_the_tenant_code_not_the_code() {
+        let key = config("Zq8MyTenantApiKey42").tenant_key();
+        assert!(!key.contains("Zq8MyTenantApiKey42"), "{key}");
+        assert_eq!(key, config("Zq8MyTenantApiKey42").tenant_key(), "stable");
+        assert_ne!(key, config("another-tenant-code").tenant_key());
+        assert!(!key.contains('#'), "no separator of our keys: {key}");
+    }
+
+    #[test]
+    fn debug_output_redacts_the_tenant_code() {
+        let text = format!("{:?}", config("Zq8MyTenantApiKey42"));
+        assert!(!text.contains("Zq8MyTenantApiKey42"), "{text}");
+        assert!(text.contains("as1234.awmdm.com"), "{text}");
     }
 }

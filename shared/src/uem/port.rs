@@ -163,6 +163,12 @@ pub enum UemError {
     Transport(String),
     #[error("UEM answered something unexpected: {0}")]
     Decode(String),
+    /// UEM answered with a redirect, which is never followed (it would carry the tenant code
+    /// and the credentials elsewhere): the base URL is probably wrong.
+    #[error("UEM answered with a redirect (HTTP {status}); check the UEM base and token URLs")]
+    Redirected { status: u16 },
+    #[error("UEM's answer is larger than {limit} bytes")]
+    TooLarge { limit: usize },
     #[error("UEM configuration: {0}")]
     Config(String),
 }

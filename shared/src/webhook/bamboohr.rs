@@ -6,9 +6,10 @@
 //!
 //! Payloads are thin (ids and changed field names); enrichment reads the employee.
 
+use super::bounded::MAX_BATCH_ITEMS;
 use super::error::WebhookError;
 use super::hris::valid_user_id;
-use super::{Normalized, sha256_hex, valid_source_event_id};
+use super::{Normalized, content_key, valid_source_event_id};
 use crate::domain::{DomainEvent, EventId, EventKind, EventSource, Subject};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use hmac::{KeyInit, Mac};
@@ -189,7 +190,8 @@ pub fn normalize(body: &[u8], signed_at: DateTime<Utc>) -> Result<Normalized, We
     let mut out = Normalized::default();
     let source_event_id = match payload.timestamp.as_deref() {
         Some(ts) => format!("{employee_id}:{}:{ts}", payload.kind),
-        None => format!("sha256:{}", sha256_hex(body)),
+        // Nothing but the content: the content and the window it was signed in.
+        None => content_key(body, signed_at),
     };
     let Some(kind) = kind_of(&payload.kind, &payload.data.changed_fields) else {
         let error = WebhookError::UnknownEventType(payload.kind.chars().take(64).collect());
@@ -209,7 +211,7 @@ pub fn normalize(body: &[u8], signed_at: DateTime<Utc>) -> Result<Normalized, We
         occurred_at,
         payload.data.changed_fields,
     ) {
-        Ok(e) => out.events.push(e),
+        Ok(e) => out.push(0, e),
         Err(error) => out.skip(0, None, error),
     }
     Ok(out)
@@ -223,7 +225,13 @@ fn field_based(
     let Some(Value::Array(employees)) = value.get("employees").cloned() else {
         return Err(WebhookError::Malformed("employees must be a list".into()));
     };
-    let body_hash = sha256_hex(body);
+    if employees.len() > MAX_BATCH_ITEMS {
+        return Err(WebhookError::TooManyItems {
+            count: employees.len(),
+            limit: MAX_BATCH_ITEMS,
+        });
+    }
+    let body_key = content_key(body, signed_at);
     let mut out = Normalized::default();
     for (index, raw) in employees.into_iter().enumerate() {
         let employee: FieldBasedEmployee = match serde_json::from_value(raw) {
@@ -240,7 +248,7 @@ fn field_based(
         let id = employee.id.into_string();
         let source_event_id = match employee.timestamp.as_deref() {
             Some(ts) => format!("{id}:{}:{ts}", employee.action),
-            None => format!("sha256:{body_hash}:{index}"),
+            None => format!("{body_key}:{index}"),
         };
         let Some(kind) = kind_of(&employee.action, &employee.changed_fields) else {
             let error = WebhookError::UnknownEventType(employee.action.chars().take(64).collect());
@@ -261,7 +269,7 @@ fn field_based(
             occurred_at,
             employee.changed_fields,
         ) {
-            Ok(e) => out.events.push(e),
+            Ok(e) => out.push(index, e),
             Err(error) => out.skip(index, None, error),
         }
     }

@@ -16,13 +16,31 @@ pub enum WebhookError {
     UnsupportedMediaType(String),
     #[error("body of {size} bytes exceeds the {limit}-byte limit")]
     TooLarge { size: usize, limit: usize },
+    #[error("{count} items in one request exceed the limit of {limit}; send smaller batches")]
+    TooManyItems { count: usize, limit: usize },
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
+    /// The sender's event id was used before for an event with other content: the first stands.
+    #[error("event id {0:?} was used before for a different event; a new event needs a new id")]
+    IdempotencyConflict(String),
     #[error("this endpoint is not configured: {0} is not set")]
     NotConfigured(&'static str),
+    /// A secret is set but unusable (too short, not a key): the operator must fix it.
+    #[error("this endpoint is not configured: {0}")]
+    Misconfigured(#[from] super::secret::InvalidSecret),
 }
 
 impl WebhookError {
+    /// The request did not prove who sent it (no or wrong credentials, a stale signature).
+    pub fn is_authentication(&self) -> bool {
+        matches!(
+            self,
+            WebhookError::MissingCredentials(_)
+                | WebhookError::BadSignature
+                | WebhookError::Stale { .. }
+        )
+    }
+
     /// A stable, machine-readable code for the error body and the audit record.
     pub fn code(&self) -> &'static str {
         match self {
@@ -32,8 +50,10 @@ impl WebhookError {
             WebhookError::Malformed(_) => "malformed_body",
             WebhookError::UnsupportedMediaType(_) => "unsupported_media_type",
             WebhookError::TooLarge { .. } => "payload_too_large",
+            WebhookError::TooManyItems { .. } => "too_many_items",
             WebhookError::UnknownEventType(_) => "unknown_event_type",
-            WebhookError::NotConfigured(_) => "not_configured",
+            WebhookError::IdempotencyConflict(_) => "idempotency_key_conflict",
+            WebhookError::NotConfigured(_) | WebhookError::Misconfigured(_) => "not_configured",
         }
     }
 
@@ -43,9 +63,10 @@ impl WebhookError {
             WebhookError::Stale { .. } => 401,
             WebhookError::Malformed(_) | WebhookError::UnknownEventType(_) => 400,
             WebhookError::UnsupportedMediaType(_) => 415,
-            WebhookError::TooLarge { .. } => 413,
+            WebhookError::IdempotencyConflict(_) => 409,
+            WebhookError::TooLarge { .. } | WebhookError::TooManyItems { .. } => 413,
             // Our configuration, not the sender's input; the sender should retry later.
-            WebhookError::NotConfigured(_) => 503,
+            WebhookError::NotConfigured(_) | WebhookError::Misconfigured(_) => 503,
         }
     }
 

@@ -6,9 +6,10 @@
 //! clientState is the only credential and is checked per item: items that fail are dropped, the
 //! others kept. Notifications carry ids only; enrichment reads the object itself.
 
+use super::bounded::BoundedList;
 use super::error::WebhookError;
 use super::hris::valid_user_id;
-use super::{Normalized, constant_time_eq, sha256_hex, valid_source_event_id};
+use super::{Normalized, RotatingSecret, content_key, valid_source_event_id};
 use crate::domain::event::{GroupRef, MembershipChange};
 use crate::domain::{DomainEvent, EventId, EventKind, EventSource, Subject};
 use chrono::{DateTime, Utc};
@@ -40,16 +41,16 @@ pub fn validation_answer(token: &str) -> Result<String, WebhookError> {
     Ok(out)
 }
 
-/// Checks one notification's `clientState` against the configured value(s).
-pub fn verify_client_state(presented: Option<&str>, configured: &str) -> Result<(), WebhookError> {
+/// Checks one notification's `clientState` against the configured value, whole (or its previous
+/// value while it is rotated).
+pub fn verify_client_state(
+    presented: Option<&str>,
+    configured: &RotatingSecret,
+) -> Result<(), WebhookError> {
     let presented = presented
         .filter(|p| !p.is_empty())
         .ok_or_else(|| WebhookError::MissingCredentials("clientState".into()))?;
-    let mut ok = false;
-    for secret in super::secret_values(configured) {
-        ok |= constant_time_eq(presented.as_bytes(), secret.as_bytes());
-    }
-    if ok {
+    if configured.matches(presented.as_bytes()) {
         Ok(())
     } else {
         Err(WebhookError::BadSignature)
@@ -86,7 +87,7 @@ pub struct GraphBatch {
 
 #[derive(Debug, Deserialize)]
 struct Collection {
-    value: Vec<Value>,
+    value: BoundedList,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,8 +96,6 @@ struct Notification {
     #[serde(default)]
     id: Option<String>,
     subscription_id: String,
-    #[serde(default)]
-    client_state: Option<String>,
     #[serde(default)]
     change_type: Option<String>,
     #[serde(default)]
@@ -130,17 +129,24 @@ enum ObjectKind {
     Group,
 }
 
-/// Parses a notification collection. `configured_client_state` is checked per item;
-/// `received_at` stands in for the event time, which Graph does not send.
+/// Parses a notification collection. `configured_client_state` is checked per item, first: an
+/// item without the right one is not read any further (nor is its parse error reported to a
+/// sender who has not authenticated). `received_at` stands in for the event time, which Graph
+/// does not send. Over [`super::bounded::MAX_BATCH_ITEMS`] items is `TooManyItems`.
 pub fn normalize(
     body: &[u8],
-    configured_client_state: &str,
+    configured_client_state: &RotatingSecret,
     received_at: DateTime<Utc>,
 ) -> Result<GraphBatch, WebhookError> {
     let collection: Collection = serde_json::from_slice(body)
         .map_err(|e| WebhookError::Malformed(format!("Graph notification collection: {e}")))?;
     let mut batch = GraphBatch::default();
-    for (index, raw) in collection.value.into_iter().enumerate() {
+    for (index, raw) in collection.value.into_items()?.into_iter().enumerate() {
+        let presented = raw.get("clientState").and_then(Value::as_str);
+        if let Err(error) = verify_client_state(presented, configured_client_state) {
+            batch.normalized.skip(index, None, error);
+            continue;
+        }
         // The dedup key of an item is derived from its own bytes when Graph sends no id.
         let raw_bytes = raw.to_string();
         let notification: Notification = match serde_json::from_value(raw) {
@@ -151,13 +157,6 @@ pub fn normalize(
                 continue;
             }
         };
-        if let Err(error) = verify_client_state(
-            notification.client_state.as_deref(),
-            configured_client_state,
-        ) {
-            batch.normalized.skip(index, None, error);
-            continue;
-        }
         if !valid_user_id(&notification.subscription_id) {
             let error = WebhookError::Malformed("subscriptionId is not a valid id".into());
             batch.normalized.skip(index, None, error);
@@ -174,14 +173,19 @@ pub fn normalize(
             Some(id) if valid_source_event_id(id) && id.len() <= 128 => {
                 format!("{}:{}", notification.subscription_id, id)
             }
+            // No id: the content and the window it arrived in (see `content_key`).
             _ => format!(
-                "{}:sha256:{}",
+                "{}:{}",
                 notification.subscription_id,
-                sha256_hex(raw_bytes.as_bytes())
+                content_key(raw_bytes.as_bytes(), received_at)
             ),
         };
         match events_of(&notification, &base_id, received_at) {
-            Ok(events) => batch.normalized.events.extend(events),
+            Ok(events) => {
+                for event in events {
+                    batch.normalized.push(index, event);
+                }
+            }
             Err(error) => batch.normalized.skip(index, Some(base_id), error),
         }
     }
@@ -240,6 +244,7 @@ fn events_of(
                             id: object_id,
                             name: None,
                             change: None,
+                            members_cursor: None,
                         }),
                         ..Subject::default()
                     },
@@ -268,6 +273,7 @@ fn events_of(
                             id: object_id.clone(),
                             name: None,
                             change: Some(change),
+                            members_cursor: None,
                         }),
                         ..Subject::default()
                     },
@@ -334,6 +340,11 @@ mod tests {
 
     const STATE: &str = "secretClientValue";
 
+    fn state() -> RotatingSecret {
+        RotatingSecret::single(crate::ports::secrets::keys::GRAPH_CLIENT_STATE, STATE)
+            .expect("valid")
+    }
+
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).expect("valid")
     }
@@ -369,7 +380,7 @@ mod tests {
                 user_item("u2", "updated"),
                 user_item("u3", "deleted"),
             ]),
-            STATE,
+            &state(),
             now(),
         )
         .expect("valid");
@@ -398,7 +409,7 @@ mod tests {
             .remove("clientState");
         let out = normalize(
             &body(&[forged, missing, user_item("u1", "updated")]),
-            STATE,
+            &state(),
             now(),
         )
         .expect("valid");
@@ -416,7 +427,7 @@ mod tests {
             "resourceData": {"@odata.type": "#Microsoft.Graph.Group", "id": "g1",
                 "members@delta": [{"id": "u1"}, {"id": "u2", "@removed": "deleted"}]}
         });
-        let out = normalize(&body(&[item]), STATE, now()).expect("valid");
+        let out = normalize(&body(&[item]), &state(), now()).expect("valid");
         let events = &out.normalized.events;
         assert_eq!(events.len(), 2);
         assert!(events.iter().all(|e| e.kind == EventKind::GroupChange));
@@ -433,15 +444,27 @@ mod tests {
     fn a_group_change_without_members_names_the_group() {
         let item = json!({"subscriptionId": "sub-1", "clientState": STATE,
             "changeType": "updated", "resource": "groups/g7"});
-        let out = normalize(&body(std::slice::from_ref(&item)), STATE, now()).expect("valid");
+        let out = normalize(&body(std::slice::from_ref(&item)), &state(), now()).expect("valid");
         let e = &out.normalized.events[0];
         assert_eq!(e.subject.group.as_ref().map(|g| g.id.as_str()), Some("g7"));
         assert!(e.subject.external_id.is_none());
-        // No id from Graph: the key comes from the item's bytes and is stable across deliveries.
-        let again = normalize(&body(&[item]), STATE, now()).expect("valid");
+        // No id from Graph: the key comes from the item's bytes and the window it arrived in, so
+        // a redelivery shortly after has the same key, and the same change much later does not.
+        let again = normalize(
+            &body(std::slice::from_ref(&item)),
+            &state(),
+            now() + chrono::Duration::seconds(10),
+        )
+        .expect("valid");
         assert_eq!(
             e.source_event_id,
             again.normalized.events[0].source_event_id
+        );
+        let later =
+            normalize(&body(&[item]), &state(), now() + chrono::Duration::hours(1)).expect("valid");
+        assert_ne!(
+            e.source_event_id,
+            later.normalized.events[0].source_event_id
         );
     }
 
@@ -450,7 +473,7 @@ mod tests {
         let item = json!({"subscriptionId": "sub-1", "clientState": STATE,
             "lifecycleEvent": "reauthorizationRequired", "resource": "users",
             "subscriptionExpirationDateTime": "2026-12-10T18:23:45Z"});
-        let out = normalize(&body(&[item]), STATE, now()).expect("valid");
+        let out = normalize(&body(&[item]), &state(), now()).expect("valid");
         assert!(out.normalized.events.is_empty());
         assert_eq!(out.lifecycle.len(), 1);
         assert!(out.lifecycle[0].advice().contains("renew"));
@@ -461,7 +484,7 @@ mod tests {
         let item = json!({"id": "n1", "subscriptionId": "sub-1", "clientState": STATE,
             "changeType": "created", "resource": "Users/u1/messages/m1",
             "resourceData": {"@odata.type": "#Microsoft.Graph.Message", "id": "m1"}});
-        let out = normalize(&body(&[item]), STATE, now()).expect("valid");
+        let out = normalize(&body(&[item]), &state(), now()).expect("valid");
         assert!(out.normalized.events.is_empty());
         assert!(!out.normalized.skipped[0].is_refusal());
     }
@@ -469,11 +492,11 @@ mod tests {
     #[test]
     fn a_body_without_value_is_malformed() {
         assert!(matches!(
-            normalize(b"{}", STATE, now()),
+            normalize(b"{}", &state(), now()),
             Err(WebhookError::Malformed(_))
         ));
         assert!(matches!(
-            normalize(b"[", STATE, now()),
+            normalize(b"[", &state(), now()),
             Err(WebhookError::Malformed(_))
         ));
     }

@@ -3,9 +3,10 @@
 //! every delivery. A delivery carries System Log events in `data.events[]`, at least once, possibly
 //! batched and out of order; each event's `uuid` is its idempotency key.
 
+use super::bounded::BoundedList;
 use super::error::WebhookError;
 use super::hris::valid_user_id;
-use super::{Normalized, constant_time_eq, valid_source_event_id};
+use super::{Normalized, RotatingSecret, valid_source_event_id};
 use crate::domain::event::{GroupRef, MembershipChange};
 use crate::domain::{DomainEvent, EventId, EventKind, EventSource, Subject, UserId};
 use chrono::{DateTime, Utc};
@@ -15,17 +16,17 @@ use serde_json::Value;
 /// The header of the one-time verification request; its value goes back as `{"verification"}`.
 pub const CHALLENGE_HEADER: &str = "x-okta-verification-challenge";
 
-/// Checks the `Authorization` header against the configured secret (one or several, rotation).
-pub fn verify(authorization: Option<&str>, configured: &str) -> Result<(), WebhookError> {
+/// Checks the `Authorization` header against the configured secret, whole (current or previous
+/// value): with `Basic <base64>` configured, `Basic` alone is refused like any other guess.
+pub fn verify(
+    authorization: Option<&str>,
+    configured: &RotatingSecret,
+) -> Result<(), WebhookError> {
     let presented = authorization
+        .map(str::trim)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| WebhookError::MissingCredentials("Authorization header".into()))?;
-    let mut ok = false;
-    for secret in super::secret_values(configured) {
-        // No early exit: every configured value is compared.
-        ok |= constant_time_eq(presented.trim().as_bytes(), secret.as_bytes());
-    }
-    if ok {
+    if configured.matches(presented.as_bytes()) {
         Ok(())
     } else {
         Err(WebhookError::BadSignature)
@@ -55,7 +56,7 @@ struct Delivery {
 
 #[derive(Debug, Deserialize)]
 struct DeliveryData {
-    events: Vec<Value>,
+    events: BoundedList,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,14 +114,14 @@ pub fn normalize(body: &[u8]) -> Result<Normalized, WebhookError> {
     let delivery: Delivery = serde_json::from_slice(body)
         .map_err(|e| WebhookError::Malformed(format!("Okta event hook body: {e}")))?;
     let mut out = Normalized::default();
-    for (index, raw) in delivery.data.events.into_iter().enumerate() {
+    for (index, raw) in delivery.data.events.into_items()?.into_iter().enumerate() {
         let uuid = raw
             .get("uuid")
             .and_then(Value::as_str)
             .filter(|id| valid_source_event_id(id))
             .map(str::to_owned);
         match event(raw) {
-            Ok(Some(event)) => out.events.push(event),
+            Ok(Some(event)) => out.push(index, event),
             Ok(None) => {}
             Err(error) => out.skip(index, uuid, error),
         }
@@ -170,6 +171,7 @@ fn event(raw: Value) -> Result<Option<DomainEvent>, WebhookError> {
             id,
             name: group.display_name.clone().filter(|n| n.len() <= 256),
             change: Some(change),
+            members_cursor: None,
         });
     }
     Ok(Some(DomainEvent {
@@ -241,23 +243,45 @@ mod tests {
         })
     }
 
+    fn secret(current: &str, previous: Option<&str>) -> RotatingSecret {
+        RotatingSecret::new(
+            crate::ports::secrets::keys::OKTA_AUTHORIZATION,
+            crate::ports::SecretString::new(current),
+            previous.map(crate::ports::SecretString::new),
+        )
+        .expect("a valid secret")
+    }
+
     #[test]
     fn the_authorization_secret_must_match_exactly() {
-        assert_eq!(verify(Some("s3cret"), "s3cret"), Ok(()));
+        let s = secret("s3cret-okta-secret", None);
+        assert_eq!(verify(Some("s3cret-okta-secret"), &s), Ok(()));
         assert_eq!(
-            verify(Some("s3cre"), "s3cret"),
+            verify(Some("s3cret-okta-secre"), &s),
             Err(WebhookError::BadSignature)
         );
         assert!(matches!(
-            verify(None, "s3cret"),
+            verify(None, &s),
             Err(WebhookError::MissingCredentials(_))
         ));
     }
 
     #[test]
+    fn a_part_of_a_configured_value_is_not_the_value() {
+        let s = secret("Basic b2t0YS1ob29rOnMzY3JldA==", None);
+        assert_eq!(verify(Some("Basic"), &s), Err(WebhookError::BadSignature));
+        assert_eq!(
+            verify(Some("b2t0YS1ob29rOnMzY3JldA=="), &s),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(verify(Some("Basic b2t0YS1ob29rOnMzY3JldA=="), &s), Ok(()));
+    }
+
+    #[test]
     fn either_secret_verifies_while_it_is_rotated() {
-        assert_eq!(verify(Some("new"), "old new"), Ok(()));
-        assert_eq!(verify(Some("old"), "old new"), Ok(()));
+        let s = secret("new-okta-secret-value", Some("old-okta-secret-value"));
+        assert_eq!(verify(Some("new-okta-secret-value"), &s), Ok(()));
+        assert_eq!(verify(Some("old-okta-secret-value"), &s), Ok(()));
     }
 
     #[test]

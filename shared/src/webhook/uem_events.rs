@@ -6,16 +6,19 @@
 
 use super::error::WebhookError;
 use super::hris::valid_user_id;
-use super::{Normalized, constant_time_eq, valid_source_event_id};
+use super::{Normalized, RotatingSecret, valid_source_event_id};
 use crate::domain::{DomainEvent, EventId, EventKind, EventSource, Subject};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
-/// Checks `Authorization: Basic base64(user:password)` against the configured `user:password`
-/// (several space-separated pairs allowed while rotating).
-pub fn verify(authorization: Option<&str>, configured: &str) -> Result<(), WebhookError> {
+/// Checks `Authorization: Basic base64(user:password)` against the configured `user:password`,
+/// whole (or its previous value while it is rotated).
+pub fn verify(
+    authorization: Option<&str>,
+    configured: &RotatingSecret,
+) -> Result<(), WebhookError> {
     let header = authorization
         .map(str::trim)
         .filter(|h| !h.is_empty())
@@ -29,11 +32,7 @@ pub fn verify(authorization: Option<&str>, configured: &str) -> Result<(), Webho
     let presented = STANDARD
         .decode(encoded.trim())
         .map_err(|_| WebhookError::BadSignature)?;
-    let mut ok = false;
-    for pair in super::secret_values(configured) {
-        ok |= constant_time_eq(&presented, pair.as_bytes());
-    }
-    if ok {
+    if configured.matches(&presented) {
         Ok(())
     } else {
         Err(WebhookError::BadSignature)
@@ -227,22 +226,26 @@ mod tests {
 
     #[test]
     fn basic_credentials_must_match() {
-        let header = basic_header("uem:pa55");
-        assert_eq!(verify(Some(&header), "uem:pa55"), Ok(()));
+        const PAIR: &str = "uem:pa55-word-for-tests";
+        let configured =
+            RotatingSecret::single(crate::ports::secrets::keys::UEM_EVENTS_BASIC, PAIR)
+                .expect("valid");
+        let header = basic_header(PAIR);
+        assert_eq!(verify(Some(&header), &configured), Ok(()));
         assert_eq!(
-            verify(Some(&basic_header("uem:nope")), "uem:pa55"),
+            verify(Some(&basic_header("uem:nope")), &configured),
             Err(WebhookError::BadSignature)
         );
         assert!(matches!(
-            verify(Some("Bearer x"), "uem:pa55"),
+            verify(Some("Bearer x"), &configured),
             Err(WebhookError::MissingCredentials(_))
         ));
         assert!(matches!(
-            verify(None, "uem:pa55"),
+            verify(None, &configured),
             Err(WebhookError::MissingCredentials(_))
         ));
         assert_eq!(
-            verify(Some("Basic !!!"), "uem:pa55"),
+            verify(Some("Basic !!!"), &configured),
             Err(WebhookError::BadSignature)
         );
     }

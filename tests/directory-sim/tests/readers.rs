@@ -290,6 +290,54 @@ async fn graph_lists_every_user_member_of_a_group_and_none_for_a_deleted_one() {
     sim.shutdown().await;
 }
 
+#[tokio::test]
+async fn graph_reads_a_group_a_page_at_a_time_following_its_cursor() {
+    let mut everyone = people();
+    for i in 0..450 {
+        let mut p = Person::new(format!("p{i:04}"), format!("p{i:04}@example.com"));
+        p.groups = vec!["paged".into()];
+        everyone.push(p);
+    }
+    let sim = DirectorySim::start(everyone).await.expect("sim");
+    let reader = graph(&sim);
+    let group = sim.graph_group_id("paged").expect("group");
+    let mut members = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = reader
+            .group_members_page(&group, cursor.as_deref())
+            .await
+            .expect("read")
+            .expect("exists");
+        pages += 1;
+        assert!(page.ids.len() <= 200, "a bounded page: {}", page.ids.len());
+        members.extend(page.ids);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    members.sort();
+    members.dedup();
+    assert_eq!(members.len(), 450);
+    // A cursor is Graph's own link: one pointing elsewhere is refused, not followed.
+    let err = reader
+        .group_members_page(&group, Some("https://elsewhere.example/v1.0/groups"))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, SourceError::Decode { .. }), "{err}");
+    assert_eq!(
+        reader
+            .group_members_page("00000000-0000-0000-0000-000000000000", None)
+            .await
+            .expect("404 is not an error"),
+        None
+    );
+    sim.shutdown().await;
+}
+
 fn okta(sim: &DirectorySim) -> OktaReader {
     OktaReader::new(OktaConfig::new(
         &sim.okta.org_url,

@@ -131,17 +131,15 @@ async fn leaver_ends_with_no_loadout_managed_apps() {
         "left with {:?}",
         uem_apps(&stack, user.id.as_str())
     );
-    let managed = stack
-        .services(false)
-        .await
-        .store
-        .query(
-            &loadout::keys::managed_partition(&UserId::new(user.id.as_str())),
-            "",
-        )
-        .await
-        .expect("query");
-    assert!(managed.is_empty(), "nothing stays recorded as managed");
+    let services = stack.services(false).await;
+    let observed =
+        loadout::stages::observed::observe(services.store.as_ref(), &UserId::new(user.id.as_str()))
+            .await
+            .expect("observed");
+    assert!(
+        observed.known().is_some_and(|h| h.apps.is_empty()),
+        "Loadout knows the leaver holds nothing in its groups: {observed:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,17 +132,16 @@ async fn leaver_ends_with_no_loadout_managed_apps() {
         "left with {:?}",
         uem_apps(&h, user.id.as_str())
     );
-    let managed = h
-        .local
-        .services
-        .store
-        .query(
-            &loadout::keys::managed_partition(&UserId::new(user.id.as_str())),
-            "",
-        )
-        .await
-        .expect("query");
-    assert!(managed.is_empty(), "nothing stays recorded as managed");
+    let observed = loadout::stages::observed::observe(
+        h.local.services.store.as_ref(),
+        &UserId::new(user.id.as_str()),
+    )
+    .await
+    .expect("observed");
+    assert!(
+        observed.known().is_some_and(|h| h.apps.is_empty()),
+        "Loadout knows the leaver holds nothing in its groups: {observed:?}"
+    );
     h.local.shutdown().await;
 }
 

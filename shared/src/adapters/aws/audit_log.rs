@@ -4,14 +4,18 @@
 //! construction), `user_id` and `app_id` when the record has them (sparse keys of the GSIs
 //! `by_user` (user_id, record_id) and `by_app` (app_id, record_id)), and `record`, the whole
 //! record as JSON text, which is what reads return. Items are only ever created, never updated.
+//! A record with an `expires_at` (refusals) also gets `ttl` (N, epoch seconds), the table's TTL
+//! attribute; DynamoDB deletes such items late (within days), so reads skip them once due.
 
 use super::sdk_error::describe;
 use crate::domain::AuditRecord;
 use crate::ports::audit_log::{AuditError, AuditLog, AuditQuery};
+use crate::ports::{Clock, SystemClock};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 const PK: &str = "pk";
 const SK: &str = "sk";
@@ -19,14 +23,28 @@ const RECORD_ID: &str = "record_id";
 const USER_ID: &str = "user_id";
 const APP_ID: &str = "app_id";
 const RECORD: &str = "record";
+/// The table's TTL attribute (infra/template.yaml and provisioning enable it).
+pub const TTL: &str = "ttl";
+/// Reads leave out records whose `ttl` has passed.
+const LIVE: &str = "attribute_not_exists(#ttl) OR #ttl >= :now";
 /// Index names; the provisioning code and infra/template.yaml create them.
 pub const BY_USER_INDEX: &str = "by_user";
 pub const BY_APP_INDEX: &str = "by_app";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DynamoAuditLog {
     client: Client,
     table: String,
+    /// What "expired" is measured against.
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for DynamoAuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoAuditLog")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -38,7 +56,18 @@ impl DynamoAuditLog {
         Self {
             client,
             table: table.into(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Expiry measured on `clock` (tests on simulated time).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> AttributeValue {
+        AttributeValue::N(self.clock.now().timestamp().to_string())
     }
 
     pub fn table(&self) -> &str {
@@ -88,8 +117,11 @@ impl DynamoAuditLog {
                 .table_name(&self.table)
                 .set_index_name(index.map(str::to_owned))
                 .key_condition_expression("#k = :k")
+                .filter_expression(LIVE)
                 .expression_attribute_names("#k", key_attribute)
+                .expression_attribute_names("#ttl", TTL)
                 .expression_attribute_values(":k", s(key_value))
+                .expression_attribute_values(":now", self.now())
                 .scan_index_forward(false)
                 .set_limit(wanted.map(|w| i32::try_from(w).unwrap_or(i32::MAX)))
                 .set_exclusive_start_key(start.take())
@@ -117,6 +149,9 @@ impl DynamoAuditLog {
                 .client
                 .scan()
                 .table_name(&self.table)
+                .filter_expression(LIVE)
+                .expression_attribute_names("#ttl", TTL)
+                .expression_attribute_values(":now", self.now())
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -152,6 +187,12 @@ impl AuditLog for DynamoAuditLog {
         }
         if let Some(app) = &record.app_id {
             item.insert(APP_ID.to_owned(), s(app.as_str()));
+        }
+        if let Some(expires) = record.expires_at {
+            item.insert(
+                TTL.to_owned(),
+                AttributeValue::N(expires.timestamp().to_string()),
+            );
         }
         let result = self
             .client

@@ -212,7 +212,7 @@ async fn enable_ttl(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<()
 }
 
 /// The audit table: `pk` = correlation id, `sk` = record id, and the indexes `by_user`
-/// (user_id, record_id) and `by_app` (app_id, record_id), projecting everything.
+/// (user_id, record_id) and `by_app` (app_id, record_id), projecting everything; TTL on `ttl`.
 pub async fn create_audit_table(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -246,7 +246,9 @@ pub async fn create_audit_table(
             index(BY_APP_INDEX, "app_id")?,
         ],
     )
-    .await
+    .await?;
+    // Only refusals carry the attribute (the same name as the state table's).
+    enable_ttl(client, table).await
 }
 
 /// A queue and its dead-letter queue.

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS audit (
     correlation_id TEXT NOT NULL,
     user_id TEXT,
     app_id TEXT,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    expires_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS audit_by_correlation ON audit (correlation_id, record_id);
 CREATE INDEX IF NOT EXISTS audit_by_user ON audit (user_id, record_id);
@@ -66,6 +67,20 @@ CREATE TABLE IF NOT EXISTS queue_dedup (
     PRIMARY KEY (queue, dedup_id)
 ) WITHOUT ROWID;
 ";
+
+/// Brings a data directory made by an older version up to the schema: columns added since are
+/// added to it (SQLite has no `ADD COLUMN IF NOT EXISTS`).
+fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let has_expiry = conn
+        .prepare("SELECT 1 FROM pragma_table_info('audit') WHERE name = 'expires_at'")?
+        .exists([])?;
+    if !has_expiry {
+        conn.execute_batch("ALTER TABLE audit ADD COLUMN expires_at INTEGER")?;
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS audit_expiry ON audit (expires_at) WHERE expires_at IS NOT NULL",
+    )
+}
 
 /// The work a caller hands the database thread: it runs inside the current group transaction and
 /// returns how to deliver its result once that transaction's fate is known.
@@ -111,6 +126,7 @@ impl LocalDb {
 
     fn init(conn: Connection) -> Result<Self, LocalDbError> {
         conn.execute_batch(SCHEMA).map_err(LocalDbError::Schema)?;
+        migrate(&conn).map_err(LocalDbError::Schema)?;
         let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("loadout-db".into())
