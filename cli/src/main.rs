@@ -577,8 +577,8 @@ async fn run(command: Command) -> Result<(), String> {
             at,
             json,
         } => {
-            let mut governance = loadout::governance::Governance::new(mode);
-            governance.pilot_group = pilot_group;
+            let governance =
+                loadout::governance::Governance::new(mode).with_pilot_group(pilot_group);
             let report =
                 loadout_cli::simulate_cmd::simulate(&loadout_cli::simulate_cmd::SimulateOptions {
                     policies,

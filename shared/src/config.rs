@@ -23,6 +23,15 @@ pub struct Settings {
     pub mode: Mode,
     /// Only members of this directory group are acted on (`LOADOUT_PILOT_GROUP`).
     pub pilot_group: Option<String>,
+    /// Only these apps are acted on (`LOADOUT_PILOT_APPS`, comma-separated; empty: all).
+    pub pilot_apps: Vec<crate::domain::AppId>,
+    /// How long new-hire bundles and removals wait for an objection
+    /// (`LOADOUT_REVIEW_WINDOW_HOURS`; 0: no review window) and which of them
+    /// (`LOADOUT_REVIEW_SCOPE`: `joiners`, `removals`, or both, comma-separated).
+    pub review_window: Option<crate::governance::ReviewWindow>,
+    /// The blast-radius breaker (`LOADOUT_BREAKER_MAX_USERS`, `LOADOUT_BREAKER_MAX_SHARE`,
+    /// `LOADOUT_BREAKER_WINDOW_MINUTES`).
+    pub breaker: crate::governance::BreakerPolicy,
     /// One token bucket for every UEM call of the tenant (`LOADOUT_UEM_REQUESTS_PER_MINUTE`).
     pub uem_requests_per_minute: u32,
     /// The organization group that manages the smart groups Loadout creates
@@ -64,6 +73,9 @@ impl Default for Settings {
         Self {
             mode: Mode::Gated,
             pilot_group: None,
+            pilot_apps: Vec::new(),
+            review_window: None,
+            breaker: crate::governance::BreakerPolicy::default(),
             uem_requests_per_minute: 120,
             uem_organization_group_id: None,
             directory_requests_per_minute: 600,
@@ -99,7 +111,88 @@ fn number<T: std::str::FromStr>(
     }
 }
 
+fn review_window(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::governance::ReviewWindow>, ConfigError> {
+    let hours: u64 = number(
+        "LOADOUT_REVIEW_WINDOW_HOURS",
+        lookup("LOADOUT_REVIEW_WINDOW_HOURS"),
+        0,
+    )?;
+    if hours == 0 {
+        return Ok(None);
+    }
+    let scope = lookup("LOADOUT_REVIEW_SCOPE").unwrap_or_else(|| "joiners,removals".into());
+    let mut window = crate::governance::ReviewWindow {
+        hold: Duration::from_secs(hours * 3600),
+        new_hire_bundles: false,
+        removals: false,
+    };
+    for part in scope.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.to_ascii_lowercase().as_str() {
+            "joiners" | "new-hires" | "new_hires" => window.new_hire_bundles = true,
+            "removals" => window.removals = true,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "LOADOUT_REVIEW_SCOPE",
+                    expected: "joiners, removals, or both",
+                    value: scope.clone(),
+                });
+            }
+        }
+    }
+    Ok(Some(window))
+}
+
+fn breaker(
+    lookup: &impl Fn(&str) -> Option<String>,
+    d: crate::governance::BreakerPolicy,
+) -> Result<crate::governance::BreakerPolicy, ConfigError> {
+    let share = match lookup("LOADOUT_BREAKER_MAX_SHARE") {
+        Some(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| (0.0..=1.0).contains(s))
+            .ok_or(ConfigError::Invalid {
+                name: "LOADOUT_BREAKER_MAX_SHARE",
+                expected: "a share between 0 and 1",
+                value: v,
+            })?,
+        _ => d.max_share,
+    };
+    Ok(crate::governance::BreakerPolicy {
+        max_users: number(
+            "LOADOUT_BREAKER_MAX_USERS",
+            lookup("LOADOUT_BREAKER_MAX_USERS"),
+            d.max_users,
+        )?,
+        max_share: share,
+        window: Duration::from_secs(
+            60 * number(
+                "LOADOUT_BREAKER_WINDOW_MINUTES",
+                lookup("LOADOUT_BREAKER_WINDOW_MINUTES"),
+                d.window.as_secs() / 60,
+            )?,
+        ),
+        ..d
+    })
+}
+
 impl Settings {
+    /// The gates these settings put in force.
+    pub fn governance(&self) -> crate::governance::Governance {
+        crate::governance::Governance {
+            mode: self.mode,
+            pilot: crate::governance::Pilot {
+                group: self.pilot_group.clone(),
+                apps: self.pilot_apps.clone(),
+            },
+            review_window: self.review_window,
+            breaker: self.breaker,
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -113,6 +206,15 @@ impl Settings {
                 _ => d.mode,
             },
             pilot_group: lookup("LOADOUT_PILOT_GROUP").filter(|g| !g.trim().is_empty()),
+            pilot_apps: lookup("LOADOUT_PILOT_APPS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(crate::domain::AppId::new)
+                .collect(),
+            review_window: review_window(&lookup)?,
+            breaker: breaker(&lookup, d.breaker)?,
             uem_requests_per_minute: number(
                 "LOADOUT_UEM_REQUESTS_PER_MINUTE",
                 lookup("LOADOUT_UEM_REQUESTS_PER_MINUTE"),

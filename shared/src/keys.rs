@@ -1,7 +1,7 @@
 //! Every state-store key layout in one place (pk, sk), so the data model can be read at a glance
 //! and no two features collide. `#` separates parts; ids are validated not to contain it.
 
-use crate::domain::{ActionId, AppId, PushMode, UserId};
+use crate::domain::{ActionId, ActionKind, AppId, PushMode, UserId};
 
 /// Inbound idempotency: one item per source event id.
 pub fn inbound_event(source: &str, source_event_id: &str) -> (String, String) {
@@ -219,13 +219,32 @@ pub fn active_policy() -> (String, String) {
     ("policy-set".to_owned(), "active".to_owned())
 }
 
-/// Recommendations waiting in the dashboard (recommend mode, or gated actions awaiting approval).
-pub fn recommendation(user: &UserId, app: &AppId) -> (String, String) {
-    (format!("recommendation#{user}"), app.to_string())
+/// Recommendations: actions the gates held (approval, review window) or only suggest, one per
+/// user, app and direction, in one partition (listed whole, or one user's by prefix).
+pub const RECOMMENDATIONS: &str = "recommendations";
+
+pub fn recommendations_of(user: &UserId) -> String {
+    format!("{user}#")
 }
 
-pub fn recommendation_index(user: &UserId, app: &AppId) -> (String, String) {
-    ("recommendations".to_owned(), format!("{user}#{app}"))
+pub fn recommendation(user: &UserId, app: &AppId, kind: ActionKind) -> (String, String) {
+    (
+        RECOMMENDATIONS.to_owned(),
+        format!("{}{app}#{}", recommendations_of(user), kind.as_str()),
+    )
+}
+
+/// The blast-radius breaker of one app and direction: the users counted in the current window,
+/// and whether it tripped.
+pub const BREAKERS: &str = "breaker";
+
+pub fn breaker(app: &AppId, kind: ActionKind) -> (String, String) {
+    (BREAKERS.to_owned(), format!("{app}#{}", kind.as_str()))
+}
+
+/// Switches that stop execution for everyone (the kill switch).
+pub fn kill_switch() -> (String, String) {
+    ("governance".to_owned(), "kill-switch".to_owned())
 }
 
 /// The name of the UEM smart group for an app and push mode; admins filter on `loadout:`.
@@ -407,8 +426,9 @@ pub mod partitions {
     pub const LOCATION_REGION: Partition = Exact("location-region");
     pub const DECISION: Partition = Prefix("decision#");
     pub const CORRELATION: Partition = Prefix("correlation#");
-    pub const RECOMMENDATION: Partition = Prefix("recommendation#");
-    pub const RECOMMENDATIONS: Partition = Exact("recommendations");
+    pub const RECOMMENDATIONS: Partition = Exact(super::RECOMMENDATIONS);
+    pub const BREAKER: Partition = Exact(super::BREAKERS);
+    pub const GOVERNANCE: Partition = Exact("governance");
     pub const ACTION: Partition = Prefix("action#");
     pub const PENDING: Partition = Prefix("pending#");
     pub const PENDING_APPS: Partition = Exact("pending-apps");
@@ -437,7 +457,7 @@ pub mod partitions {
     pub const UEM_RATE: Partition = Exact(crate::uem::RATE_PK);
     pub const UEM_CACHE: Partition = Exact(crate::uem::CACHE_PK);
 
-    pub const ALL: [Partition; 36] = [
+    pub const ALL: [Partition; 37] = [
         PRIME,
         INBOUND,
         FAN_OUT,
@@ -448,8 +468,9 @@ pub mod partitions {
         LOCATION_REGION,
         DECISION,
         CORRELATION,
-        RECOMMENDATION,
         RECOMMENDATIONS,
+        BREAKER,
+        GOVERNANCE,
         ACTION,
         PENDING,
         PENDING_APPS,
@@ -552,22 +573,25 @@ pub const STATE_ACCESS: &[FunctionAccess] = {
             reads: &[
                 PRIME,
                 USER,
+                PEOPLE,
                 DECISION,
                 CORRELATION,
-                RECOMMENDATION,
                 RECOMMENDATIONS,
+                BREAKER,
+                GOVERNANCE,
                 POLICY_SET,
                 OBSERVED_META,
                 RETIRED_APPS,
                 APPROVAL,
                 APPROVAL_TARGET,
             ],
-            writes: &[USER, DECISION, CORRELATION, RECOMMENDATION, RECOMMENDATIONS],
+            writes: &[USER, DECISION, CORRELATION, RECOMMENDATIONS, BREAKER],
         },
         FunctionAccess {
             function: "uem-executor",
             reads: &[
                 PRIME,
+                GOVERNANCE,
                 USER,
                 ACTION,
                 ATTENTION,
@@ -700,8 +724,9 @@ mod tests {
             retired_app(&app).0,
             policy_set("v1").0,
             active_policy().0,
-            recommendation(&user, &app).0,
-            recommendation_index(&user, &app).0,
+            recommendation(&user, &app, ActionKind::Remove).0,
+            breaker(&app, ActionKind::Remove).0,
+            kill_switch().0,
             intent(&user).0,
             external_id_index("graph", "oid").0,
             location_region("Austin").0,

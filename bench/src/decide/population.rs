@@ -290,6 +290,7 @@ fn catalog(rng: &mut Rng, total: usize) -> Result<(Catalog, Bundles), String> {
                 0.0
             },
             risk,
+            ..CatalogApp::default()
         });
     };
     for _ in 0..12 {

@@ -45,6 +45,10 @@ pub enum AuditKind {
     ApprovalRefused,
     /// A notification (Slack) could not be delivered and was dropped.
     NoticeDropped,
+    /// Too many users would gain or lose one app at once: its changes wait for an admin.
+    BreakerTripped,
+    /// An admin approved, rejected or released something (who is the actor).
+    AdminDecision,
 }
 
 impl AuditKind {
@@ -68,6 +72,8 @@ impl AuditKind {
             AuditKind::ApprovalChanged => "approval_changed",
             AuditKind::ApprovalRefused => "approval_refused",
             AuditKind::NoticeDropped => "notice_dropped",
+            AuditKind::BreakerTripped => "breaker_tripped",
+            AuditKind::AdminDecision => "admin_decision",
         }
     }
 }

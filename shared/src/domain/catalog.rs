@@ -5,9 +5,12 @@ use super::ids::AppId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Risk {
+    #[default]
     Low,
     Medium,
     High,
@@ -23,7 +26,54 @@ impl Risk {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How far an app has graduated in a careful rollout (gate 3): its own setting beats the
+/// service's mode, until its review date passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Automation {
+    /// Everything the policies decide for this app runs.
+    Auto,
+    /// Low-risk changes run, the rest waits for approval.
+    Gated,
+    /// Nothing runs for this app: recommendations only.
+    Recommend,
+}
+
+impl Automation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Automation::Auto => "auto",
+            Automation::Gated => "gated",
+            Automation::Recommend => "recommend",
+        }
+    }
+}
+
+/// A licensed app's seats and the rules for taking unused ones back (license reclamation).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LicenseTerms {
+    /// Seats bought; assignments past it wait on the app's waitlist. Unset: not counted.
+    #[serde(default)]
+    pub seats: Option<u32>,
+    /// Days without use after which a seat is a candidate for reclamation. Unset: never.
+    #[serde(default)]
+    pub inactivity_days: Option<u32>,
+    /// Days before the reclamation on which the holder is told (e.g. 14, 7, 1).
+    #[serde(default)]
+    pub notice_days: Vec<u32>,
+    /// Directory groups whose members keep their seat whatever their use.
+    #[serde(default)]
+    pub exempt_groups: Vec<String>,
+    /// People who keep their seat whatever their use.
+    #[serde(default)]
+    pub exempt_users: Vec<super::ids::UserId>,
+    /// Seats never reclaimed below this many holders.
+    #[serde(default)]
+    pub min_seats: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogApp {
     pub id: AppId,
@@ -38,6 +88,21 @@ pub struct CatalogApp {
     #[serde(default)]
     pub cost_per_seat: f64,
     pub risk: Risk,
+    /// Core apps (the basics everyone gets): in gated mode their removal waits for approval.
+    #[serde(default)]
+    pub core: bool,
+    /// This app's own gate, overriding the service's mode until `automation_review_by`.
+    #[serde(default)]
+    pub automation: Option<Automation>,
+    /// When the app's own gate must be reviewed; past it the app falls back to gated.
+    #[serde(default)]
+    pub automation_review_by: Option<chrono::NaiveDate>,
+    /// Offered in Intelligent Hub but installed only after approval ("Require Approval To
+    /// Install" on its on-demand assignment; the request goes through ServiceNow).
+    #[serde(default)]
+    pub approval_on_request: bool,
+    #[serde(default)]
+    pub license: LicenseTerms,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@ use super::ids::UserId;
 use serde::{Deserialize, Serialize};
 
 /// The attributes policies may use. Groups become Cedar parents of the user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Employee {
     pub id: UserId,
     pub email: String,

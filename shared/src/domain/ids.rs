@@ -6,7 +6,7 @@ use std::fmt;
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub String);
 
@@ -34,7 +34,7 @@ macro_rules! string_id {
 }
 
 string_id!(
-    /// The directory user id (the HR/IdP identity, also the UEM enrollment user name).
+    /// The directory user id (the HR/IdP identity; UEM may know the person by another name).
     UserId
 );
 string_id!(

@@ -16,7 +16,7 @@ pub mod population;
 
 pub use action::{Action, ActionKind, ActionStatus, PushMode, UemTarget};
 pub use audit::{AuditKind, AuditRecord};
-pub use catalog::{Catalog, CatalogApp, CatalogError, Risk};
+pub use catalog::{Automation, Catalog, CatalogApp, CatalogError, LicenseTerms, Risk};
 pub use context::{AppUsage, UserContext};
 pub use decision::{Decision, Denial, Entitlement, Reason};
 pub use device::{Device, Ownership, Platform};

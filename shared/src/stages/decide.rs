@@ -6,49 +6,162 @@ use super::batch::{BatchReport, InboundMessage, decode_envelope, process_each};
 use super::enrich::EnrichedEvent;
 use super::observed::{self, Observation};
 use super::policy_repo::{LoadedPolicy, PolicyCache};
+use super::recommendations::{self, Recommendation};
 use super::{Services, StageError};
-use super::{identity, intent};
+use super::{breaker, directory, identity, intent};
+use crate::approvals;
 use crate::domain::{
-    Action, ActionKind, AppId, AuditKind, AuditRecord, Decision, Envelope, MessageKind, UemTarget,
+    Action, ActionKind, AppId, AuditKind, AuditRecord, Decision, Envelope, EventKind, MessageKind,
+    UemTarget, UserId,
 };
-use crate::governance::{Gate, Governance};
+use crate::governance::{Gate, GateFacts, Governance, Tripped};
 use crate::keys;
 use crate::ports::queue::names;
 use crate::ports::{Condition, OutgoingMessage, StateStore, StateStoreExt};
 use crate::reconcile::reconcile;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-/// An action that did not run: waiting for approval, or only recommended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recommendation {
-    pub action: Action,
-    pub gate: Gate,
-    pub created_at: DateTime<Utc>,
-}
+use std::collections::BTreeMap;
 
 pub struct Decider {
     services: Services,
     policies: PolicyCache,
     governance: Governance,
+    /// The directory's size, for the breaker's share (re-read now and then).
+    population: tokio::sync::Mutex<Option<(usize, DateTime<Utc>)>>,
+}
+
+/// What the gates of one decision read once, rather than once per action.
+struct GateState {
+    recommendations: BTreeMap<(AppId, ActionKind), Recommendation>,
+    tripped: BTreeMap<(AppId, ActionKind), Tripped>,
+    kill_switch: bool,
+    population: usize,
 }
 
 impl Decider {
     pub fn new(services: Services, policies: PolicyCache) -> Self {
-        let governance = Governance {
-            mode: services.settings.mode,
-            pilot_group: services.settings.pilot_group.clone(),
-        };
+        let governance = services.settings.governance();
         Self {
             services,
             policies,
             governance,
+            population: tokio::sync::Mutex::new(None),
         }
     }
 
     pub async fn handle_batch(&self, messages: Vec<InboundMessage>) -> BatchReport {
         process_each(&self.services, names::DECIDE, messages, |m| self.process(m)).await
+    }
+
+    async fn population(&self) -> Result<usize, StageError> {
+        let s = &self.services;
+        let now = s.clock.now();
+        let mut cached = self.population.lock().await;
+        if let Some((n, at)) = *cached
+            && now - at < chrono::Duration::minutes(10)
+        {
+            return Ok(n);
+        }
+        let n = directory::all_users(s.store.as_ref()).await?.len();
+        *cached = Some((n, now));
+        Ok(n)
+    }
+
+    async fn gate_state(&self, user: &UserId) -> Result<GateState, StageError> {
+        let store = self.services.store.as_ref();
+        let recommendations = recommendations::of_user(store, user)
+            .await?
+            .into_iter()
+            .map(|(r, _)| ((r.action.app_id.clone(), r.action.kind), r))
+            .collect();
+        Ok(GateState {
+            recommendations,
+            tripped: breaker::tripped(store).await?,
+            kill_switch: breaker::kill_switch(store).await?.is_some(),
+            population: self.population().await?,
+        })
+    }
+
+    /// The gate of one action: the governance rules on what this decision knows, an approval
+    /// through ServiceNow, and the breaker's count of what is about to run.
+    async fn gate(
+        &self,
+        action: &Action,
+        app: &crate::domain::CatalogApp,
+        user_groups: &[String],
+        joiner: bool,
+        state: &GateState,
+    ) -> Result<(Gate, bool), StageError> {
+        let s = &self.services;
+        let now = s.clock.now();
+        let key = (action.app_id.clone(), action.kind);
+        let rec = state.recommendations.get(&key);
+        let mut approved = rec.is_some_and(|r| r.state == recommendations::State::Approved);
+        let facts = GateFacts {
+            user_groups,
+            now: Some(now),
+            joiner,
+            approved,
+            objected_by: rec
+                .filter(|r| r.state == recommendations::State::Rejected)
+                .map(|r| r.decided_by.clone().unwrap_or_else(|| "an admin".into())),
+            held_since: rec
+                .filter(|r| r.state == recommendations::State::Open)
+                .filter(|r| matches!(r.gate, Gate::Hold { .. }))
+                .map(|r| r.created_at),
+            tripped: state.tripped.get(&key).cloned(),
+            kill_switch: state.kill_switch,
+        };
+        let mut gate = self.governance.gate_with(action, app, &facts);
+        if matches!(gate, Gate::AwaitApproval { .. })
+            && action.kind == ActionKind::Assign
+            && approvals::approval_for(s.store.as_ref(), &action.user_id, &action.app_id)
+                .await?
+                .is_some_and(|a| a.is_approved())
+        {
+            // Approved in ServiceNow (App Approvals): the approver's yes counts like any other.
+            approved = true;
+            gate = self.governance.gate_with(
+                action,
+                app,
+                &GateFacts {
+                    approved: true,
+                    ..facts
+                },
+            );
+        }
+        if gate == Gate::Execute && !approved && self.governance.breaker.watches(action.kind) {
+            let tripped = breaker::count(
+                s.store.as_ref(),
+                &self.governance.breaker,
+                &action.app_id,
+                &app.name,
+                action.kind,
+                &action.user_id,
+                state.population,
+                now,
+            )
+            .await?;
+            if let Some(t) = tripped {
+                if !state.tripped.contains_key(&key) {
+                    s.audit(
+                        AuditRecord::new(
+                            now,
+                            action.correlation_id.clone(),
+                            AuditKind::BreakerTripped,
+                            "decide",
+                            t.reason.clone(),
+                        )
+                        .app(&action.app_id)
+                        .user(&action.user_id),
+                    )
+                    .await?;
+                }
+                gate = Gate::AwaitApproval { reason: t.reason };
+            }
+        }
+        Ok((gate, approved))
     }
 
     async fn process(&self, message: InboundMessage) -> Result<(), StageError> {
@@ -63,6 +176,7 @@ impl Decider {
         let user_groups = context
             .map(|c| c.employee.groups.clone())
             .unwrap_or_default();
+        let joiner = envelope.payload.event.kind == EventKind::Joiner;
         // Who the user is in UEM: matched during enrichment, else (a leaver, who needs no
         // context) as matched before. Without one, nothing can change in UEM for them yet.
         let target = match context {
@@ -76,6 +190,7 @@ impl Decider {
         };
         let parked = context.and_then(|c| c.parked.clone());
         let retired = retired_apps(s.store.as_ref()).await?;
+        let gate_state = self.gate_state(&decision.user_id).await?;
         let as_of = envelope.payload.profile_as_of;
         // Compare-and-swap on the user's intent: concurrent decisions for one user retry.
         for _ in 0..8 {
@@ -87,23 +202,24 @@ impl Decider {
             let observation = observed::observe(s.store.as_ref(), &decision.user_id).await?;
             let base = current.base(&observation, now);
             let sequence = intent::next_version(version);
-            let gated: Vec<(Action, Gate)> = reconcile(&decision, &base)
-                .into_iter()
-                .map(|mut action| {
-                    action.sequence = sequence;
-                    action.uem_user = target.clone();
-                    let gate = match policy.catalog.get(&action.app_id) {
-                        Some(app) => self.governance.gate(&action, app, &user_groups),
-                        None => retired_gate(&action, &retired),
-                    };
-                    (action, gate)
-                })
-                .collect();
+            let mut gated: Vec<(Action, Gate, bool)> = Vec::new();
+            for mut action in reconcile(&decision, &base) {
+                action.sequence = sequence;
+                action.uem_user = target.clone();
+                let (gate, approved) = match policy.catalog.get(&action.app_id) {
+                    Some(app) => {
+                        self.gate(&action, app, &user_groups, joiner, &gate_state)
+                            .await?
+                    }
+                    None => (retired_gate(&action, &retired), false),
+                };
+                gated.push((action, gate, approved));
+            }
             let executed: Vec<&Action> = if target.is_some() {
                 gated
                     .iter()
-                    .filter(|(_, g)| *g == Gate::Execute)
-                    .map(|(a, _)| a)
+                    .filter(|(_, g, _)| *g == Gate::Execute)
+                    .map(|(a, _, _)| a)
                     .collect()
             } else {
                 Vec::new()
@@ -118,20 +234,43 @@ impl Decider {
             }
             self.record_decision(&envelope, &decision, gated.len(), &observation)
                 .await?;
-            for (action, gate) in gated {
+            for (action, gate, approved) in &gated {
                 let waiting =
-                    match (&target, &gate) {
+                    match (&target, gate) {
                         (None, Gate::Execute) => Some(parked.clone().unwrap_or_else(|| {
                             "the user has no UEM enrollment user yet".to_owned()
                         })),
                         _ => None,
                     };
-                self.record_action(&envelope, &action, &gate, waiting.as_deref())
+                self.record_action(&envelope, action, gate, waiting.as_deref())
                     .await?;
-                if gate != Gate::Execute {
-                    self.hold(&action, gate).await?;
+                let key = (action.app_id.clone(), action.kind);
+                match gate {
+                    Gate::Execute if target.is_some() => {
+                        if *approved && let Some(rec) = gate_state.recommendations.get(&key) {
+                            recommendations::done(s.store.as_ref(), rec, now).await?;
+                        }
+                    }
+                    Gate::Execute => {}
+                    held => {
+                        recommendations::hold(
+                            s.store.as_ref(),
+                            action,
+                            held,
+                            recommendations::Origin::Policy,
+                            None,
+                            now,
+                        )
+                        .await?;
+                    }
                 }
             }
+            let proposed: Vec<(AppId, ActionKind)> = gated
+                .iter()
+                .filter(|(_, g, approved)| *g != Gate::Execute || *approved)
+                .map(|(a, _, _)| (a.app_id.clone(), a.kind))
+                .collect();
+            recommendations::forget_others(s.store.as_ref(), &decision.user_id, &proposed).await?;
             return Ok(());
         }
         Err(StageError::Retryable(format!(
@@ -282,6 +421,7 @@ impl Decider {
             Gate::Execute => "runs now".to_owned(),
             Gate::AwaitApproval { reason } => format!("awaits approval ({reason})"),
             Gate::RecommendOnly { reason } => format!("recommended only ({reason})"),
+            Gate::Hold { reason, .. } => format!("held ({reason})"),
         };
         s.audit(
             AuditRecord::new(
@@ -317,24 +457,6 @@ impl Decider {
             })),
         )
         .await
-    }
-
-    async fn hold(&self, action: &Action, gate: Gate) -> Result<(), StageError> {
-        let s = &self.services;
-        let recommendation = Recommendation {
-            action: action.clone(),
-            gate,
-            created_at: s.clock.now(),
-        };
-        let (pk, sk) = keys::recommendation(&action.user_id, &action.app_id);
-        s.store
-            .put_as(&pk, &sk, &recommendation, None, Condition::None)
-            .await?;
-        let (pk, sk) = keys::recommendation_index(&action.user_id, &action.app_id);
-        s.store
-            .put_as(&pk, &sk, &recommendation, None, Condition::None)
-            .await?;
-        Ok(())
     }
 }
 

@@ -376,6 +376,10 @@ impl Executor {
 
     async fn flush_inner(&self, app: &AppId, debounce: Duration) -> Result<Flushed, StageError> {
         let s = &self.services;
+        if let Some(k) = super::breaker::kill_switch(s.store.as_ref()).await? {
+            tracing::warn!(by = %k.by, "the kill switch is on: changes stay pending");
+            return Ok(Flushed::Busy);
+        }
         let mut debounce = debounce;
         for _ in 0..4 {
             let Some(lease) =

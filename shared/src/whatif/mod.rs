@@ -128,7 +128,8 @@ pub fn what_if(
                 .governance
                 .gate(&action, entry, &member.employee.groups)
             {
-                Gate::Execute => counted.execute += 1,
+                // A review window only delays: it runs unless someone objects.
+                Gate::Execute | Gate::Hold { .. } => counted.execute += 1,
                 Gate::AwaitApproval { .. } => counted.needed += 1,
                 Gate::RecommendOnly { .. } => counted.recommend_only += 1,
             }

@@ -58,5 +58,6 @@ pub(super) fn app(id: &str, bundles: &[&str], licensed: bool, risk: Risk) -> Cat
         licensed,
         cost_per_seat: 10.0,
         risk,
+        ..CatalogApp::default()
     }
 }

@@ -294,7 +294,18 @@ impl Sweeper {
                 store.delete(&item.pk, &item.sk, Condition::None).await?;
             }
         }
-        // 8. A policy or catalog change: everyone decided under an older version.
+        // 8. Review windows that passed without an objection: the held action may run now.
+        for rec in super::recommendations::all(store).await? {
+            if rec.state == super::recommendations::State::Open
+                && let crate::governance::Gate::Hold { until, .. } = rec.gate
+                && until <= s.clock.now()
+            {
+                reevaluate
+                    .entry(rec.action.user_id.clone())
+                    .or_insert_with(|| "a review window passed".into());
+            }
+        }
+        // 9. A policy or catalog change: everyone decided under an older version.
         for user in self.stale_decisions(&policy.version).await? {
             reevaluate
                 .entry(user)

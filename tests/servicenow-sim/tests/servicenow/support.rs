@@ -255,6 +255,7 @@ pub fn subject(devices: &[&str]) -> ApprovalSubject {
             licensed: true,
             cost_per_seat: 15.0,
             risk: Risk::Medium,
+            ..CatalogApp::default()
         },
         package: AppPackage {
             package_id: Some("{90160000-0051-0000-0000-0000000FF1CE}".into()),
