@@ -207,16 +207,16 @@ fn is_union(v: &Value) -> bool {
 }
 
 fn check_inference(config: &Value) -> Result<(), String> {
-    if let Some(max) = config.get("maxTokens") {
-        if max.as_u64().is_none_or(|m| m < 1) {
-            return Err("inferenceConfig.maxTokens must be at least 1.".into());
-        }
+    if let Some(max) = config.get("maxTokens")
+        && max.as_u64().is_none_or(|m| m < 1)
+    {
+        return Err("inferenceConfig.maxTokens must be at least 1.".into());
     }
     for key in ["temperature", "topP"] {
-        if let Some(v) = config.get(key) {
-            if v.as_f64().is_none_or(|x| !(0.0..=1.0).contains(&x)) {
-                return Err(format!("inferenceConfig.{key} must be between 0 and 1."));
-            }
+        if let Some(v) = config.get(key)
+            && v.as_f64().is_none_or(|x| !(0.0..=1.0).contains(&x))
+        {
+            return Err(format!("inferenceConfig.{key} must be between 0 and 1."));
         }
     }
     Ok(())
@@ -244,7 +244,7 @@ fn check_tools(config: &Value) -> Result<String, String> {
             ));
         }
         let schema = spec.get("inputSchema").and_then(|s| s.get("json"));
-        if !schema.is_some_and(|s| s.get("type").and_then(Value::as_str) == Some("object")) {
+        if schema.is_none_or(|s| s.get("type").and_then(Value::as_str) != Some("object")) {
             return Err(format!(
                 "toolConfig.tools[{i}].toolSpec.inputSchema.json must be a JSON schema of type object."
             ));

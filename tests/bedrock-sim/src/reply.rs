@@ -77,7 +77,9 @@ impl Reply {
         let tool_use_id = format!("tooluse_sim{call_number:08}");
         match self {
             Reply::ToolUse { input } => (
-                vec![json!({"toolUse": {"toolUseId": tool_use_id, "name": tool_name, "input": input}})],
+                vec![
+                    json!({"toolUse": {"toolUseId": tool_use_id, "name": tool_name, "input": input}}),
+                ],
                 "tool_use".into(),
             ),
             Reply::ToolUseNamed { name, input } => (
