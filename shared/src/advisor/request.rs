@@ -3,9 +3,9 @@
 //! The request keeps the person's identifying strings (never sent) beside the cohort attributes
 //! (sent), so that the reply can be screened for them.
 
-use crate::domain::{AppId, Catalog, Device, Employee, Platform, Risk, UserId};
+use crate::domain::{AppId, AppUsage, Catalog, Device, Employee, Platform, Risk, UserId};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The attributes shared by everyone in the person's cohort: all the model learns about them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,40 @@ pub struct PeerUsage {
     pub apps: Vec<PeerApp>,
 }
 
+impl PeerUsage {
+    /// Counts, for every app, how many `members` used it in the period (at least one launch).
+    /// `cohort` says in words who the members are.
+    pub fn count<'a>(
+        cohort: impl Into<String>,
+        members: impl IntoIterator<Item = &'a [AppUsage]>,
+    ) -> Self {
+        let mut size = 0u32;
+        let mut users: BTreeMap<&AppId, u32> = BTreeMap::new();
+        for usage in members {
+            size += 1;
+            let used: BTreeSet<&AppId> = usage
+                .iter()
+                .filter(|u| u.launches_30d > 0)
+                .map(|u| &u.app_id)
+                .collect();
+            for app in used {
+                *users.entry(app).or_default() += 1;
+            }
+        }
+        Self {
+            cohort: cohort.into(),
+            size,
+            apps: users
+                .into_iter()
+                .map(|(app_id, users)| PeerApp {
+                    app_id: app_id.clone(),
+                    users,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerApp {
     pub app_id: AppId,
@@ -44,6 +78,8 @@ pub struct CatalogEntry {
     pub bundles: Vec<String>,
     pub licensed: bool,
     pub risk: Risk,
+    /// Where the app runs: not sent, but an app for none of the person's platforms is not offered.
+    pub platforms: BTreeSet<Platform>,
 }
 
 /// One question to the adviser.
@@ -106,6 +142,7 @@ impl AdviceRequest {
                     bundles: app.bundles.clone(),
                     licensed: app.licensed,
                     risk: app.risk,
+                    platforms: app.platforms.iter().copied().collect(),
                 })
                 .collect(),
         }
@@ -146,10 +183,12 @@ impl AdviceRequest {
     }
 
     /// The ids the model may name: catalog apps the person neither has, nor will get, nor is
-    /// forbidden.
+    /// forbidden, and that run on one of their platforms (any app, before they have a device).
     pub fn offered(&self) -> Vec<&AppId> {
+        let mine = &self.cohort.platforms;
         self.catalog
             .iter()
+            .filter(|e| mine.is_empty() || !e.platforms.is_disjoint(mine))
             .map(|e| &e.id)
             .filter(|id| {
                 !self.forbidden.contains(*id)
@@ -157,5 +196,72 @@ impl AdviceRequest {
                     && !self.desired.contains(*id)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn used(app: &str, launches: u32) -> AppUsage {
+        AppUsage {
+            app_id: AppId::new(app),
+            launches_30d: launches,
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn only_apps_for_the_persons_platforms_are_offered() {
+        let catalog = Catalog::from_yaml(
+            "- {id: ios-only, name: A, uem_app_id: '1', platforms: [iOS], risk: low}\n\
+             - {id: both, name: B, uem_app_id: '2', platforms: [iOS, Windows], risk: low}\n\
+             - {id: had, name: C, uem_app_id: '3', platforms: [Windows], risk: low}\n",
+        )
+        .expect("catalog");
+        let employee = Employee {
+            id: UserId::new("u1"),
+            email: "u1@corp.example".into(),
+            department: String::new(),
+            title: String::new(),
+            location: String::new(),
+            region: String::new(),
+            employment_type: String::new(),
+            manager_id: None,
+            groups: vec![],
+            account_name: None,
+            upn: None,
+        };
+        let laptop = Device {
+            device_id: "D1".into(),
+            user_id: UserId::new("u1"),
+            platform: Platform::Windows,
+            os_version: "11".into(),
+            model: "x".into(),
+            ownership: crate::domain::Ownership::Corporate,
+            compliant: true,
+            free_storage_mb: None,
+        };
+        let with_laptop =
+            AdviceRequest::new(&employee, &[laptop], &catalog).with_current([AppId::new("had")]);
+        let offered: Vec<&str> = with_laptop.offered().iter().map(|a| a.as_str()).collect();
+        assert_eq!(offered, ["both"]);
+        let new_hire = AdviceRequest::new(&employee, &[], &catalog);
+        assert_eq!(new_hire.offered().len(), 3);
+    }
+
+    #[test]
+    fn peers_are_counted_once_per_app_and_only_when_they_used_it() {
+        let a = [used("gong", 3), used("gong", 1), used("slack", 9)];
+        let b = [used("gong", 0), used("slack", 2)];
+        let c: [AppUsage; 0] = [];
+        let peers = PeerUsage::count("department", [&a[..], &b[..], &c[..]]);
+        assert_eq!(peers.size, 3);
+        let counts: Vec<(&str, u32)> = peers
+            .apps
+            .iter()
+            .map(|p| (p.app_id.as_str(), p.users))
+            .collect();
+        assert_eq!(counts, [("gong", 1), ("slack", 2)]);
     }
 }
