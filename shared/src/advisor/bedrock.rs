@@ -162,6 +162,14 @@ impl BedrockAdviser {
             latency_ms: 0,
         };
         let budget = self.budget();
+        if budget.is_zero() {
+            // The invocation has no time left: nothing is sent.
+            return Err(AdviserError::Timeout {
+                budget,
+                attempts: 0,
+                record: Box::new(record),
+            });
+        }
         let started = Instant::now();
         let ends = started + budget;
         let output = loop {

@@ -55,7 +55,7 @@ impl AdviserError {
         }
     }
 
-    /// The call's record, when a request was sent.
+    /// The call's record, when the request was built (`attempts` 0: nothing was sent).
     pub fn record(&self) -> Option<&AdviceRecord> {
         match self {
             AdviserError::Rejected { record, .. }

@@ -3,7 +3,9 @@
 //! The request keeps the person's identifying strings (never sent) beside the cohort attributes
 //! (sent), so that the reply can be screened for them.
 
-use crate::domain::{AppId, AppUsage, Catalog, Device, Employee, Platform, Risk, UserId};
+use crate::domain::{
+    AppId, AppUsage, Catalog, Device, Employee, Platform, Risk, UserContext, UserId,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -148,6 +150,18 @@ impl AdviceRequest {
         }
     }
 
+    /// The request for an enriched user: their devices, and as current apps what UEM reports
+    /// installed and what they used in the period.
+    pub fn for_context(context: &UserContext, catalog: &Catalog) -> Self {
+        let used = context
+            .usage
+            .iter()
+            .filter(|u| u.launches_30d > 0)
+            .map(|u| u.app_id.clone());
+        Self::new(&context.employee, &context.devices, catalog)
+            .with_current(context.installed.iter().cloned().chain(used))
+    }
+
     pub fn with_current(mut self, apps: impl IntoIterator<Item = AppId>) -> Self {
         self.current.extend(apps);
         self
@@ -248,6 +262,41 @@ mod tests {
         assert_eq!(offered, ["both"]);
         let new_hire = AdviceRequest::new(&employee, &[], &catalog);
         assert_eq!(new_hire.offered().len(), 3);
+    }
+
+    #[test]
+    fn an_enriched_users_installed_and_used_apps_are_current() {
+        let catalog = Catalog::from_yaml(
+            "- {id: a, name: A, uem_app_id: '1', platforms: [iOS], risk: low}\n\
+             - {id: b, name: B, uem_app_id: '2', platforms: [iOS], risk: low}\n\
+             - {id: c, name: C, uem_app_id: '3', platforms: [iOS], risk: low}\n",
+        )
+        .expect("catalog");
+        let context = UserContext {
+            employee: Employee {
+                id: UserId::new("u1"),
+                email: "u1@corp.example".into(),
+                department: "Sales".into(),
+                title: String::new(),
+                location: String::new(),
+                region: String::new(),
+                employment_type: String::new(),
+                manager_id: None,
+                groups: vec![],
+                account_name: None,
+                upn: None,
+            },
+            devices: vec![],
+            installed: vec![AppId::new("a")],
+            usage: vec![used("b", 2), used("c", 0)],
+            fetched_at: chrono::Utc::now(),
+            uem_user: None,
+            parked: None,
+        };
+        let request = AdviceRequest::for_context(&context, &catalog);
+        let current: Vec<&str> = request.current.iter().map(|a| a.as_str()).collect();
+        assert_eq!(current, ["a", "b"]);
+        assert_eq!(request.cohort.department, "Sales");
     }
 
     #[test]

@@ -236,6 +236,24 @@ async fn the_invocation_deadline_shortens_the_budget() {
 }
 
 #[tokio::test]
+async fn nothing_is_sent_when_the_invocation_has_no_time_left() {
+    let sim = BedrockSim::start().await.expect("sim");
+    let adviser = adviser_with(&settings(&sim));
+    sim.push(Reply::tool_use(good_input()));
+
+    let err = crate::deadline::within(chrono::Utc::now(), adviser.advise(&request()))
+        .await
+        .expect_err("no time");
+
+    assert!(
+        matches!(err, AdviserError::Timeout { attempts: 0, .. }),
+        "{err:?}"
+    );
+    assert!(sim.requests().is_empty());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_cost_comes_from_the_reported_usage_and_the_prices() {
     let sim = BedrockSim::start().await.expect("sim");
     let adviser = adviser_with(&settings(&sim));
