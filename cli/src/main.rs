@@ -157,6 +157,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask the LLM adviser (LOADOUT_ADVISOR=bedrock) about one user of a data directory; JSON out.
+    Advise {
+        user: String,
+        /// A directory with org.csv, devices.csv, usage.csv, catalog.yaml and policies/.
+        #[arg(long, default_value = "examples")]
+        examples: PathBuf,
+        /// Print exactly what would be sent (pseudonymized), without sending it.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run the UEM simulator alone, seeded from examples/, for trying other UEM clients.
     UemSim {
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -600,6 +610,26 @@ async fn run(command: Command) -> Result<(), String> {
             } else {
                 print!("{report}");
             }
+            Ok(())
+        }
+        Command::Advise {
+            user,
+            examples,
+            dry_run,
+        } => {
+            use loadout_cli::advise_cmd::{advise, preview, request_from_dir};
+            let settings =
+                loadout::advisor::AdviserSettings::from_env().map_err(|e| e.to_string())?;
+            let request = request_from_dir(&examples, &loadout::domain::UserId::new(user))?;
+            let out = if dry_run {
+                preview(&request, &settings).await?
+            } else {
+                advise(&request, &settings).await?
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+            );
             Ok(())
         }
         Command::UemSim { addr, seed, rpm } => {

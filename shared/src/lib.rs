@@ -2,6 +2,7 @@
 //! match. See ARCHITECTURE.md at the repository root for the map.
 
 pub mod adapters;
+pub mod advisor;
 pub mod approvals;
 pub mod config;
 pub mod deadline;
