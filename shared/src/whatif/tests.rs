@@ -174,9 +174,23 @@ fn dropping_the_sales_bundle_takes_the_sales_apps_from_sales_and_trips_the_break
         .expect("a fifth of the company loses salesforce: over 15%");
     assert_eq!(trip.direction, Direction::Loss);
     assert_eq!(report.breaker.threshold_users, 10, "15% of 70 users");
-    // Removals run in gated mode today; nothing waits for approval.
-    assert_eq!(report.approvals.needed, 0);
-    assert_eq!(report.approvals.execute, report.losses);
+    // Gated mode holds the removal of a licensed or core app for approval (a seat freed by
+    // mistake is a seat someone has to ask for again); other removals run.
+    let guarded = |app: &AppId| {
+        t.catalog
+            .get(app)
+            .is_some_and(|entry| entry.core || entry.licensed)
+    };
+    let guarded_losses: usize = report
+        .apps
+        .iter()
+        .filter(|a| guarded(&a.app_id))
+        .map(|a| a.lost_by.len())
+        .sum();
+    assert!(guarded_losses >= salesforce.lost_by.len());
+    assert_eq!(report.approvals.needed, guarded_losses);
+    assert_eq!(report.approvals.execute, report.losses - guarded_losses);
+    assert_eq!(salesforce.approvals.needed, salesforce.lost_by.len());
     let text = report.to_string();
     assert!(text.contains("breaker: salesforce would trip"), "{text}");
     assert!(text.contains("-salesforce"), "{text}");
