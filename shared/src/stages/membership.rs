@@ -53,6 +53,9 @@ impl Failure {
 /// carried their change (one group write serves every user of the flush).
 pub type Outcomes = BTreeMap<UserId, Result<Vec<String>, Failure>>;
 
+/// One shard's share of a flush: the members to add and the members to remove.
+type ShardChanges<'a> = (Vec<(&'a UserId, &'a UemTarget)>, Vec<(&'a UserId, &'a UemTarget)>);
+
 /// The app as the executor needs it: the catalog's view, or (for an app no longer in the
 /// catalog) what Loadout remembered when it created the app's groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,8 +271,7 @@ impl AppWriter<'_> {
                 }
             }
         }
-        let mut per_shard: BTreeMap<u32, (Vec<(&UserId, &UemTarget)>, Vec<(&UserId, &UemTarget)>)> =
-            BTreeMap::new();
+        let mut per_shard: BTreeMap<u32, ShardChanges<'_>> = BTreeMap::new();
         for (user, target) in adds {
             let shard = shards::shard_of(target.id, shards);
             per_shard.entry(shard).or_default().0.push((user, target));
