@@ -63,6 +63,9 @@ pub struct Settings {
     /// How old the UEM inventory may get before the sweep reads it again
     /// (`LOADOUT_INVENTORY_REFRESH_SECONDS`).
     pub inventory_refresh: Duration,
+    /// How often the sweep refreshes the relevance model's suggestions (`LOADOUT_SUGGEST_HOURS`;
+    /// 0 turns suggestions off).
+    pub suggest_every: Option<Duration>,
     /// How long audit records of refused inbound requests are kept
     /// (`LOADOUT_AUDIT_REFUSAL_TTL_DAYS`; 0 keeps them for ever). Every other record is kept.
     pub audit_refusal_ttl: Option<Duration>,
@@ -88,6 +91,7 @@ impl Default for Settings {
             execute_max_wait: Duration::from_secs(30),
             group_shard_size: 5_000,
             inventory_refresh: Duration::from_secs(6 * 3600),
+            suggest_every: Some(Duration::from_secs(24 * 3600)),
             audit_refusal_ttl: Some(Duration::from_secs(30 * DAY_SECONDS)),
         }
     }
@@ -269,6 +273,14 @@ impl Settings {
                 lookup("LOADOUT_INVENTORY_REFRESH_SECONDS"),
                 d.inventory_refresh.as_secs(),
             )?),
+            suggest_every: match number::<u64>(
+                "LOADOUT_SUGGEST_HOURS",
+                lookup("LOADOUT_SUGGEST_HOURS"),
+                24,
+            )? {
+                0 => None,
+                hours => Some(Duration::from_secs(hours.saturating_mul(3600))),
+            },
             audit_refusal_ttl: match lookup("LOADOUT_AUDIT_REFUSAL_TTL_DAYS") {
                 None => d.audit_refusal_ttl,
                 value => match number::<u64>("LOADOUT_AUDIT_REFUSAL_TTL_DAYS", value, 30)? {

@@ -8,7 +8,7 @@ use super::observed::{self, Observation};
 use super::policy_repo::{LoadedPolicy, PolicyCache};
 use super::recommendations::{self, Recommendation};
 use super::{Services, StageError};
-use super::{breaker, directory, identity, intent};
+use super::{breaker, directory, identity, intent, suggestions};
 use crate::approvals;
 use crate::domain::{
     Action, ActionKind, AppId, AuditKind, AuditRecord, Decision, Envelope, EventKind, MessageKind,
@@ -171,7 +171,7 @@ impl Decider {
             .policies
             .current(s.store.as_ref(), s.clock.now())
             .await?;
-        let decision = self.decide(&envelope, &policy)?;
+        let mut decision = self.decide(&envelope, &policy)?;
         let context = envelope.payload.context.as_ref();
         let user_groups = context
             .map(|c| c.employee.groups.clone())
@@ -191,6 +191,14 @@ impl Decider {
         let parked = context.and_then(|c| c.parked.clone());
         let retired = retired_apps(s.store.as_ref()).await?;
         let gate_state = self.gate_state(&decision.user_id).await?;
+        if context.is_some() {
+            suggestions::add_approved(
+                &mut decision,
+                &gate_state.recommendations,
+                &policy.catalog,
+                context,
+            );
+        }
         let as_of = envelope.payload.profile_as_of;
         // Compare-and-swap on the user's intent: concurrent decisions for one user retry.
         for _ in 0..8 {

@@ -20,12 +20,14 @@ pub mod intent;
 pub mod membership;
 pub mod observed;
 pub mod policy_repo;
+pub mod population;
 pub mod queue_once;
 pub mod recommendations;
 pub mod refusal_sampler;
 pub mod resync;
 pub mod shards;
 pub mod source_lookup;
+pub mod suggestions;
 pub mod sweep;
 
 pub use error::StageError;

@@ -186,6 +186,11 @@ pub async fn forget_others(
         if still && rec.state != State::Done {
             continue;
         }
+        // Suggestions (the model's, the adviser's) are not the decision's to forget: the
+        // suggestion refresh withdraws them; a decision only clears them once they ran.
+        if rec.origin != Origin::Policy && rec.state != State::Done {
+            continue;
+        }
         let (pk, sk) =
             keys::recommendation(&rec.action.user_id, &rec.action.app_id, rec.action.kind);
         match store.delete(&pk, &sk, Condition::Version(version)).await {

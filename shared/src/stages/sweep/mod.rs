@@ -38,6 +38,8 @@ pub struct SweepOptions {
     pub refresh_inventory: bool,
     /// Allow removing apps that left the catalog from their users.
     pub confirm_catalog_removals: bool,
+    /// Refresh the relevance model's suggestions even if they are not due yet.
+    pub suggest: bool,
 }
 
 pub struct Sweeper {
@@ -96,6 +98,9 @@ impl Sweeper {
             self.refresh_inventory(options, &mut report).await?;
         }
         let policy = self.policies.current(store, s.clock.now()).await?;
+        if !options.dry_run {
+            report.suggestions = self.suggest_if_due(options.suggest).await?;
+        }
         let matches = identity::all_matches(store).await?;
         let read = groups::read_all(self.uem.as_ref(), store).await?;
         report.groups_read = read.groups.len();
@@ -376,6 +381,43 @@ impl Sweeper {
             );
         }
         Ok(())
+    }
+
+    /// Refreshes the relevance model's suggestions when they are due (or `forced`). A failure is
+    /// logged and the sweep goes on: suggestions are advice, the sweep's repairs are not.
+    async fn suggest_if_due(
+        &self,
+        forced: bool,
+    ) -> Result<Option<super::suggestions::SuggestReport>, StageError> {
+        let s = &self.services;
+        let store = s.store.as_ref();
+        let Some(every) = s.settings.suggest_every else {
+            return Ok(None);
+        };
+        let now = s.clock.now();
+        let (pk, sk) = keys::sweep_report("suggested");
+        let last = store
+            .get_as::<chrono::DateTime<chrono::Utc>>(&pk, &sk)
+            .await?
+            .map(|(at, _)| at);
+        let due = last.is_none_or(|at| (now - at).to_std().unwrap_or_default() >= every);
+        if !(forced || due) {
+            return Ok(None);
+        }
+        let Some(record) = super::policy_repo::active(store).await? else {
+            return Ok(None);
+        };
+        let options = super::suggestions::SuggestOptions::default();
+        match super::suggestions::refresh(s, &record, &options, now).await {
+            Ok(report) => {
+                store.put_as(&pk, &sk, &now, None, Condition::None).await?;
+                Ok(Some(report))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "suggestions were not refreshed");
+                Ok(None)
+            }
+        }
     }
 
     /// The Loadout user a group member is: matched before, else found through the inventory

@@ -71,6 +71,9 @@ pub struct SweepReport {
     pub uem_calls: Option<u64>,
     /// Apps that left the catalog whose removal waits for `--confirm-catalog-removals`.
     pub removals_awaiting_confirmation: Vec<AppId>,
+    /// The relevance model's suggestions, when this sweep refreshed them.
+    #[serde(default)]
+    pub suggestions: Option<crate::stages::suggestions::SuggestReport>,
 }
 
 impl SweepReport {
