@@ -45,10 +45,11 @@ impl BreakerPolicy {
     }
 
     /// How many users may change within the window before the breaker trips, for a directory
-    /// of `population` users. Never below a handful, so a small tenant can still move a team.
+    /// of `population` users. The share never brings it below a handful, so a small tenant can
+    /// still move a team; an explicit `max_users` below that is the admin's call and is kept.
     pub fn limit(&self, population: usize) -> u32 {
         let by_share = (self.max_share * population as f64).floor() as u32;
-        self.max_users.min(by_share).max(5)
+        self.max_users.min(by_share.max(5))
     }
 }
 
@@ -69,5 +70,10 @@ mod tests {
         assert_eq!(p.limit(100_000), 50, "the count");
         assert_eq!(p.limit(200), 20, "the share");
         assert_eq!(p.limit(20), 5, "at least a handful");
+        let strict = BreakerPolicy {
+            max_users: 2,
+            ..BreakerPolicy::default()
+        };
+        assert_eq!(strict.limit(20), 2, "unless the admin asks for fewer");
     }
 }

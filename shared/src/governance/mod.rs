@@ -169,6 +169,9 @@ pub struct GateFacts<'a> {
     pub kill_switch: bool,
 }
 
+/// The reason of everything the kill switch holds (how `loadout kill-switch off` finds them).
+pub const KILL_SWITCH_REASON: &str = "the kill switch is on: nothing executes";
+
 /// The gates in force; pure, so `simulate` can show what a mode change would do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Governance {
@@ -236,7 +239,7 @@ impl Governance {
     pub fn gate_with(&self, action: &Action, app: &CatalogApp, facts: &GateFacts<'_>) -> Gate {
         if facts.kill_switch {
             return Gate::RecommendOnly {
-                reason: "the kill switch is on: nothing executes".into(),
+                reason: KILL_SWITCH_REASON.into(),
             };
         }
         // An approver's yes is the end of the matter (the kill switch aside).

@@ -167,3 +167,72 @@ impl PolicyCache {
         Ok(loaded)
     }
 }
+
+/// One stored policy set, as `loadout policy versions` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    pub version: String,
+    pub pushed_at: DateTime<Utc>,
+    pub pushed_by: String,
+    pub policy_files: usize,
+    pub active: bool,
+}
+
+/// Every stored policy set, newest first.
+pub async fn versions(store: &dyn StateStore) -> Result<Vec<VersionInfo>, StageError> {
+    let (pk, _) = keys::active_policy();
+    let (_, prefix) = keys::policy_set("");
+    let active = store
+        .get_as::<String>(&pk, &keys::active_policy().1)
+        .await?
+        .map(|(v, _)| v);
+    let mut out = Vec::new();
+    for item in store.query(&pk, &prefix).await? {
+        let record: PolicySetRecord = item.decode()?;
+        out.push(VersionInfo {
+            active: active.as_deref() == Some(record.version.as_str()),
+            version: record.version,
+            pushed_at: record.pushed_at,
+            pushed_by: record.pushed_by,
+            policy_files: record.policies.len(),
+        });
+    }
+    out.sort_by(|a, b| b.pushed_at.cmp(&a.pushed_at));
+    Ok(out)
+}
+
+/// Makes a stored policy set the active one again; `None` when no set has that version (a
+/// prefix of a version is accepted when it names one set only).
+pub async fn activate(
+    store: &dyn StateStore,
+    version: &str,
+) -> Result<Option<PolicySetRecord>, StageError> {
+    let wanted = version.trim();
+    let known = versions(store).await?;
+    let matching: Vec<&VersionInfo> = known
+        .iter()
+        .filter(|v| v.version == wanted || (!wanted.is_empty() && v.version.starts_with(wanted)))
+        .collect();
+    let chosen = match matching.as_slice() {
+        [one] => one.version.clone(),
+        [] => return Ok(None),
+        many => match many.iter().find(|v| v.version == wanted) {
+            Some(exact) => exact.version.clone(),
+            None => {
+                return Err(StageError::Permanent(format!(
+                    "{wanted} names {} policy sets; give more of the version",
+                    many.len()
+                )));
+            }
+        },
+    };
+    let (pk, sk) = keys::policy_set(&chosen);
+    let Some((record, _)) = store.get_as::<PolicySetRecord>(&pk, &sk).await? else {
+        return Ok(None);
+    };
+    let (pk, sk) = keys::active_policy();
+    store
+        .put_as(&pk, &sk, &record.version, None, Condition::None)
+        .await?;
+    Ok(Some(record))
+}
