@@ -3,6 +3,7 @@
 
 pub mod advise_cmd;
 pub mod approvals_cmd;
+pub mod breaker_cmd;
 pub mod demo;
 pub mod dlq_cmd;
 pub mod hris_sender;
@@ -12,6 +13,7 @@ pub mod model_cmd;
 pub mod output;
 pub mod policy_cmd;
 pub mod progress;
+pub mod recommendations_cmd;
 pub mod simulate_cmd;
 pub mod status_cmd;
 pub mod sweep_cmd;

@@ -98,6 +98,9 @@ enum Command {
         /// Allow removing apps that left the catalog from everyone who holds them.
         #[arg(long)]
         confirm_catalog_removals: bool,
+        /// Refresh the relevance model's suggestions now, even if they are not due.
+        #[arg(long)]
+        suggest: bool,
     },
     /// Who is parked until UEM knows them, who is flagged for the next sweep, what is still to
     /// be written to UEM, and the last sweep.
@@ -119,6 +122,21 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// What the gates hold or suggest, and an admin's verdict on it.
+    Recommendations {
+        #[command(subcommand)]
+        command: RecommendationsCommand,
+    },
+    /// The blast-radius breakers: which are tripped, and releasing them.
+    Breaker {
+        #[command(subcommand)]
+        command: BreakerCommand,
+    },
+    /// Stop (or resume) all execution.
+    KillSwitch {
+        #[command(subcommand)]
+        command: KillSwitchCommand,
     },
     /// The relevance model: recommendations from usage, and its offline evaluation.
     Model {
@@ -279,6 +297,8 @@ enum PolicyCommand {
     },
     /// Validate a policy set with its catalog and make it the active one (the decision engine
     /// picks it up within seconds, no redeploy).
+    /// First shows what the change would do to the people Loadout knows (what-if against the
+    /// active set: gains, losses, licence cost, approvals, breaker trips) and asks.
     Push {
         dir: PathBuf,
         #[arg(long)]
@@ -289,7 +309,149 @@ enum PolicyCommand {
         /// Write to the AWS state table (LOADOUT_STATE_TABLE) instead of a local data directory.
         #[arg(long)]
         aws: bool,
+        /// Activate without asking (scripts, CI); the what-if summary is still printed.
+        #[arg(long)]
+        yes: bool,
+        /// Who pushes (audited); default: the login name.
+        #[arg(long)]
+        by: Option<String>,
     },
+    /// Every stored policy set, newest first; `*` marks the active one.
+    Versions {
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        aws: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an earlier policy set the active one again (audited). The next sweep re-evaluates
+    /// everyone decided under another version.
+    Activate {
+        version: String,
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        aws: bool,
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecommendationsCommand {
+    /// What the gates hold for approval, for a review window, or only suggest (and the model's
+    /// suggestions), newest first.
+    List {
+        #[arg(long)]
+        app: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        /// Any filter: app=,user=,kind=assign|remove,state=open|approved|rejected|done,
+        /// origin=policy|model|adviser,gate=await_approval|recommend_only|hold
+        #[arg(long)]
+        filter: Option<String>,
+        #[command(flatten)]
+        at: TargetArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve recommendations: the people concerned are decided again and the approved
+    /// actions run through the executor (a forbid that applies now still wins).
+    Approve {
+        ids: Vec<String>,
+        /// Every open recommendation matching the filter (see `list --filter`).
+        #[arg(long)]
+        all_matching: Option<String>,
+        /// Show what would be approved; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        at: TargetArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject recommendations: the action does not run (an objection during a review window,
+    /// a no to an approval or a suggestion) while the decision stays the same.
+    Reject {
+        ids: Vec<String>,
+        #[arg(long)]
+        all_matching: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        at: TargetArgs,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BreakerCommand {
+    /// Tripped breakers: app, direction, when, how many changes they hold.
+    List {
+        #[command(flatten)]
+        at: TargetArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Release an app's tripped breaker (both directions unless --kind): its count restarts
+    /// and the people it held are decided again.
+    Release {
+        app: String,
+        /// assign | remove
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        at: TargetArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum KillSwitchCommand {
+    /// Nothing executes: every action is held as a recommendation, the executor writes nothing.
+    On {
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        at: TargetArgs,
+    },
+    /// Back to normal: everyone the switch held is decided again.
+    Off {
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        at: TargetArgs,
+    },
+}
+
+/// Where an admin command reads and writes.
+#[derive(clap::Args)]
+struct TargetArgs {
+    /// The local-mode data directory.
+    #[arg(long, default_value = ".loadout")]
+    data_dir: PathBuf,
+    /// The AWS resources named by LOADOUT_* instead of a local data directory.
+    #[arg(long)]
+    aws: bool,
+}
+
+impl TargetArgs {
+    fn target(self) -> loadout_cli::target::Target {
+        loadout_cli::target::Target::new(self.data_dir, self.aws)
+    }
 }
 
 fn init_logs() {
@@ -484,11 +646,13 @@ async fn run(command: Command) -> Result<(), String> {
             json,
             refresh_inventory,
             confirm_catalog_removals,
+            suggest,
         } => {
             let options = loadout::stages::sweep::SweepOptions {
                 dry_run,
                 refresh_inventory,
                 confirm_catalog_removals,
+                suggest,
             };
             let report = loadout_cli::sweep_cmd::sweep(&data_dir, &options)
                 .await
@@ -520,59 +684,10 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Dlq { command } => dlq(command).await,
-        Command::Policy {
-            command:
-                PolicyCommand::Check {
-                    dir,
-                    catalog,
-                    org,
-                    devices,
-                    strict,
-                    json,
-                },
-        } => {
-            let report = loadout_cli::policy_cmd::check(&loadout_cli::policy_cmd::CheckOptions {
-                dir,
-                catalog,
-                org,
-                devices,
-                at: chrono::Utc::now(),
-            })
-            .map_err(|e| e.to_string())?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-                );
-            } else {
-                print!("{report}");
-            }
-            if !report.is_ok() {
-                Err("the policy set has errors".into())
-            } else if strict && !report.warnings.is_empty() {
-                Err("the policy set has warnings (--strict)".into())
-            } else {
-                Ok(())
-            }
-        }
-        Command::Policy {
-            command:
-                PolicyCommand::Push {
-                    dir,
-                    catalog,
-                    data_dir,
-                    aws,
-                },
-        } => {
-            let target = if aws {
-                loadout_cli::policy_cmd::PushTarget::Aws
-            } else {
-                loadout_cli::policy_cmd::PushTarget::Local(data_dir)
-            };
-            let version = loadout_cli::policy_cmd::push(&dir, &catalog, target).await?;
-            println!("policy set {version} is now active");
-            Ok(())
-        }
+        Command::Policy { command } => policy_lifecycle(command).await,
+        Command::Recommendations { command } => recommendations(command).await,
+        Command::Breaker { command } => breaker(command).await,
+        Command::KillSwitch { command } => kill_switch(command).await,
         Command::Model { command } => run_model(command),
         Command::Simulate {
             policies,
@@ -661,6 +776,262 @@ async fn run(command: Command) -> Result<(), String> {
             sim.run_until_ctrl_c().await.map_err(|e| e.to_string())
         }
     }
+}
+
+async fn policy_lifecycle(command: PolicyCommand) -> Result<(), String> {
+    use loadout_cli::policy_cmd;
+    use loadout_cli::recommendations_cmd::who;
+    match command {
+        PolicyCommand::Check {
+            dir,
+            catalog,
+            org,
+            devices,
+            strict,
+            json,
+        } => {
+            let report = loadout_cli::policy_cmd::check(&loadout_cli::policy_cmd::CheckOptions {
+                dir,
+                catalog,
+                org,
+                devices,
+                at: chrono::Utc::now(),
+            })
+            .map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{report}");
+            }
+            if !report.is_ok() {
+                Err("the policy set has errors".into())
+            } else if strict && !report.warnings.is_empty() {
+                Err("the policy set has warnings (--strict)".into())
+            } else {
+                Ok(())
+            }
+        }
+        PolicyCommand::Push {
+            dir,
+            catalog,
+            data_dir,
+            aws,
+            yes,
+            by,
+        } => {
+            let target = loadout_cli::target::Target::new(data_dir, aws);
+            let record = policy_cmd::read_set(&dir, &catalog, &who(by))?;
+            let exists = match &target {
+                loadout_cli::target::Target::Local(dir) => dir.join("loadout.db").exists(),
+                loadout_cli::target::Target::Aws => true,
+            };
+            if exists && let Some(report) = policy_cmd::preview(&target, &record).await? {
+                println!(
+                    "what-if: policy set {} over the people Loadout knows",
+                    record.version
+                );
+                print!("{report}");
+                if !yes && !confirm(&format!("activate policy set {}?", record.version))? {
+                    return Err("not activated".into());
+                }
+            }
+            let version = policy_cmd::push(&target, &record).await?;
+            println!(
+                "policy set {version} is now active; the next sweep re-evaluates everyone decided under another version"
+            );
+            Ok(())
+        }
+        PolicyCommand::Versions {
+            data_dir,
+            aws,
+            json,
+        } => {
+            let target = loadout_cli::target::Target::new(data_dir, aws);
+            let versions = policy_cmd::versions(&target).await?;
+            if json {
+                println!("{}", to_json(&versions)?);
+            } else {
+                print!("{}", policy_cmd::render_versions(&versions));
+            }
+            Ok(())
+        }
+        PolicyCommand::Activate {
+            version,
+            data_dir,
+            aws,
+            by,
+        } => {
+            let target = loadout_cli::target::Target::new(data_dir, aws);
+            let active = policy_cmd::activate(&target, &version, &who(by)).await?;
+            println!(
+                "policy set {active} is now active; the next sweep re-evaluates everyone decided under another version"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Asks on the terminal; refuses when nobody can answer (pass --yes there).
+fn confirm(question: &str) -> Result<bool, String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "{question} needs an answer: pass --yes when not on a terminal"
+        ));
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES"))
+}
+
+async fn recommendations(command: RecommendationsCommand) -> Result<(), String> {
+    use loadout::stages::recommendations::{Filter, Verdict};
+    use loadout_cli::recommendations_cmd as cmd;
+    let (verdict, ids, all_matching, dry_run, note, by, at, json) = match command {
+        RecommendationsCommand::List {
+            app,
+            user,
+            filter,
+            at,
+            json,
+        } => {
+            let mut f: Filter = match filter {
+                Some(text) => text
+                    .parse()
+                    .map_err(|e: loadout::stages::recommendations::BadFilter| e.to_string())?,
+                None => Filter::default(),
+            };
+            if let Some(app) = app {
+                f.app = Some(loadout::domain::AppId::new(app));
+            }
+            if let Some(user) = user {
+                f.user = Some(loadout::domain::UserId::new(user));
+            }
+            let recs = cmd::list(&at.target(), &f).await?;
+            if json {
+                println!("{}", to_json(&recs)?);
+            } else {
+                print!("{}", cmd::render_list(&recs));
+            }
+            return Ok(());
+        }
+        RecommendationsCommand::Approve {
+            ids,
+            all_matching,
+            dry_run,
+            note,
+            by,
+            at,
+            json,
+        } => (
+            Verdict::Approve,
+            ids,
+            all_matching,
+            dry_run,
+            note,
+            by,
+            at,
+            json,
+        ),
+        RecommendationsCommand::Reject {
+            ids,
+            all_matching,
+            dry_run,
+            note,
+            by,
+            at,
+            json,
+        } => (
+            Verdict::Reject,
+            ids,
+            all_matching,
+            dry_run,
+            note,
+            by,
+            at,
+            json,
+        ),
+    };
+    let selection = cmd::selection(ids, all_matching)?;
+    let outcome = cmd::act(
+        &at.target(),
+        &selection,
+        verdict,
+        &cmd::who(by),
+        note.as_deref(),
+        dry_run,
+    )
+    .await?;
+    if json {
+        println!("{}", to_json(&outcome)?);
+    } else {
+        print!("{}", cmd::render_outcome(&outcome, verdict));
+    }
+    if outcome.unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown recommendation(s): {}",
+            outcome.unknown.join(", ")
+        ))
+    }
+}
+
+async fn breaker(command: BreakerCommand) -> Result<(), String> {
+    use loadout_cli::breaker_cmd as cmd;
+    match command {
+        BreakerCommand::List { at, json } => {
+            let tripped = cmd::list(&at.target()).await?;
+            if json {
+                println!("{}", to_json(&tripped)?);
+            } else {
+                print!("{}", cmd::render_list(&tripped));
+            }
+            Ok(())
+        }
+        BreakerCommand::Release { app, kind, by, at } => {
+            let app = loadout::domain::AppId::new(app);
+            let released = cmd::release(
+                &at.target(),
+                &app,
+                cmd::parse_kind(kind)?,
+                &loadout_cli::recommendations_cmd::who(by),
+            )
+            .await?;
+            print!("{}", cmd::render_released(&app, &released));
+            Ok(())
+        }
+    }
+}
+
+async fn kill_switch(command: KillSwitchCommand) -> Result<(), String> {
+    use loadout_cli::breaker_cmd as cmd;
+    use loadout_cli::recommendations_cmd::who;
+    let switched = match command {
+        KillSwitchCommand::On { reason, by, at } => {
+            cmd::kill_switch(&at.target(), true, &who(by), reason.as_deref()).await?
+        }
+        KillSwitchCommand::Off { by, at } => {
+            cmd::kill_switch(&at.target(), false, &who(by), None).await?
+        }
+    };
+    if switched.on {
+        println!("kill switch on: nothing executes until `loadout kill-switch off`");
+    } else {
+        println!(
+            "kill switch off: {} people it held are decided again",
+            switched.reevaluated
+        );
+    }
+    Ok(())
 }
 
 fn run_model(command: ModelCommand) -> Result<(), String> {

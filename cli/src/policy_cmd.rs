@@ -5,10 +5,18 @@
 
 use chrono::{DateTime, Utc};
 use loadout::domain::{Catalog, Population};
-use loadout::policy::{CatalogFacts, FleetMember, PolicyError, PolicyReport, check_dir};
+use loadout::policy::{
+    CatalogFacts, FleetMember, PolicyEngine, PolicyError, PolicyReport, check_dir,
+};
+use loadout::stages::admin;
+use loadout::stages::policy_repo::{self, PolicySetRecord, VersionInfo};
+use loadout::stages::population;
+use loadout::whatif::{WhatIfOptions, WhatIfReport, what_if};
 use std::path::{Path, PathBuf};
 
+use crate::output::table;
 use crate::progress::Progress;
+use crate::target::{self, Target};
 use crate::tenant_files::{self, FileError};
 
 #[derive(Debug, thiserror::Error)]
@@ -97,36 +105,113 @@ fn read_catalog(path: &Path) -> Result<Catalog, CheckError> {
     Catalog::from_yaml(&text).map_err(|e| err(e.to_string()))
 }
 
-/// Where `loadout policy push` writes: a local-mode data directory, or the AWS state table named
-/// by `LOADOUT_STATE_TABLE` (credentials and region from the usual AWS environment).
-pub enum PushTarget {
-    Local(std::path::PathBuf),
-    Aws,
-}
-
-/// Validates a policy directory with its catalog and makes it the active policy set; returns the
-/// version now active.
-pub async fn push(dir: &Path, catalog: &Path, target: PushTarget) -> Result<String, String> {
+/// A policy set read from a directory and a catalog, validated, ready to push.
+pub fn read_set(dir: &Path, catalog: &Path, by: &str) -> Result<PolicySetRecord, String> {
     let catalog_yaml = std::fs::read_to_string(catalog)
         .map_err(|e| format!("cannot read {}: {e}", catalog.display()))?;
     Catalog::from_yaml(&catalog_yaml).map_err(|e| format!("{}: {e}", catalog.display()))?;
     let mut record = crate::local::load_policy_set(dir, catalog_yaml).map_err(|e| e.to_string())?;
-    record.pushed_by = std::env::var("USER").unwrap_or_else(|_| "loadout policy push".into());
-    let clock: std::sync::Arc<dyn loadout::ports::Clock> =
-        std::sync::Arc::new(loadout::ports::SystemClock);
-    let store: Box<dyn loadout::ports::StateStore> = match target {
-        PushTarget::Local(data_dir) => {
-            let db = loadout::adapters::local::LocalDb::open_dir(&data_dir)
-                .map_err(|e| e.to_string())?;
-            Box::new(loadout::adapters::local::SqliteStateStore::new(db, clock))
-        }
-        PushTarget::Aws => {
-            let aws = loadout::adapters::aws::AwsContext::from_env().await;
-            Box::new(aws.state_store(clock).map_err(|e| e.to_string())?)
-        }
+    by.clone_into(&mut record.pushed_by);
+    Ok(record)
+}
+
+/// What activating `candidate` would change over the people the target's directory holds, next
+/// to the active set; `None` when no set is active yet (nothing to compare with) or it is the
+/// same version.
+pub async fn preview(
+    target: &Target,
+    candidate: &PolicySetRecord,
+) -> Result<Option<WhatIfReport>, String> {
+    let services = target::services(target).await.map_err(|e| e.to_string())?;
+    let store = services.store.as_ref();
+    let Some(active) = policy_repo::active(store)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
     };
-    loadout::stages::policy_repo::push(store.as_ref(), &record)
+    if active.version == candidate.version {
+        return Ok(None);
+    }
+    let engine = |r: &PolicySetRecord| {
+        PolicyEngine::from_sources(&r.schema, &r.policies)
+            .map_err(|e| format!("policy set {}: {e}", r.version))
+    };
+    let baseline = engine(&active)?;
+    let proposed = engine(candidate)?;
+    let catalog = Catalog::from_yaml(&candidate.catalog_yaml).map_err(|e| e.to_string())?;
+    let now = services.clock.now();
+    let employees = population::active_employees(store)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(record.version)
+    let usage = population::usage_of(store, &employees, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let people = Population::new(employees, Vec::new());
+    let progress = Progress::on_terminal();
+    let report = what_if(
+        &baseline,
+        &proposed,
+        &people,
+        &usage,
+        &catalog,
+        &WhatIfOptions {
+            governance: services.settings.governance(),
+            breaker_share: services.settings.breaker.max_share,
+            at: now,
+        },
+        &|p| progress.update(p.set, p.done, p.total),
+    );
+    progress.finish();
+    report.map(Some).map_err(|e| e.to_string())
+}
+
+/// Stores and activates a policy set (audited); returns the version now active.
+pub async fn push(target: &Target, record: &PolicySetRecord) -> Result<String, String> {
+    let services = target::services_or_new(target)
+        .await
+        .map_err(|e| e.to_string())?;
+    admin::policy::push(&services, record)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(record.version.clone())
+}
+
+pub async fn versions(target: &Target) -> Result<Vec<VersionInfo>, String> {
+    let services = target::services(target).await.map_err(|e| e.to_string())?;
+    admin::policy::versions(&services)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+pub async fn activate(target: &Target, version: &str, by: &str) -> Result<String, String> {
+    let services = target::services(target).await.map_err(|e| e.to_string())?;
+    match admin::policy::activate(&services, version, by)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(record) => Ok(record.version),
+        None => Err(format!(
+            "no stored policy set has version {version:?} (see `loadout policy versions`)"
+        )),
+    }
+}
+
+pub fn render_versions(versions: &[VersionInfo]) -> String {
+    if versions.is_empty() {
+        return "no policy set was pushed yet\n".to_owned();
+    }
+    let rows: Vec<Vec<String>> = versions
+        .iter()
+        .map(|v| {
+            vec![
+                if v.active { "*" } else { "" }.to_owned(),
+                v.version.clone(),
+                v.pushed_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                v.pushed_by.clone(),
+                v.policy_files.to_string(),
+            ]
+        })
+        .collect();
+    table(&["", "VERSION", "PUSHED", "BY", "FILES"], &rows)
 }

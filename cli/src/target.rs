@@ -41,12 +41,20 @@ pub enum TargetError {
 
 /// The ports of the target, as the functions would use them.
 pub async fn services(target: &Target) -> Result<Services, TargetError> {
+    if let Target::Local(dir) = target
+        && !dir.join("loadout.db").exists()
+    {
+        return Err(TargetError::NoData(dir.display().to_string()));
+    }
+    services_or_new(target).await
+}
+
+/// [`services`], creating a local data directory that does not exist yet (`policy push` before
+/// the first `loadout local`).
+pub async fn services_or_new(target: &Target) -> Result<Services, TargetError> {
     let settings = Settings::from_env()?;
     match target {
         Target::Local(dir) => {
-            if !dir.join("loadout.db").exists() {
-                return Err(TargetError::NoData(dir.display().to_string()));
-            }
             let db = LocalDb::open_dir(dir)?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             Ok(Services {

@@ -111,6 +111,9 @@ pub struct LocalOptions {
     pub sweep_at_start: bool,
     /// How often the sweep runs on its own; `None`: only when asked (`loadout sweep`, tests).
     pub sweep_interval: Option<Duration>,
+    /// Changes the settings read from the environment (tests: a breaker, a review window,
+    /// without touching the process environment other tests share).
+    pub adjust_settings: Option<fn(&mut Settings)>,
 }
 
 impl LocalOptions {
@@ -130,6 +133,7 @@ impl LocalOptions {
             batch_deadline: Duration::from_secs(60),
             sweep_at_start: true,
             sweep_interval: Some(Duration::from_secs(15 * 60)),
+            adjust_settings: None,
         }
     }
 }
@@ -163,6 +167,9 @@ pub struct LocalMode {
 impl LocalMode {
     pub async fn start(options: LocalOptions) -> Result<Self, LocalError> {
         let mut settings = Settings::from_env()?;
+        if let Some(adjust) = options.adjust_settings {
+            adjust(&mut settings);
+        }
         if let Some(mode) = options.mode {
             settings.mode = mode;
         }

@@ -171,6 +171,16 @@ pub struct Harness {
 }
 
 pub async fn start(mode: Mode, uem: UemTarget, data: TempDir) -> Harness {
+    start_adjusted(mode, uem, data, None).await
+}
+
+/// [`start`] with the environment's settings changed first (a breaker, a review window).
+pub async fn start_adjusted(
+    mode: Mode,
+    uem: UemTarget,
+    data: TempDir,
+    adjust: Option<fn(&mut loadout::config::Settings)>,
+) -> Harness {
     // `RUST_LOG=warn cargo test ...` shows what the stages say.
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
@@ -187,6 +197,7 @@ pub async fn start(mode: Mode, uem: UemTarget, data: TempDir) -> Harness {
     options.visibility = Duration::from_secs(2);
     // The tests check outcomes, not pacing: let the simulator answer as fast as it can.
     options.uem_requests_per_minute = Some(6000);
+    options.adjust_settings = adjust;
     let local = LocalMode::start(options).await.expect("local mode starts");
     let secret = local
         .services

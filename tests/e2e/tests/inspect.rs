@@ -65,13 +65,16 @@ async fn inspecting_a_directory_without_data_says_so() {
 async fn policy_push_validates_and_activates_a_policy_set() {
     let dir = TempDir::new("push");
     let examples = loadout_e2e::examples_dir();
-    let version = loadout_cli::policy_cmd::push(
+    let target = loadout_cli::target::Target::Local(dir.0.clone());
+    let record = loadout_cli::policy_cmd::read_set(
         &examples.join("policies"),
         &examples.join("catalog.yaml"),
-        loadout_cli::policy_cmd::PushTarget::Local(dir.0.clone()),
+        "tester",
     )
-    .await
-    .expect("push");
+    .expect("a valid set");
+    let version = loadout_cli::policy_cmd::push(&target, &record)
+        .await
+        .expect("push");
     assert!(version.starts_with("pv-"));
     let db = loadout::adapters::local::LocalDb::open_dir(&dir.0).expect("db");
     let store = loadout::adapters::local::SqliteStateStore::new(
@@ -95,12 +98,8 @@ async fn policy_push_validates_and_activates_a_policy_set() {
         "permit(principal, action, resource) when { principal.deparment == \"Sales\" };",
     )
     .expect("write");
-    let err = loadout_cli::policy_cmd::push(
-        &broken.0,
-        &examples.join("catalog.yaml"),
-        loadout_cli::policy_cmd::PushTarget::Local(dir.0.clone()),
-    )
-    .await
-    .expect_err("an invalid set is refused");
+    let err =
+        loadout_cli::policy_cmd::read_set(&broken.0, &examples.join("catalog.yaml"), "tester")
+            .expect_err("an invalid set is refused");
     assert!(err.contains("bad.cedar"), "{err}");
 }
