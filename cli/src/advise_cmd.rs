@@ -105,6 +105,14 @@ pub async fn preview(request: &AdviceRequest, settings: &AdviserSettings) -> Res
 
 /// Asks the configured adviser; prints the advice, or the rejection and the record.
 pub async fn advise(request: &AdviceRequest, settings: &AdviserSettings) -> Result<Value, String> {
+    Ok(ask(request, settings).await?.0)
+}
+
+/// [`advise`], also giving back the advice itself when the reply passed validation.
+pub async fn ask(
+    request: &AdviceRequest,
+    settings: &AdviserSettings,
+) -> Result<(Value, Option<loadout::advisor::Advice>), String> {
     if settings.kind == AdviserKind::Off {
         return Err(format!(
             "the adviser is off: set {}=bedrock and {} (or use --dry-run)",
@@ -116,14 +124,45 @@ pub async fn advise(request: &AdviceRequest, settings: &AdviserSettings) -> Resu
         .await
         .map_err(|e| e.to_string())?;
     match adviser.advise(request).await {
-        Ok(advice) => serde_json::to_value(&advice).map_err(|e| e.to_string()),
-        Err(err) => Ok(json!({
-            "recommendations": [],
-            "error": {"code": err.audit_code(), "message": err.to_string(),
-                      "rejection": err.rejection()},
-            "record": err.record(),
-        })),
+        Ok(advice) => Ok((
+            serde_json::to_value(&advice).map_err(|e| e.to_string())?,
+            Some(advice),
+        )),
+        Err(err) => Ok((
+            json!({
+                "recommendations": [],
+                "error": {"code": err.audit_code(), "message": err.to_string(),
+                          "rejection": err.rejection()},
+                "record": err.record(),
+            }),
+            None,
+        )),
     }
+}
+
+/// Keeps the advice as recommendations (origin `adviser`) in the target's state, where
+/// `loadout recommendations` lists them for an admin to approve or reject.
+pub async fn keep(
+    target: &crate::target::Target,
+    examples: &Path,
+    user: &UserId,
+    advice: &loadout::advisor::Advice,
+) -> Result<Vec<String>, String> {
+    let catalog =
+        Catalog::from_yaml(&read(examples, "catalog.yaml")?).map_err(|e| e.to_string())?;
+    let services = crate::target::services(target)
+        .await
+        .map_err(|e| e.to_string())?;
+    let kept = loadout::stages::suggestions::record_advice(
+        services.store.as_ref(),
+        &catalog,
+        user,
+        advice,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(kept.into_iter().map(|r| r.id).collect())
 }
 
 #[cfg(test)]

@@ -144,6 +144,14 @@ pub fn render_explanation(e: &Explanation) -> String {
         out,
         "UEM holds for this user in Loadout's groups: {observed}"
     );
+    if !e.attributes.is_empty() {
+        let attrs: Vec<String> = e
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(out, "Attributes the policies read: {}", attrs.join("; "));
+    }
     let rows: Vec<Vec<String>> = e
         .apps
         .iter()
@@ -211,11 +219,71 @@ pub fn render_explanation(e: &Explanation) -> String {
             );
         }
     }
+    if e.apps.len() == 1 {
+        render_chain(&mut out, &e.apps[0], now);
+    }
     if !e.trail.is_empty() {
         let _ = writeln!(out, "\nTrail:");
         out.push_str(&render(&e.trail));
     }
     out
+}
+
+/// The steps after the rules for one app: evidence, gate, recommendation, approval, UEM action
+/// and the audit ids behind them.
+fn render_chain(
+    out: &mut String,
+    line: &loadout::stages::admin::explain::AppLine,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    for rec in &line.recommendations {
+        if let Some(evidence) = &rec.evidence {
+            let _ = writeln!(out, "Evidence ({}): {evidence}", rec.origin.as_str());
+        }
+    }
+    if let Some(gate) = &line.gate {
+        let _ = writeln!(out, "Gate: {gate}");
+    }
+    for rec in &line.recommendations {
+        let _ = writeln!(
+            out,
+            "Recommendation {}: {} {} ({}), {}{}, {}",
+            rec.id,
+            rec.action.kind.as_str(),
+            rec.action.app_id,
+            rec.gate.reason().unwrap_or(rec.gate.as_str()),
+            rec.state.as_str(),
+            rec.decided_by
+                .as_deref()
+                .map(|by| format!(" by {by}"))
+                .unwrap_or_default(),
+            age(rec.updated_at, now)
+        );
+    }
+    if let Some(verdict) = &line.verdict {
+        let _ = writeln!(out, "Verdict: {verdict}");
+    }
+    for approval in &line.approvals {
+        let _ = writeln!(
+            out,
+            "ServiceNow approval {} (device {}): {}{}, {}",
+            approval.request_id,
+            approval.device_id,
+            approval.state.as_str(),
+            approval
+                .ticket
+                .as_ref()
+                .map(|t| format!(", ticket {}", t.number))
+                .unwrap_or_default(),
+            age(approval.updated_at, now)
+        );
+    }
+    if let Some(action) = &line.uem_action {
+        let _ = writeln!(out, "UEM action: {action}");
+    }
+    if !line.audit_ids.is_empty() {
+        let _ = writeln!(out, "Audit records: {}", line.audit_ids.join(", "));
+    }
 }
 
 /// Builds an audit query from the CLI's flags (correlation id wins, then user, then app).

@@ -184,6 +184,12 @@ enum Command {
         /// Print exactly what would be sent (pseudonymized), without sending it.
         #[arg(long)]
         dry_run: bool,
+        /// Keep the advice as recommendations (origin `adviser`) in the data directory or AWS,
+        /// for `loadout recommendations approve|reject`.
+        #[arg(long)]
+        keep: bool,
+        #[command(flatten)]
+        at: TargetArgs,
     },
     /// Run the UEM simulator alone, seeded from examples/, for trying other UEM clients.
     UemSim {
@@ -731,15 +737,25 @@ async fn run(command: Command) -> Result<(), String> {
             user,
             examples,
             dry_run,
+            keep,
+            at,
         } => {
-            use loadout_cli::advise_cmd::{advise, preview, request_from_dir};
+            use loadout_cli::advise_cmd::{ask, preview, request_from_dir};
             let settings =
                 loadout::advisor::AdviserSettings::from_env().map_err(|e| e.to_string())?;
-            let request = request_from_dir(&examples, &loadout::domain::UserId::new(user))?;
+            let user = loadout::domain::UserId::new(user);
+            let request = request_from_dir(&examples, &user)?;
             let out = if dry_run {
                 preview(&request, &settings).await?
             } else {
-                advise(&request, &settings).await?
+                let (mut out, advice) = ask(&request, &settings).await?;
+                if keep && let Some(advice) = advice {
+                    let kept =
+                        loadout_cli::advise_cmd::keep(&at.target(), &examples, &user, &advice)
+                            .await?;
+                    out["kept_as_recommendations"] = serde_json::json!(kept);
+                }
+                out
             };
             println!(
                 "{}",

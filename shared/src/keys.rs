@@ -652,8 +652,12 @@ pub const STATE_ACCESS: &[FunctionAccess] = {
                 SWEEP,
                 UEM_RATE,
                 UEM_CACHE,
+                // The relevance model's suggestions: trained on Loadout's usage memory.
+                RECOMMENDATIONS,
+                LAST_SEEN,
             ],
             writes: &[
+                RECOMMENDATIONS,
                 USER,
                 ACTION,
                 ATTENTION,

@@ -197,7 +197,7 @@ pub async fn versions(store: &dyn StateStore) -> Result<Vec<VersionInfo>, StageE
             policy_files: record.policies.len(),
         });
     }
-    out.sort_by(|a, b| b.pushed_at.cmp(&a.pushed_at));
+    out.sort_by_key(|v| std::cmp::Reverse(v.pushed_at));
     Ok(out)
 }
 

@@ -25,6 +25,16 @@ pub enum Origin {
     Adviser,
 }
 
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Policy => "policy",
+            Origin::Model => "model",
+            Origin::Adviser => "adviser",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {

@@ -161,11 +161,10 @@ pub async fn refresh(
         let keep_out = |app: &AppId| {
             catalog.get(app).is_none() || granted.contains(app) || forbidden.contains(app)
         };
-        let ranked = match model.recommend(user, options.per_user, &keep_out) {
-            Ok(ranked) => ranked,
-            // A person the model has no cohort for gets nothing, not an error.
-            Err(_) => Vec::new(),
-        };
+        // A person the model has no cohort for gets nothing, not an error.
+        let ranked = model
+            .recommend(user, options.per_user, &keep_out)
+            .unwrap_or_default();
         let wanted: Vec<_> = ranked
             .into_iter()
             .filter(|r| r.score >= options.min_score)
@@ -186,6 +185,7 @@ pub async fn refresh(
                 &correlation,
                 model.version(),
                 &suggestion.reason,
+                MODEL_RULE,
             );
             let gate = Gate::RecommendOnly {
                 reason: format!("suggested by the relevance model: {}", suggestion.reason),
@@ -226,6 +226,7 @@ fn suggested_action(
     correlation: &CorrelationId,
     model_version: &str,
     evidence: &str,
+    rule: &str,
 ) -> Action {
     Action {
         action_id: Action::derive_id(correlation, user, app, ActionKind::Assign),
@@ -235,13 +236,72 @@ fn suggested_action(
         kind: ActionKind::Assign,
         push_mode: PushMode::OnDemand,
         reasons: vec![Reason {
-            rule_id: MODEL_RULE.into(),
+            rule_id: rule.into(),
             text: evidence.to_owned(),
         }],
         policy_version: model_version.to_owned(),
         sequence: 0,
         uem_user: None,
     }
+}
+
+/// Keeps the LLM adviser's answer for one person as recommendations (origin `adviser`), never
+/// actions: an admin approves or rejects them like the model's, and an approved one passes the
+/// same gates at the person's next decision. Apps outside the catalog (the adviser's reply was
+/// validated against it, but the catalog may have changed since) and apps already decided for
+/// the person are skipped. Returns the recommendations written.
+pub async fn record_advice(
+    store: &dyn StateStore,
+    catalog: &Catalog,
+    user: &UserId,
+    advice: &crate::advisor::Advice,
+    now: DateTime<Utc>,
+) -> Result<Vec<Recommendation>, StageError> {
+    let Some(record) = &advice.record else {
+        return Ok(Vec::new());
+    };
+    let theirs = recommendations::of_user(store, user).await?;
+    let correlation = CorrelationId::new(format!(
+        "advice-{}",
+        &record.request_sha256[..12.min(record.request_sha256.len())]
+    ));
+    let mut written = Vec::new();
+    for rec in &advice.recommendations {
+        if catalog.get(&rec.app_id).is_none() {
+            continue;
+        }
+        let decided = theirs.iter().any(|(r, _)| {
+            r.action.app_id == rec.app_id
+                && r.action.kind == ActionKind::Assign
+                && (r.state != State::Open || r.origin == Origin::Policy)
+        });
+        if decided {
+            continue;
+        }
+        let action = suggested_action(
+            user,
+            &rec.app_id,
+            &correlation,
+            &record.model_id,
+            &rec.reason,
+            ADVISER_RULE,
+        );
+        let gate = Gate::RecommendOnly {
+            reason: format!("suggested by the LLM adviser: {}", rec.reason),
+        };
+        written.push(
+            recommendations::hold(
+                store,
+                &action,
+                &gate,
+                Origin::Adviser,
+                Some(rec.reason.clone()),
+                now,
+            )
+            .await?,
+        );
+    }
+    Ok(written)
 }
 
 async fn withdraw(store: &dyn StateStore, rec: &Recommendation) -> Result<(), StageError> {

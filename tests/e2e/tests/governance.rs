@@ -236,6 +236,61 @@ async fn a_held_licensed_app_approved_from_the_cli_reaches_uem_and_a_rejected_on
     .expect("act");
     assert!(again.decided.is_empty());
     assert_eq!(again.unchanged, vec![(gong_rec.id, "rejected".to_owned())]);
+
+    // `loadout explain` tells the whole chain: rules, attributes, gate, verdict, UEM action, ids.
+    let services = &h.local.services;
+    let explain = |app: &'static str| {
+        let (store, audit, user) = (
+            services.store.clone(),
+            services.audit.clone(),
+            joiner.id.clone(),
+        );
+        async move {
+            loadout::stages::admin::explain::explain(
+                store.as_ref(),
+                audit.as_ref(),
+                &user,
+                Some(&AppId::new(app)),
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("explain")
+        }
+    };
+    let why = explain("salesforce").await;
+    assert_eq!(
+        why.attributes.get("department").map(String::as_str),
+        Some("Sales")
+    );
+    assert!(
+        !why.attributes.contains_key("email"),
+        "{:?}",
+        why.attributes
+    );
+    let line = why.line(&AppId::new("salesforce")).expect("line");
+    assert!(!line.reasons.is_empty(), "{line:?}");
+    let verdict = line.verdict.as_deref().expect("the admin's verdict");
+    assert!(verdict.contains("alice approved"), "{verdict}");
+    assert!(line.gate.is_some(), "{line:?}");
+    let action = line.uem_action.as_deref().expect("a UEM action");
+    assert!(
+        action.contains("rec-") || action.contains("salesforce"),
+        "{action}"
+    );
+    assert!(!line.audit_ids.is_empty());
+    let text = loadout_cli::inspect::render_explanation(&why);
+    assert!(
+        text.contains("Verdict:") && text.contains("alice approved"),
+        "{text}"
+    );
+    assert!(
+        text.contains("UEM action:") && text.contains("Audit records:"),
+        "{text}"
+    );
+    let why_not = explain("gong").await;
+    let line = why_not.line(&AppId::new("gong")).expect("line");
+    assert_eq!(line.recommendations[0].state, State::Rejected);
+    assert!(line.uem_action.is_none(), "never sent to UEM: {line:?}");
 }
 
 fn small_breaker(settings: &mut Settings) {
@@ -515,5 +570,111 @@ async fn a_suggestion_of_the_model_approved_from_the_cli_is_offered_in_hub() {
         apps.get(&app).map(String::as_str),
         Some("on_demand"),
         "the approved suggestion is offered in Hub: {apps:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_advisers_answer_kept_as_recommendations_passes_the_same_approval() {
+    let ex = Examples::load();
+    let h = start_adjusted(
+        Mode::Gated,
+        UemTarget::Simulator,
+        TempDir::new("advice"),
+        None,
+    )
+    .await;
+    // A few device owners whose policies have run: what the adviser adds is beyond them.
+    let owners: Vec<&loadout::domain::Device> = ex.devices.iter().take(6).collect();
+    for device in &owners {
+        if let Some(employee) = ex.org.iter().find(|e| e.id == device.user_id) {
+            send(&h, "joiner", employee).await;
+        }
+    }
+    settle(&h).await;
+    // An app for the person's platform that they do not hold and that needs no other approval.
+    let (user, app) = owners
+        .iter()
+        .find_map(|device| {
+            let held = uem_apps(&h, device.user_id.as_str());
+            ex.catalog
+                .apps()
+                .find(|a| {
+                    !a.licensed
+                        && a.risk != loadout::domain::Risk::High
+                        && a.platforms.contains(&device.platform)
+                        && !held.contains_key(&a.uem_app_id)
+                })
+                .map(|a| (device.user_id.clone(), a.id.clone()))
+        })
+        .expect("an app to advise");
+    let advice = loadout::advisor::Advice {
+        recommendations: vec![
+            loadout::advisor::Recommendation {
+                app_id: app.clone(),
+                reason: "peers in the same team use it daily".into(),
+                confidence: Some(0.8),
+            },
+            // The catalog changed since the reply was validated: not kept.
+            loadout::advisor::Recommendation {
+                app_id: AppId::new("no-such-app"),
+                reason: "x".into(),
+                confidence: None,
+            },
+        ],
+        record: Some(loadout::advisor::AdviceRecord {
+            adviser: "bedrock".into(),
+            model_id: "anthropic.claude-test".into(),
+            prompt_version: "v1".into(),
+            subject: loadout::advisor::Pseudonym("p-1234".into()),
+            request_sha256: "ab".repeat(32),
+            response_sha256: Some("cd".repeat(32)),
+            usage: None,
+            cost_usd: None,
+            attempts: 1,
+            latency_ms: 10,
+        }),
+    };
+    let services = &h.local.services;
+    let kept = loadout::stages::suggestions::record_advice(
+        services.store.as_ref(),
+        &ex.catalog,
+        &user,
+        &advice,
+        Utc::now(),
+    )
+    .await
+    .expect("keep");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].origin, Origin::Adviser);
+    assert!(matches!(kept[0].gate, Gate::RecommendOnly { .. }));
+    // Nothing runs before an admin says yes.
+    settle(&h).await;
+    assert!(!uem_apps(&h, user.as_str()).contains_key(&uem_id(&ex, app.as_str())));
+    let listed = recommendations_cmd::list(
+        &cli(&h),
+        &Filter {
+            origin: Some(Origin::Adviser),
+            ..Filter::default()
+        },
+    )
+    .await
+    .expect("list");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    recommendations_cmd::act(
+        &cli(&h),
+        &Selection::Ids(vec![kept[0].id.clone()]),
+        Verdict::Approve,
+        "erin",
+        None,
+        false,
+    )
+    .await
+    .expect("approve");
+    settle(&h).await;
+    let apps = uem_apps(&h, user.as_str());
+    assert_eq!(
+        apps.get(&uem_id(&ex, app.as_str())).map(String::as_str),
+        Some("on_demand"),
+        "the approved advice is offered in Hub: {apps:?}"
     );
 }
