@@ -49,6 +49,9 @@ pub enum AuditKind {
     BreakerTripped,
     /// An admin approved, rejected or released something (who is the actor).
     AdminDecision,
+    /// An app's own `automation` setting passed its review date: it is gated again until an
+    /// admin renews it.
+    AutomationLapsed,
 }
 
 impl AuditKind {
@@ -74,6 +77,7 @@ impl AuditKind {
             AuditKind::NoticeDropped => "notice_dropped",
             AuditKind::BreakerTripped => "breaker_tripped",
             AuditKind::AdminDecision => "admin_decision",
+            AuditKind::AutomationLapsed => "automation_lapsed",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! late (parked), a change Loadout gave up on, a policy that changed. It refreshes the UEM
 //! inventory when due and applies changes left pending by interrupted flushes.
 
+pub mod automation_review;
 mod groups;
 mod report;
 
@@ -310,6 +311,15 @@ impl Sweeper {
                     .or_insert_with(|| "a review window passed".into());
             }
         }
+        // 8b. Apps whose own automation setting passed its review date: say so once.
+        report.automation_lapsed = automation_review::announce(
+            s,
+            &policy.catalog,
+            s.clock.now().date_naive(),
+            correlation,
+            options.dry_run,
+        )
+        .await?;
         // 9. A policy or catalog change: everyone decided under an older version.
         for user in self.stale_decisions(&policy.version).await? {
             reevaluate

@@ -74,6 +74,10 @@ pub struct SweepReport {
     /// The relevance model's suggestions, when this sweep refreshed them.
     #[serde(default)]
     pub suggestions: Option<crate::stages::suggestions::SuggestReport>,
+    /// Apps whose own automation setting passed its review date since the last sweep: gated
+    /// again until an admin renews the setting.
+    #[serde(default)]
+    pub automation_lapsed: Vec<super::automation_review::LapsedAutomation>,
 }
 
 impl SweepReport {
