@@ -54,7 +54,10 @@ impl Failure {
 pub type Outcomes = BTreeMap<UserId, Result<Vec<String>, Failure>>;
 
 /// One shard's share of a flush: the members to add and the members to remove.
-type ShardChanges<'a> = (Vec<(&'a UserId, &'a UemTarget)>, Vec<(&'a UserId, &'a UemTarget)>);
+type ShardChanges<'a> = (
+    Vec<(&'a UserId, &'a UemTarget)>,
+    Vec<(&'a UserId, &'a UemTarget)>,
+);
 
 /// The app as the executor needs it: the catalog's view, or (for an app no longer in the
 /// catalog) what Loadout remembered when it created the app's groups.
@@ -66,6 +69,18 @@ pub struct AppTarget {
     /// UEM's "Require Approval To Install" on the on-demand assignment.
     #[serde(default)]
     pub require_approval_on_demand: bool,
+}
+
+impl From<&crate::domain::CatalogApp> for AppTarget {
+    /// The catalog's view: its `approval_on_request` is UEM's "Require Approval To Install".
+    fn from(app: &crate::domain::CatalogApp) -> Self {
+        Self {
+            app_id: app.id.clone(),
+            uem_app_id: app.uem_app_id.clone(),
+            name: app.name.clone(),
+            require_approval_on_demand: app.approval_on_request,
+        }
+    }
 }
 
 impl AppTarget {

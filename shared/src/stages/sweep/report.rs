@@ -74,6 +74,12 @@ pub struct SweepReport {
     /// The relevance model's suggestions, when this sweep refreshed them.
     #[serde(default)]
     pub suggestions: Option<crate::stages::suggestions::SuggestReport>,
+    /// Approval requests that waited 14 days without a decision and expired now.
+    #[serde(default)]
+    pub approvals_expired: usize,
+    /// Approved requests whose app UEM now reports installed on the device.
+    #[serde(default)]
+    pub approvals_installed: usize,
 }
 
 impl SweepReport {
