@@ -145,6 +145,12 @@ async fn a_joiner_s_licensed_app_approved_in_servicenow_reaches_uem_and_a_reject
         },
     )
     .await;
+    // Devices install an Auto app as soon as it reaches them (no check-in wait).
+    h.local
+        .sim
+        .as_ref()
+        .expect("UEM simulator")
+        .set_check_in_delay(Duration::ZERO);
     let joiner = seller(&ex, 0);
     send(&h, "joiner", &joiner).await;
     settle(&h).await;
@@ -232,7 +238,6 @@ async fn a_joiner_s_licensed_app_approved_in_servicenow_reaches_uem_and_a_reject
         h.local.diagnostics().await
     );
     assert!(!uem_has(&h, &joiner.id, &uem_id(&ex, "gong")));
-
     // The same person decided again (an update, the same joiner delivered twice): no second
     // ticket, the approved app stays, the rejected one stays away.
     send(&h, "update", &joiner).await;
