@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use loadout::governance::Mode;
 use loadout_cli::demo::{DemoOptions, run as run_demo};
-use loadout_cli::local::{LocalMode, LocalOptions, UemTarget};
+use loadout_cli::local::{LocalMode, LocalOptions, ServiceNowTarget, UemTarget};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +43,10 @@ enum Command {
         /// recommend | gated | auto (default: LOADOUT_MODE, else gated)
         #[arg(long)]
         mode: Option<Mode>,
+        /// Approval requests go to the ServiceNow simulator, started in-process (without it:
+        /// ServiceNow as LOADOUT_SERVICENOW_* configure it, if they do).
+        #[arg(long)]
+        servicenow_sim: bool,
     },
     /// The audit trail of a local-mode data directory.
     Audit {
@@ -570,10 +574,14 @@ async fn run(command: Command) -> Result<(), String> {
             examples,
             uem_url,
             mode,
+            servicenow_sim,
         } => {
             let mut options = LocalOptions::new(data_dir, examples);
             options.addr = addr;
             options.mode = mode;
+            if servicenow_sim {
+                options.servicenow = ServiceNowTarget::Simulator { adjust: None };
+            }
             if let Some(url) = uem_url {
                 options.uem = UemTarget::Url(url);
             }
@@ -581,6 +589,13 @@ async fn run(command: Command) -> Result<(), String> {
             println!("Loadout local mode listening on {}", local.base_url);
             if let Some(sim) = &local.sim {
                 println!("UEM simulator at {}", sim.base_url);
+            }
+            if let Some(sim) = &local.servicenow_sim {
+                println!(
+                    "ServiceNow simulator at {} (approval requests: {})",
+                    sim.base_url,
+                    sim.approval_url()
+                );
             }
             println!("Active policy set {}", local.policy_version);
             if !local.generated_secrets.is_empty() {

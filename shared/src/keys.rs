@@ -592,6 +592,10 @@ pub const STATE_ACCESS: &[FunctionAccess] = {
             reads: &[
                 PRIME,
                 GOVERNANCE,
+                // App approvals it opens in ServiceNow.
+                APPROVAL,
+                APPROVALS,
+                APPROVAL_TARGET,
                 USER,
                 ACTION,
                 ATTENTION,
@@ -617,6 +621,9 @@ pub const STATE_ACCESS: &[FunctionAccess] = {
                 OBSERVED_GROUP,
                 UEM_RATE,
                 UEM_CACHE,
+                APPROVAL,
+                APPROVALS,
+                APPROVAL_TARGET,
             ],
         },
         // ServiceNow's decisions: approval records only.
@@ -655,6 +662,10 @@ pub const STATE_ACCESS: &[FunctionAccess] = {
                 // The relevance model's suggestions: trained on Loadout's usage memory.
                 RECOMMENDATIONS,
                 LAST_SEEN,
+                // Approvals: expiry, and installs UEM confirms.
+                APPROVAL,
+                APPROVALS,
+                APPROVAL_TARGET,
             ],
             writes: &[
                 RECOMMENDATIONS,
@@ -675,6 +686,8 @@ pub const STATE_ACCESS: &[FunctionAccess] = {
                 SWEEP,
                 UEM_RATE,
                 UEM_CACHE,
+                APPROVAL,
+                APPROVALS,
             ],
         },
     ]

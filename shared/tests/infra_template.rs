@@ -18,6 +18,11 @@ fn required_environment(function: &str) -> &'static [&'static str] {
         "LOADOUT_UEM_TOKEN_URL",
         "LOADOUT_UEM_REQUESTS_PER_MINUTE",
     ];
+    const SERVICENOW: [&str; 3] = [
+        "LOADOUT_SERVICENOW_BASE_URL",
+        "LOADOUT_SERVICENOW_NAMESPACE",
+        "LOADOUT_PUBLIC_BASE_URL",
+    ];
     match function {
         "webhook-intake" => &[
             env::STATE_TABLE,
@@ -54,6 +59,10 @@ fn required_environment(function: &str) -> &'static [&'static str] {
             env::AUDIT_TABLE,
             env::QUEUE_URL_EXECUTE,
             env::QUEUE_URL_DECIDE_DLQ,
+            // ServiceNow configured: held approvals go to the executor (App Approvals).
+            SERVICENOW[0],
+            SERVICENOW[1],
+            SERVICENOW[2],
         ],
         "uem-executor" => &[
             env::STATE_TABLE,
@@ -71,6 +80,10 @@ fn required_environment(function: &str) -> &'static [&'static str] {
             "LOADOUT_EXECUTE_DEBOUNCE_MS",
             "LOADOUT_EXECUTE_MAX_WAIT_MS",
             "LOADOUT_GROUP_SHARD_SIZE",
+            // It opens the approval requests, with ServiceNow's callback on the HTTP API.
+            SERVICENOW[0],
+            SERVICENOW[1],
+            SERVICENOW[2],
         ],
         "sweeper" => &[
             env::STATE_TABLE,

@@ -7,9 +7,11 @@ pub mod runtime;
 mod schedule;
 mod secrets;
 mod seed;
+mod servicenow;
 pub mod workers;
 
 pub use seed::{ExampleData, SeedError, load_policy_set, load_policy_set_for_check};
+pub use servicenow::ServiceNowTarget;
 
 use directory_sim::DirectorySim;
 use loadout::adapters::local::{
@@ -17,6 +19,7 @@ use loadout::adapters::local::{
 };
 use loadout::config::{ConfigError, Settings};
 use loadout::governance::Mode;
+use loadout::notify::Notifier;
 use loadout::ports::queue::names;
 use loadout::ports::{Clock, SystemClock};
 use loadout::stages::Services;
@@ -28,6 +31,7 @@ use loadout::stages::intake::Intake;
 use loadout::stages::policy_repo::PolicyCache;
 use loadout::stages::sweep::{SweepOptions, SweepReport, Sweeper};
 use loadout::uem::{CredentialSource, UemApi, UemClient, UemConfig, UemError};
+use servicenow_sim::ServiceNowSim;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -68,6 +72,12 @@ pub enum LocalError {
     /// An inbound secret is too weak to use; the message names the setting.
     #[error(transparent)]
     WeakSecret(#[from] loadout::stages::inbound_secrets::InboundSecretError),
+    #[error("ServiceNow: {0}")]
+    ServiceNow(#[from] loadout::servicenow::ServiceNowError),
+    #[error("cannot start the ServiceNow simulator: {0}")]
+    ServiceNowSimulator(#[source] std::io::Error),
+    #[error("notifications: {0}")]
+    Notify(#[from] loadout::notify::NotifyError),
 }
 
 /// Which UEM local mode changes.
@@ -82,7 +92,7 @@ pub enum UemTarget {
 }
 
 /// How to start local mode.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LocalOptions {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
@@ -114,6 +124,12 @@ pub struct LocalOptions {
     /// Changes the settings read from the environment (tests: a breaker, a review window,
     /// without touching the process environment other tests share).
     pub adjust_settings: Option<fn(&mut Settings)>,
+    /// Where approval requests go (App Approvals): ServiceNow as configured, or the simulator.
+    pub servicenow: ServiceNowTarget,
+    /// Where notices go; Slack as `LOADOUT_SLACK_WEBHOOK_URL` says without one.
+    pub notifier: Option<Arc<dyn Notifier>>,
+    /// The clock of every stage (tests move it forward, e.g. past an approval's 14 days).
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 impl LocalOptions {
@@ -134,7 +150,24 @@ impl LocalOptions {
             sweep_at_start: true,
             sweep_interval: Some(Duration::from_secs(15 * 60)),
             adjust_settings: None,
+            servicenow: ServiceNowTarget::FromEnv,
+            notifier: None,
+            clock: None,
         }
+    }
+}
+
+impl std::fmt::Debug for LocalOptions {
+    // The notifier and the clock are trait objects without a useful Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalOptions")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("examples_dir", &self.examples_dir)
+            .field("uem", &self.uem)
+            .field("mode", &self.mode)
+            .field("servicenow", &self.servicenow)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,6 +186,8 @@ pub struct LocalMode {
     pub sim: Option<SimHandle>,
     /// The Graph, BambooHR and Okta simulators that go with the UEM simulator.
     pub directory_sim: Option<DirectorySim>,
+    /// The ServiceNow simulator, when approvals go to it.
+    pub servicenow_sim: Option<ServiceNowSim>,
     /// Secrets generated on first start (printed once; kept in the data directory).
     pub generated_secrets: Vec<(String, String)>,
     pub policy_version: String,
@@ -177,7 +212,10 @@ impl LocalMode {
             settings.uem_requests_per_minute = rpm;
         }
         let db = LocalDb::open_dir(&options.data_dir)?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let clock: Arc<dyn Clock> = options
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock));
         let secrets = Arc::new(LocalSecrets::from_env());
         let generated = secrets::ensure_local_secrets(&secrets, &options.data_dir)?;
         loadout::stages::inbound_secrets::check_all(secrets.as_ref()).await?;
@@ -287,8 +325,19 @@ impl LocalMode {
             settings.directory_requests_per_minute,
         ));
         let enricher = Arc::new(Enricher::new(services.clone(), uem.clone()).with_sources(sources));
-        let decider = Arc::new(Decider::new(services.clone(), cache()));
-        let mut executor = Executor::new(services.clone(), uem.clone(), cache());
+        let (approvals, servicenow_sim) = servicenow::approvals(
+            &options,
+            &services,
+            secrets.clone(),
+            &format!("http://{bound}"),
+        )
+        .await?;
+        let decider = Arc::new(
+            Decider::new(services.clone(), cache())
+                .with_approval_requests(approvals.servicenow_configured()),
+        );
+        let mut executor = Executor::new(services.clone(), uem.clone(), cache())
+            .with_approvals(Arc::new(approvals));
         if let Some(debounce) = options.execute_debounce {
             executor = executor.with_debounce(debounce);
         }
@@ -378,6 +427,7 @@ impl LocalMode {
             services,
             sim,
             directory_sim,
+            servicenow_sim,
             generated_secrets: generated,
             policy_version,
             examples,
@@ -489,6 +539,9 @@ impl LocalMode {
         if let Some(sim) = self.directory_sim.take() {
             sim.shutdown().await;
         }
+        if let Some(sim) = self.servicenow_sim.take() {
+            sim.shutdown().await;
+        }
     }
 
     /// Stops abruptly, as a crash would: in-flight batches are abandoned mid-way.
@@ -501,6 +554,9 @@ impl LocalMode {
             sim.shutdown().await;
         }
         if let Some(sim) = self.directory_sim.take() {
+            sim.shutdown().await;
+        }
+        if let Some(sim) = self.servicenow_sim.take() {
             sim.shutdown().await;
         }
     }

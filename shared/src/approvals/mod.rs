@@ -3,12 +3,14 @@
 //! writes. The stages that use it are `stages::approve` (open, expire, installed) and
 //! `stages::approval_callback` (the decision).
 
+mod ask;
 pub mod callback;
 mod record;
 mod state;
 pub mod store;
 mod subject;
 
+pub use ask::{ApprovalAsk, ask_dedup_id, ask_for};
 pub use record::{
     ApprovalMark, ApprovalRecord, QueuedAction, TargetPointer, approved_dedup_id, is_request_id,
     request_id,

@@ -7,6 +7,7 @@ use crate::servicenow::{
     NOTES_MAX, RequestFor, UserAttributes, clip,
 };
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// The app's package as UEM knows it (optional in the request).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub struct AppPackage {
 
 /// The person the app is for, as UEM and the directory know them. Only `user_name` and the ids
 /// are required; ServiceNow shows the rest to the approver.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
     /// UEM's id of the enrollment user.
     pub uem_user_id: String,
@@ -29,7 +30,7 @@ pub struct Requester {
 }
 
 /// A device the app would be installed on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetDevice {
     /// UEM's numeric device id.
     pub device_id: String,

@@ -18,6 +18,8 @@ pub enum MessageKind {
     Action,
     /// A nudge to apply one app's pending changes (the executor's flush queue).
     Flush,
+    /// An assignment the gates hold for approval: the executor opens ServiceNow requests for it.
+    ApprovalRequest,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -236,6 +236,20 @@ impl Governance {
         )
     }
 
+    /// Whether an assignment waits for an approver because of what the app is (licensed or
+    /// high risk, under gated mode): the approvals that ServiceNow's App Approvals flow takes.
+    /// The breaker's holds, core removals and review windows stay with Loadout's admins.
+    pub fn app_needs_approval(
+        &self,
+        action: &Action,
+        app: &CatalogApp,
+        now: DateTime<Utc>,
+    ) -> bool {
+        action.kind == ActionKind::Assign
+            && (app.licensed || app.risk == Risk::High)
+            && self.mode_for(app, now.date_naive()).0 == Mode::Gated
+    }
+
     pub fn gate_with(&self, action: &Action, app: &CatalogApp, facts: &GateFacts<'_>) -> Gate {
         if facts.kill_switch {
             return Gate::RecommendOnly {

@@ -198,6 +198,13 @@ pub fn approvals_from_env(
     })
 }
 
+/// Whether ServiceNow takes approvals (`LOADOUT_SERVICENOW_BASE_URL` set; an error when it is
+/// set halfway): the decision engine then hands held assignments to the executor.
+pub fn servicenow_configured_from_env() -> Result<bool, StartupError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    Ok(crate::servicenow::ServiceNowConfig::from_lookup(lookup)?.is_some())
+}
+
 /// The messages of an SQS event, with their receive counts.
 pub fn sqs_messages(event: SqsEvent) -> Vec<InboundMessage> {
     event

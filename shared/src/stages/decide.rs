@@ -29,6 +29,9 @@ pub struct Decider {
     governance: Governance,
     /// The directory's size, for the breaker's share (re-read now and then).
     population: tokio::sync::Mutex<Option<(usize, DateTime<Utc>)>>,
+    /// ServiceNow takes the approvals of licensed and high-risk apps (App Approvals): held
+    /// assignments are handed to the executor, which opens the requests.
+    approval_requests: bool,
 }
 
 /// What the gates of one decision read once, rather than once per action.
@@ -47,7 +50,15 @@ impl Decider {
             policies,
             governance,
             population: tokio::sync::Mutex::new(None),
+            approval_requests: false,
         }
+    }
+
+    /// Hands assignments held for an approver to the executor as `approval_request` messages
+    /// (ServiceNow is configured).
+    pub fn with_approval_requests(mut self, on: bool) -> Self {
+        self.approval_requests = on;
+        self
     }
 
     pub async fn handle_batch(&self, messages: Vec<InboundMessage>) -> BatchReport {
@@ -279,6 +290,12 @@ impl Decider {
                 .map(|(a, _, _)| (a.app_id.clone(), a.kind))
                 .collect();
             recommendations::forget_others(s.store.as_ref(), &decision.user_id, &proposed).await?;
+            if self.approval_requests
+                && let Some(context) = context
+            {
+                self.ask_approvals(&envelope, context, &policy.catalog, &gated)
+                    .await?;
+            }
             return Ok(());
         }
         Err(StageError::Retryable(format!(
@@ -314,6 +331,57 @@ impl Decider {
             ));
         }
         s.queue.send(names::EXECUTE, outgoing).await?;
+        Ok(())
+    }
+
+    /// Assignments held because of what the app is (licensed, high risk) go to the executor,
+    /// which opens one ServiceNow request per device. A re-decision asks again: opening is
+    /// idempotent per user, app, device and round, so no second ticket is made, and a request
+    /// that could not be opened before is tried again.
+    async fn ask_approvals(
+        &self,
+        envelope: &Envelope<EnrichedEvent>,
+        context: &crate::domain::UserContext,
+        catalog: &crate::domain::Catalog,
+        gated: &[(Action, Gate, bool)],
+    ) -> Result<(), StageError> {
+        let s = &self.services;
+        let now = s.clock.now();
+        let mut outgoing = Vec::new();
+        for (action, gate, _) in gated {
+            let Gate::AwaitApproval { .. } = gate else {
+                continue;
+            };
+            let Some(app) = catalog.get(&action.app_id) else {
+                continue;
+            };
+            if !self.governance.app_needs_approval(action, app, now) {
+                continue;
+            }
+            match approvals::ask_for(action, app, context) {
+                Ok(ask) => {
+                    let next = envelope.forward(MessageKind::ApprovalRequest, ask);
+                    let body = serde_json::to_string(&next)
+                        .map_err(|e| StageError::Permanent(e.to_string()))?;
+                    outgoing.push(OutgoingMessage::fifo(
+                        body,
+                        action.user_id.as_str(),
+                        approvals::ask_dedup_id(action),
+                    ));
+                }
+                // Parked, or no device to install on: the next decision (enrollment, the sweep)
+                // asks once there is one.
+                Err(reason) => tracing::info!(
+                    user = %action.user_id,
+                    app = %action.app_id,
+                    %reason,
+                    "no approval request yet"
+                ),
+            }
+        }
+        if !outgoing.is_empty() {
+            s.queue.send(names::EXECUTE, outgoing).await?;
+        }
         Ok(())
     }
 

@@ -13,11 +13,14 @@
 //! proposes it again, and the user is flagged for the next sweep.
 
 use super::app_lease::AppLease;
+use super::approval_request::open_asked;
+use super::approve::Approvals;
 use super::batch::{BatchReport, InboundMessage, dead_letter, decode_envelope, process_each};
 use super::intent::{self, Settlement};
 use super::membership::{AppTarget, AppWriter, Change, Failure, UserChange};
 use super::policy_repo::PolicyCache;
 use super::{Services, StageError};
+use crate::approvals::ApprovalAsk;
 use crate::deadline;
 use crate::domain::{
     Action, ActionKind, ActionStatus, AppId, AuditKind, AuditRecord, CorrelationId, Envelope,
@@ -111,6 +114,8 @@ pub struct Executor {
     services: Services,
     uem: Arc<dyn UemApi>,
     policies: PolicyCache,
+    /// Opens the ServiceNow requests the decision engine asks for (`approval_request`).
+    approvals: Option<Arc<Approvals>>,
     debounce: Duration,
     max_wait: Duration,
     lease_ttl: Duration,
@@ -124,6 +129,7 @@ impl Executor {
             services,
             uem,
             policies,
+            approvals: None,
             debounce,
             max_wait,
             lease_ttl: LEASE_TTL,
@@ -147,6 +153,12 @@ impl Executor {
         self
     }
 
+    /// Opens approval requests (ServiceNow) for the assignments the gates hold for an approver.
+    pub fn with_approvals(mut self, approvals: Arc<Approvals>) -> Self {
+        self.approvals = Some(approvals);
+        self
+    }
+
     /// A batch of either queue: actions are recorded as pending changes (the message is then
     /// done), flush nudges apply their app's pending changes.
     #[tracing::instrument(name = "execute_batch", skip_all, fields(messages = messages.len()))]
@@ -164,6 +176,10 @@ impl Executor {
                 let envelope: Envelope<FlushRequest> = decode_envelope(&m.body)?;
                 return self.nudged(&envelope.payload.app_id).await;
             }
+            if kind.as_deref() == Some("approval_request") {
+                let envelope: Envelope<ApprovalAsk> = decode_envelope(&m.body)?;
+                return self.open_approvals(envelope.payload).await;
+            }
             let envelope: Envelope<Action> = decode_envelope(&m.body)?;
             let action = envelope.payload;
             match self.accept(&action).await {
@@ -178,6 +194,23 @@ impl Executor {
             }
         })
         .await
+    }
+
+    /// Opens the ServiceNow requests of a held assignment (none without ServiceNow). A request
+    /// ServiceNow would not take ends in Error, audited and announced, and the message is done:
+    /// the next decision for the user asks again.
+    async fn open_approvals(&self, ask: ApprovalAsk) -> Result<(), StageError> {
+        let Some(approvals) = &self.approvals else {
+            tracing::debug!(user = %ask.action.user_id, app = %ask.action.app_id, "no approvals configured: ask ignored");
+            return Ok(());
+        };
+        let s = &self.services;
+        let policy = self
+            .policies
+            .current(s.store.as_ref(), s.clock.now())
+            .await?;
+        open_asked(approvals, self.uem.as_ref(), &policy.catalog, ask).await?;
+        Ok(())
     }
 
     /// Makes an action a pending change of its app (idempotent: a settled action stays settled)
@@ -425,12 +458,7 @@ impl Executor {
             .current(s.store.as_ref(), s.clock.now())
             .await?;
         if let Some(entry) = policy.catalog.get(app) {
-            return Ok(Some(AppTarget {
-                app_id: entry.id.clone(),
-                uem_app_id: entry.uem_app_id.clone(),
-                name: entry.name.clone(),
-                require_approval_on_demand: false,
-            }));
+            return Ok(Some(AppTarget::from(entry)));
         }
         // Gone from the catalog: what Loadout remembered when it created the app's groups.
         let (pk, sk) = keys::owned_app(app);

@@ -71,6 +71,18 @@ pub struct AppTarget {
     pub require_approval_on_demand: bool,
 }
 
+impl From<&crate::domain::CatalogApp> for AppTarget {
+    /// The catalog's view: its `approval_on_request` is UEM's "Require Approval To Install".
+    fn from(app: &crate::domain::CatalogApp) -> Self {
+        Self {
+            app_id: app.id.clone(),
+            uem_app_id: app.uem_app_id.clone(),
+            name: app.name.clone(),
+            require_approval_on_demand: app.approval_on_request,
+        }
+    }
+}
+
 impl AppTarget {
     fn spec(&self, mode: PushMode) -> AssignmentSpec {
         AssignmentSpec {

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod app_lease;
 pub mod approval_callback;
+pub mod approval_request;
 pub mod approve;
 pub mod batch;
 pub mod breaker;

@@ -181,6 +181,16 @@ pub async fn start_adjusted(
     data: TempDir,
     adjust: Option<fn(&mut loadout::config::Settings)>,
 ) -> Harness {
+    start_configured(mode, uem, data, |options| options.adjust_settings = adjust).await
+}
+
+/// [`start`] with local mode's options changed first (ServiceNow, the notifier, the clock).
+pub async fn start_configured(
+    mode: Mode,
+    uem: UemTarget,
+    data: TempDir,
+    configure: impl FnOnce(&mut LocalOptions),
+) -> Harness {
     // `RUST_LOG=warn cargo test ...` shows what the stages say.
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
@@ -197,7 +207,7 @@ pub async fn start_adjusted(
     options.visibility = Duration::from_secs(2);
     // The tests check outcomes, not pacing: let the simulator answer as fast as it can.
     options.uem_requests_per_minute = Some(6000);
-    options.adjust_settings = adjust;
+    configure(&mut options);
     let local = LocalMode::start(options).await.expect("local mode starts");
     let secret = local
         .services
@@ -211,6 +221,30 @@ pub async fn start_adjusted(
         local,
         sender,
         data,
+    }
+}
+
+/// Wall-clock time plus an offset a test can move forward (an approval's 14 days, in a moment).
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock {
+    ahead: std::sync::Arc<std::sync::Mutex<chrono::Duration>>,
+}
+
+impl OffsetClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut ahead = self.ahead.lock().unwrap_or_else(|p| p.into_inner());
+        *ahead += by;
+    }
+}
+
+#[async_trait::async_trait]
+impl loadout::ports::Clock for OffsetClock {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        Utc::now() + *self.ahead.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
     }
 }
 

@@ -6,6 +6,7 @@
 //! late (parked), a change Loadout gave up on, a policy that changed. It refreshes the UEM
 //! inventory when due and applies changes left pending by interrupted flushes.
 
+mod approvals;
 pub mod automation_review;
 mod groups;
 mod report;
@@ -212,12 +213,7 @@ impl Sweeper {
         for app in &apps {
             report.apps_checked += 1;
             let target = match policy.catalog.get(app) {
-                Some(entry) => AppTarget {
-                    app_id: entry.id.clone(),
-                    uem_app_id: entry.uem_app_id.clone(),
-                    name: entry.name.clone(),
-                    require_approval_on_demand: false,
-                },
+                Some(entry) => AppTarget::from(entry),
                 None => {
                     report.removals_awaiting_confirmation.push(app.clone());
                     let (pk, sk) = keys::owned_app(app);
@@ -325,6 +321,13 @@ impl Sweeper {
             reevaluate
                 .entry(user)
                 .or_insert_with(|| "the active policy set changed".into());
+        }
+
+        // 10. App approvals: expiry after 14 days, and installs UEM confirms.
+        if !options.dry_run {
+            let swept = self.sweep_approvals().await?;
+            report.approvals_expired = swept.expired;
+            report.approvals_installed = swept.installed;
         }
 
         report.reevaluated = reevaluate.len();

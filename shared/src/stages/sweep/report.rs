@@ -78,6 +78,12 @@ pub struct SweepReport {
     /// again until an admin renews the setting.
     #[serde(default)]
     pub automation_lapsed: Vec<super::automation_review::LapsedAutomation>,
+    /// Approval requests that waited 14 days without a decision and expired now.
+    #[serde(default)]
+    pub approvals_expired: usize,
+    /// Approved requests whose app UEM now reports installed on the device.
+    #[serde(default)]
+    pub approvals_installed: usize,
 }
 
 impl SweepReport {
