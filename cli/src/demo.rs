@@ -98,7 +98,10 @@ pub async fn run(options: DemoOptions) -> Result<String, DemoError> {
     let outcome = narrate(&local, &options).await;
     local.shutdown().await;
     let _ = std::fs::remove_dir_all(&data_dir);
-    outcome
+    let mut out = outcome?;
+    // Approvals need gated mode and ServiceNow: their own short run on a fresh directory.
+    out.push_str(&crate::demo_approvals::run(&options.examples_dir).await?);
+    Ok(out)
 }
 
 async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, DemoError> {
