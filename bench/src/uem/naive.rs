@@ -3,11 +3,12 @@
 //! with the user added. Run for real on a sample (its own simulator, the same rate limit and
 //! clock) and extrapolated, so the per-user cost is measured rather than assumed.
 
-use super::setup;
+use super::run::Knobs;
+use super::setup::{self, Catalog};
 use loadout::adapters::local::{LocalDb, SqliteStateStore};
-use loadout::uem::{GroupMember, UemApi, UemClient, UserLookup};
+use loadout::uem::{GroupMember, InitialFill, UemApi, UemClient, UserLookup};
 use std::sync::Arc;
-use uem_sim::{SimConfig, UemSim};
+use uem_sim::{BucketStart, LatencyModel, SimConfig, UemSim};
 
 pub struct NaiveSample {
     pub users: usize,
@@ -21,17 +22,25 @@ impl NaiveSample {
     }
 }
 
-/// Assigns `apps` apps to `sample` users of a tenant of `tenant_users`, one by one.
-pub async fn run(
-    tenant_users: usize,
-    apps: usize,
-    sample: usize,
-    requests_per_minute: u32,
-) -> Result<NaiveSample, String> {
-    let tenant = setup::tenant(tenant_users, apps)?;
-    let sim = UemSim::start(SimConfig::new(tenant).requests_per_minute(requests_per_minute))
-        .await
-        .map_err(|e| e.to_string())?;
+/// Assigns `apps` apps to `sample` people, one by one, on the same terms as Loadout's run: the
+/// rate limit, UEM's latency and the bucket's start.
+pub async fn run(knobs: &Knobs, apps: usize, sample: usize) -> Result<NaiveSample, String> {
+    let requests_per_minute = knobs.requests_per_minute;
+    let catalog = Catalog {
+        apps,
+        department_apps: 0,
+    };
+    let tenant = setup::tenant(sample + 1, catalog)?;
+    let mut config = SimConfig::new(tenant).requests_per_minute(requests_per_minute);
+    if let Some((min, max)) = knobs.latency {
+        config = config.latency(LatencyModel::between(min, max).seed(knobs.seed));
+    }
+    let sim = UemSim::start(config).await.map_err(|e| e.to_string())?;
+    let start = if knobs.bucket_empty {
+        (BucketStart::Empty, InitialFill::Empty)
+    } else {
+        (BucketStart::Full, InitialFill::Full)
+    };
     let clock = setup::tokio_clock();
     let db = LocalDb::in_memory().map_err(|e| e.to_string())?;
     let client = UemClient::new(
@@ -39,7 +48,8 @@ pub async fn run(
         Arc::new(SqliteStateStore::new(db, clock.clone())),
         clock,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())?
+    .with_initial_budget(start.1);
     let err = |e: loadout::uem::UemError| e.to_string();
 
     // Not measured: the apps' groups exist already (UEM may refuse an empty user group, so
@@ -66,7 +76,7 @@ pub async fn run(
             .map_err(err)?;
         groups.push(group.id);
     }
-    sim.set_requests_per_minute(requests_per_minute);
+    sim.set_rate_limit(requests_per_minute, start.0);
     sim.clear_calls();
 
     let started = tokio::time::Instant::now();

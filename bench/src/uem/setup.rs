@@ -1,35 +1,56 @@
-//! The benchmark's world: a UEM tenant of joiners and apps, the executor's ports on SQLite in
-//! memory and on tokio's (paused) clock, and a policy set whose catalog holds the apps.
+//! The benchmark's world: a UEM tenant of enrolled people (one iPhone each) and internal apps,
+//! Loadout's ports on SQLite in memory and on tokio's (paused) clock, a policy set whose catalog
+//! holds the apps, and the client configured as the functions configure it.
 
 use chrono::Utc;
 use loadout::adapters::local::{
     LocalDb, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
 };
 use loadout::config::Settings;
-use loadout::domain::{
-    Action, ActionKind, AppId, CorrelationId, Envelope, EventId, MessageKind, PushMode, UserId,
-};
+use loadout::domain::AppId;
+use loadout::governance::Mode;
 use loadout::policy::PolicyEngine;
-use loadout::ports::queue::names;
-use loadout::ports::{Clock, OutgoingMessage, SecretString, TokioClock};
+use loadout::ports::{Clock, SecretString, TokioClock};
 use loadout::stages::Services;
 use loadout::stages::policy_repo::{self, PolicySetRecord};
 use loadout::uem::UemConfig;
 use std::sync::Arc;
 use std::time::Duration;
-use uem_sim::{AppSeed, SimHandle, Tenant};
+use uem_sim::{AppSeed, DeviceSeed, SimHandle, Tenant, UserSeed};
 
 const SCHEMA: &str = include_str!("../../../examples/policies/schema.cedarschema");
 
+/// The department whose people get the first department app, and the one whose people get the
+/// second (movers go from one to the other).
+pub const SALES: &str = "Sales";
+pub const ENGINEERING: &str = "Engineering";
+
+/// Everybody gets the `bench` bundle; the department bundles go with the department.
 const POLICY: &str = r#"
-@id("bench-backlog")
-@reason("Every joiner of the benchmark gets the benchmark bundle, pushed.")
+@id("bench-everyone")
+@reason("Everyone gets the benchmark bundle, pushed.")
 @push("auto")
 permit (principal, action == Loadout::Action::"assign", resource in Loadout::Bundle::"bench");
+
+@id("bench-sales")
+@reason("Sales gets the sales app.")
+@push("auto")
+permit (principal, action == Loadout::Action::"assign", resource in Loadout::Bundle::"sales")
+when { principal.department == "Sales" };
+
+@id("bench-engineering")
+@reason("Engineering gets the engineering app.")
+@push("auto")
+permit (principal, action == Loadout::Action::"assign", resource in Loadout::Bundle::"engineering")
+when { principal.department == "Engineering" };
 "#;
 
 pub fn username(i: usize) -> String {
-    format!("joiner{i:04}")
+    format!("person{i:06}")
+}
+
+pub fn email(i: usize) -> String {
+    format!("{}@example.com", username(i))
 }
 
 pub fn app_id(i: usize) -> AppId {
@@ -40,13 +61,45 @@ pub fn uem_app_id(i: usize) -> i64 {
     9001 + i as i64
 }
 
-/// `users` enrollment users and `apps` internal apps, nothing assigned yet.
-pub fn tenant(users: usize, apps: usize) -> Result<Tenant, String> {
+/// The apps of a catalog of `apps`, with the last `department_apps` (0 or 2) going to Sales and
+/// Engineering instead of everyone.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog {
+    pub apps: usize,
+    pub department_apps: usize,
+}
+
+impl Catalog {
+    pub fn bundle(&self, app: usize) -> &'static str {
+        let first_department = self.apps - self.department_apps.min(self.apps);
+        match app.checked_sub(first_department) {
+            None => "bench",
+            Some(0) => "sales",
+            Some(_) => "engineering",
+        }
+    }
+
+    /// The apps someone of `department` is entitled to.
+    pub fn entitled(&self, department: &str) -> Vec<usize> {
+        (0..self.apps)
+            .filter(|&a| match self.bundle(a) {
+                "bench" => true,
+                "sales" => department == SALES,
+                _ => department == ENGINEERING,
+            })
+            .collect()
+    }
+}
+
+/// `users` enrolled people, each with an iPhone, and the catalog's apps, nothing assigned yet.
+pub fn tenant(users: usize, catalog: Catalog) -> Result<Tenant, String> {
     let mut b = Tenant::builder().seed(2026);
     for i in 0..users {
-        b = b.user(&username(i), &format!("{}@example.com", username(i)));
+        b = b
+            .user_seed(UserSeed::new(&username(i), &email(i)).key(&username(i)))
+            .device(DeviceSeed::new(&format!("SN{i:07}"), &username(i), "iOS"));
     }
-    for i in 0..apps {
+    for i in 0..catalog.apps {
         b = b.app(AppSeed::new(
             uem_app_id(i),
             &format!("Bench App {}", i + 1),
@@ -56,10 +109,26 @@ pub fn tenant(users: usize, apps: usize) -> Result<Tenant, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-/// The ports the stages need, on SQLite in memory and tokio's clock.
-pub fn services(clock: Arc<dyn Clock>) -> Result<Services, String> {
+/// The settings the stages run with: the deployed executor's (debounce, shard size, rate budget)
+/// with the enricher's identity matching, in `auto` mode (the template's default, `recommend`,
+/// executes nothing) and without the blast-radius breaker (a backlog of joiners is the mass
+/// change it exists to stop; here it is the point).
+pub fn settings(executor: &Settings, enricher: &Settings, requests_per_minute: u32) -> Settings {
+    let mut s = executor.clone();
+    s.user_match = enricher.user_match.clone();
+    s.directory_requests_per_minute = enricher.directory_requests_per_minute;
+    s.uem_requests_per_minute = requests_per_minute;
+    s.mode = Mode::Auto;
+    s.breaker.assignments = false;
+    s.breaker.removals = false;
+    // Suggestions read the relevance model, which this tenant does not have.
+    s.suggest_every = None;
+    s
+}
+
+/// The ports the stages need, on SQLite in memory and the given clock.
+pub fn services(clock: Arc<dyn Clock>, settings: Settings) -> Result<Services, String> {
     let db = LocalDb::in_memory().map_err(|e| e.to_string())?;
-    let settings = Settings::default();
     Ok(Services {
         store: Arc::new(SqliteStateStore::new(db.clone(), clock.clone())),
         audit: Arc::new(SqliteAuditLog::new(db.clone())),
@@ -78,7 +147,7 @@ pub fn tokio_clock() -> Arc<dyn Clock> {
     Arc::new(TokioClock::starting_at(Utc::now()))
 }
 
-/// The client's configuration for the simulator at the tenant's real rate limit.
+/// The client's configuration for the simulator at the tenant's rate limit.
 pub fn uem_config(sim: &SimHandle, requests_per_minute: u32) -> UemConfig {
     UemConfig::oauth(
         &sim.base_url,
@@ -88,20 +157,22 @@ pub fn uem_config(sim: &SimHandle, requests_per_minute: u32) -> UemConfig {
     )
     .tenant_code(&sim.credentials.tenant_code)
     .requests_per_minute(requests_per_minute)
+    .organization_group_id(Some(&sim.organization_group().id.to_string()))
     // Paused time jumps whenever every task waits, including on loopback I/O: a long timeout
     // keeps such a jump from ending a request the simulator is about to answer.
     .timeout(Duration::from_secs(3600))
 }
 
-/// Pushes a policy set whose catalog holds the `apps` benchmark apps; returns its version.
-pub async fn push_policy(services: &Services, apps: usize) -> Result<String, String> {
-    let catalog_yaml: String = (0..apps)
+/// Pushes a policy set whose catalog holds the benchmark's apps; returns its version.
+pub async fn push_policy(services: &Services, catalog: Catalog) -> Result<String, String> {
+    let catalog_yaml: String = (0..catalog.apps)
         .map(|i| {
             format!(
-                "- {{id: {}, name: Bench App {}, uem_app_id: \"{}\", platforms: [iOS], bundles: [bench], licensed: false, cost_per_seat: 0, risk: low}}\n",
+                "- {{id: {}, name: Bench App {}, uem_app_id: \"{}\", platforms: [iOS], bundles: [{}], licensed: false, cost_per_seat: 0, risk: low}}\n",
                 app_id(i),
                 i + 1,
-                uem_app_id(i)
+                uem_app_id(i),
+                catalog.bundle(i),
             )
         })
         .collect();
@@ -119,64 +190,4 @@ pub async fn push_policy(services: &Services, apps: usize) -> Result<String, Str
         .await
         .map_err(|e| e.to_string())?;
     Ok(record.version)
-}
-
-/// The execute queue's message assigning app `a` to user `u` (as the decision engine words it),
-/// with its action.
-pub fn assign_message(
-    u: usize,
-    a: usize,
-    policy_version: &str,
-) -> Result<(String, Action), String> {
-    let user = UserId::new(username(u));
-    let correlation = CorrelationId::new(format!("bench-joiner-{u}"));
-    let app = app_id(a);
-    let action = Action {
-        action_id: Action::derive_id(&correlation, &user, &app, ActionKind::Assign),
-        correlation_id: correlation.clone(),
-        user_id: user,
-        app_id: app,
-        kind: ActionKind::Assign,
-        push_mode: PushMode::Auto,
-        reasons: vec![],
-        policy_version: policy_version.to_owned(),
-        sequence: 1,
-        uem_user: None,
-    };
-    let envelope = Envelope::new(
-        MessageKind::Action,
-        EventId::new(format!("bench-event-{u}")),
-        correlation,
-        Utc::now(),
-        &action,
-    );
-    let body = serde_json::to_string(&envelope).map_err(|e| e.to_string())?;
-    Ok((body, action))
-}
-
-/// Queues one assign action per user and app on the execute queue, as the decision engine
-/// would: FIFO per user, deduplicated by action id.
-pub async fn enqueue_joiners(
-    services: &Services,
-    users: usize,
-    apps: usize,
-    policy_version: &str,
-) -> Result<(), String> {
-    for u in 0..users {
-        let mut outgoing = Vec::with_capacity(apps);
-        for a in 0..apps {
-            let (body, action) = assign_message(u, a, policy_version)?;
-            outgoing.push(OutgoingMessage::fifo(
-                body,
-                action.user_id.as_str(),
-                action.action_id.as_str(),
-            ));
-        }
-        services
-            .queue
-            .send(names::EXECUTE, outgoing)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }

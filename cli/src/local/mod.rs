@@ -4,7 +4,7 @@
 mod directories;
 mod http;
 pub mod runtime;
-mod schedule;
+pub mod schedule;
 mod secrets;
 mod seed;
 mod servicenow;

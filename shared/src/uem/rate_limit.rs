@@ -138,6 +138,12 @@ impl RateLimiter {
                         }
                         continue;
                     }
+                    if matches!(condition, Condition::NotExists) {
+                        // An empty bucket nobody recorded yet: record when it started filling,
+                        // or every look would start it afresh and it would never fill.
+                        self.write(state, condition).await?;
+                        continue;
+                    }
                     ((1.0 - tokens) / per_ms).ceil().max(1.0) as u64
                 }
             };
@@ -238,6 +244,22 @@ mod tests {
         assert!(
             (60..62).contains(&waited),
             "12 calls at 6/min with a burst of 6 take a minute, took {waited}s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_bucket_fills_at_the_rate_from_the_first_call() {
+        let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(chrono::Utc::now()));
+        let store = memory_store();
+        let l = limiter(&store, clock, 6).with_initial_fill(InitialFill::Empty);
+        let started = tokio::time::Instant::now();
+        for _ in 0..3 {
+            l.acquire().await.unwrap();
+        }
+        let waited = started.elapsed().as_secs();
+        assert!(
+            (30..32).contains(&waited),
+            "3 calls at 6/min from an empty bucket take 30 s, took {waited}s"
         );
     }
 

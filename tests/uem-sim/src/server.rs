@@ -35,6 +35,7 @@ pub(crate) async fn dispatch(State(sim): State<Arc<Shared>>, req: Request) -> Re
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or_default().to_owned(),
         status: response.status().as_u16(),
+        request_bytes: body.len(),
         at,
         since_start: at.saturating_duration_since(sim.started),
     });

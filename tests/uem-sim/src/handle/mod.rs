@@ -36,6 +36,8 @@ pub struct CallRecord {
     pub path: String,
     pub query: String,
     pub status: u16,
+    /// The size of the request body (what the client sent, headers aside).
+    pub request_bytes: usize,
     /// When the request arrived (tokio's clock, so simulated time under `pause()`).
     pub at: Instant,
     pub since_start: Duration,
