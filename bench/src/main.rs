@@ -6,6 +6,7 @@ mod coldstart;
 mod decide;
 mod intake;
 mod reclaim;
+mod sweep;
 mod uem;
 
 use std::process::ExitCode;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         "coldstart" => coldstart::run(),
         "reclaim" => reclaim::run(),
         "decide" => decide::run(),
+        "sweep" => sweep::run(),
         other => Err(format!("unknown benchmark {other:?}\n{USAGE}")),
     };
     match outcome {
