@@ -462,3 +462,60 @@ async fn a_group_write_keeps_members_it_was_not_asked_to_remove() {
         "the write read the group fresh and kept what it was not asked to remove: {members:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_whose_removals_were_given_up_loses_the_apps_at_the_next_sweep() {
+    let ex = Examples::load();
+    let h = start(
+        Mode::Auto,
+        UemTarget::Simulator,
+        TempDir::new("leaver-given-up"),
+    )
+    .await;
+    let leaver = sales_joiner(&ex, &h).await;
+    // A second member, so the leaver's groups stay valid user groups without them.
+    send(&h, "joiner", &ex.with_devices("Sales").remove(1)).await;
+    settle(&h).await;
+    // UEM refuses every write for a while (the admin's role was narrowed): the removals are
+    // answered 403, which is permanent, so each is given up rather than retried.
+    sim(&h).set_read_only(true);
+    send(&h, "leaver", &leaver).await;
+    settle(&h).await;
+    assert_eq!(
+        uem_apps(&h, leaver.id.as_str()),
+        ex.expected_apps(&leaver),
+        "nothing could be removed"
+    );
+    let given_up =
+        loadout_e2e::records_of_kind(h.local.services.audit.as_ref(), AuditKind::ActionGivenUp)
+            .await;
+    assert!(
+        given_up
+            .iter()
+            .any(|r| r.user_id.as_ref() == Some(&leaver.id) && r.summary.starts_with("remove ")),
+        "{given_up:?}"
+    );
+    let status = loadout::stages::admin::status::status(h.local.services.store.as_ref())
+        .await
+        .expect("status");
+    assert!(status.flagged.iter().any(|f| f.user_id == leaver.id));
+    assert!(status.pending.is_empty(), "{:?}", status.pending);
+
+    sim(&h).set_read_only(false);
+    let report = h
+        .local
+        .sweep(&SweepOptions::default())
+        .await
+        .expect("sweep");
+    assert_eq!(
+        report.reevaluation_reasons.get("a change was given up"),
+        Some(&1),
+        "{report:?}"
+    );
+    settle(&h).await;
+    assert_eq!(
+        uem_apps(&h, leaver.id.as_str()),
+        BTreeMap::new(),
+        "the removals were tried again and the leaver holds nothing"
+    );
+}
