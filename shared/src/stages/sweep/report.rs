@@ -74,6 +74,10 @@ pub struct SweepReport {
     /// The relevance model's suggestions, when this sweep refreshed them.
     #[serde(default)]
     pub suggestions: Option<crate::stages::suggestions::SuggestReport>,
+    /// Users decided under an older policy version: how many, the cohorts and evaluations it
+    /// took to find those whose apps change (the rest are not decided again).
+    #[serde(default)]
+    pub policy_change: super::PolicyChangeReport,
 }
 
 impl SweepReport {
