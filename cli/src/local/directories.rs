@@ -83,7 +83,8 @@ pub async fn simulated(org: &[Employee]) -> Result<(DirectorySources, DirectoryS
 }
 
 /// The readers the environment and the secrets configure (a real deployment's settings).
-pub async fn configured(secrets: &dyn Secrets) -> Result<DirectorySources, LocalError> {
+/// Each reader re-reads its secret from `secrets` when its directory refuses it.
+pub async fn configured(secrets: &Arc<dyn Secrets>) -> Result<DirectorySources, LocalError> {
     let lookup = |name: &str| std::env::var(name).ok();
     Ok(DirectorySources::from_settings(&lookup, secrets).await?)
 }

@@ -316,7 +316,10 @@ impl LocalMode {
                 let (sources, sim) = directories::simulated(&examples.org).await?;
                 (sources, Some(sim))
             }
-            _ => (directories::configured(secrets.as_ref()).await?, None),
+            _ => {
+                let secrets: Arc<dyn loadout::ports::Secrets> = secrets.clone();
+                (directories::configured(&secrets).await?, None)
+            }
         };
         // The enricher's directory reads have their own budget, as in AWS.
         let sources = sources.with_read_budget(loadout::sources::ReadBudget::new(

@@ -159,7 +159,7 @@ pub async fn uem_client(
 /// and the secret configure them.
 pub async fn sources_from_env(services: &Services) -> Result<DirectorySources, StartupError> {
     let lookup = |name: &str| std::env::var(name).ok();
-    let sources = DirectorySources::from_settings(&lookup, services.secrets.as_ref())
+    let sources = DirectorySources::from_settings(&lookup, &services.secrets)
         .await?
         .with_read_budget(ReadBudget::new(
             services.store.clone(),

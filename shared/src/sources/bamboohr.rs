@@ -1,12 +1,16 @@
 //! BambooHR: the employee a webhook named, read through `GET /employees/{id}` with the fields
 //! Loadout maps. The API key is the Basic user name; the password is ignored by BambooHR.
 
+use super::credential::SourceCredential;
 use super::fetch::{Fetcher, Reply};
 use super::{BambooHrConfig, DirectorySource, SourceError, SourceUser};
 use crate::domain::EventSource;
+use crate::ports::Secrets;
+use crate::ports::secrets::keys;
 use async_trait::async_trait;
 use reqwest::header;
 use serde::Deserialize;
+use std::sync::Arc;
 
 const NAME: &str = "bamboohr";
 /// BambooHR field names (API aliases) Loadout maps; `supervisorEmail` names the manager.
@@ -16,6 +20,7 @@ const FIELDS: &str =
 pub struct BambooHrReader {
     config: BambooHrConfig,
     fetcher: Fetcher,
+    api_key: SourceCredential,
 }
 
 impl std::fmt::Debug for BambooHrReader {
@@ -43,8 +48,37 @@ impl BambooHrReader {
     pub fn new(config: BambooHrConfig) -> Result<Self, SourceError> {
         Ok(Self {
             fetcher: Fetcher::new(NAME, config.timeout)?,
+            api_key: SourceCredential::fixed(NAME, config.api_key.clone()),
             config,
         })
+    }
+
+    /// Reads `LOADOUT_BAMBOOHR_API_KEY` from `secrets` again when BambooHR refuses the key in use.
+    pub fn with_secret_source(mut self, secrets: Arc<dyn Secrets>) -> Self {
+        self.api_key = self.api_key.read_from(secrets, keys::BAMBOOHR_API_KEY);
+        self
+    }
+
+    /// GET with the API key; a 401/403 re-reads the key from the secret once (rotation).
+    async fn get(&self, url: &str) -> Result<Reply, SourceError> {
+        let mut reloaded = false;
+        loop {
+            let key = self.api_key.current();
+            let reply = self
+                .fetcher
+                .get(url, |r| {
+                    r.basic_auth(key.expose(), Some("x"))
+                        .header(header::ACCEPT, "application/json")
+                })
+                .await?;
+            if matches!(reply.status, 401 | 403) && !reloaded {
+                reloaded = true;
+                if self.api_key.reload(&key).await? {
+                    continue;
+                }
+            }
+            return Ok(reply);
+        }
     }
 }
 
@@ -70,14 +104,7 @@ impl DirectorySource for BambooHrReader {
             "{}/employees/{external_id}?fields={FIELDS}",
             self.config.base_url
         );
-        let key = self.config.api_key.expose();
-        let reply = self
-            .fetcher
-            .get(&url, |r| {
-                r.basic_auth(key, Some("x"))
-                    .header(header::ACCEPT, "application/json")
-            })
-            .await?;
+        let reply = self.get(&url).await?;
         let Some(employee) = reply.json::<Employee>(NAME, refusal_reason)? else {
             return Ok(None);
         };

@@ -1,13 +1,17 @@
 //! Microsoft Graph (Entra ID): the user a change notification named, their manager and their
 //! groups, with an app-only token from the client-credentials flow.
 
+use super::credential::SourceCredential;
 use super::fetch::{Fetcher, Reply, follow_pages, same_origin};
 use super::{DirectorySource, GraphConfig, MembersPage, SourceError, SourceUser, check_id};
 use crate::domain::EventSource;
+use crate::ports::secrets::keys;
+use crate::ports::{SecretString, Secrets};
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -33,6 +37,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 pub struct GraphReader {
     config: GraphConfig,
     fetcher: Fetcher,
+    client_secret: SourceCredential,
     /// Held while a token is fetched, so concurrent reads share one sign-in.
     token: tokio::sync::Mutex<Option<(String, Instant)>>,
 }
@@ -109,12 +114,22 @@ impl GraphReader {
     pub fn new(config: GraphConfig) -> Result<Self, SourceError> {
         Ok(Self {
             fetcher: Fetcher::new(NAME, config.timeout)?,
+            client_secret: SourceCredential::fixed(NAME, config.client_secret.clone()),
             config,
             token: tokio::sync::Mutex::new(None),
         })
     }
 
-    async fn token(&self) -> Result<String, SourceError> {
+    /// Reads `LOADOUT_GRAPH_CLIENT_SECRET` from `secrets` again when Entra refuses the client
+    /// secret in use (or Graph refuses the token it bought).
+    pub fn with_secret_source(mut self, secrets: Arc<dyn Secrets>) -> Self {
+        self.client_secret = self
+            .client_secret
+            .read_from(secrets, keys::GRAPH_CLIENT_SECRET);
+        self
+    }
+
+    async fn token(&self, client_secret: &SecretString) -> Result<String, SourceError> {
         let mut slot = self.token.lock().await;
         if let Some((token, expires)) = slot.as_ref()
             && Instant::now() + RENEW_EARLY < *expires
@@ -124,7 +139,7 @@ impl GraphReader {
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", self.config.client_id.as_str()),
-            ("client_secret", self.config.client_secret.expose()),
+            ("client_secret", client_secret.expose()),
             ("scope", "https://graph.microsoft.com/.default"),
         ];
         let response = self
@@ -195,11 +210,24 @@ impl GraphReader {
         Ok(reply.access_token)
     }
 
-    /// GET with the bearer token; a 401 (revoked or expired early) gets one fresh token.
+    /// GET with the bearer token; a 401 (revoked or expired early) gets one fresh token. When
+    /// Entra refuses the client secret, or Graph still refuses (401/403) with a fresh token, the
+    /// secret is read again once (a rotation) and the call tried with it.
     async fn get(&self, url: &str) -> Result<Reply, SourceError> {
         let mut renewed = false;
+        let mut reloaded = false;
         loop {
-            let token = self.token().await?;
+            let secret = self.client_secret.current();
+            let token = match self.token(&secret).await {
+                Ok(token) => token,
+                Err(SourceError::Unauthorized { .. })
+                    if !reloaded && self.client_secret.reload(&secret).await? =>
+                {
+                    reloaded = true;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let reply = self
                 .fetcher
                 .get(url, |r| {
@@ -209,10 +237,26 @@ impl GraphReader {
                 .await?;
             if reply.status == 401 && !renewed {
                 renewed = true;
-                *self.token.lock().await = None;
+                self.forget_token(&token).await;
                 continue;
             }
+            if matches!(reply.status, 401 | 403) && !reloaded {
+                reloaded = true;
+                if self.client_secret.reload(&secret).await? {
+                    self.forget_token(&token).await;
+                    continue;
+                }
+            }
             return Ok(reply);
+        }
+    }
+
+    /// Drops the cached token if it is still the one refused (a concurrent call may have
+    /// bought a new one already).
+    async fn forget_token(&self, refused: &str) {
+        let mut slot = self.token.lock().await;
+        if slot.as_ref().is_some_and(|(t, _)| t == refused) {
+            *slot = None;
         }
     }
 

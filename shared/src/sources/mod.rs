@@ -6,6 +6,7 @@
 mod bamboohr;
 mod budget;
 mod config;
+mod credential;
 mod error;
 mod fetch;
 mod graph;
@@ -142,20 +143,24 @@ impl DirectorySources {
     }
 
     /// The readers whose settings are present (see [`GraphConfig::from_settings`] and
-    /// [`BambooHrConfig::from_settings`]); a source with no settings is simply not read.
+    /// [`BambooHrConfig::from_settings`]); a source with no settings is simply not read. Each
+    /// reader reads its secret again from `secrets` when the directory refuses it (a rotation).
     pub async fn from_settings(
         lookup: &(dyn Fn(&str) -> Option<String> + Sync),
-        secrets: &dyn crate::ports::Secrets,
+        secrets: &Arc<dyn crate::ports::Secrets>,
     ) -> Result<Self, SourceError> {
         let mut sources = Self::none();
-        if let Some(config) = GraphConfig::from_settings(lookup, secrets).await? {
-            sources = sources.with(Arc::new(GraphReader::new(config)?));
+        if let Some(config) = GraphConfig::from_settings(lookup, secrets.as_ref()).await? {
+            let reader = GraphReader::new(config)?.with_secret_source(secrets.clone());
+            sources = sources.with(Arc::new(reader));
         }
-        if let Some(config) = BambooHrConfig::from_settings(lookup, secrets).await? {
-            sources = sources.with(Arc::new(BambooHrReader::new(config)?));
+        if let Some(config) = BambooHrConfig::from_settings(lookup, secrets.as_ref()).await? {
+            let reader = BambooHrReader::new(config)?.with_secret_source(secrets.clone());
+            sources = sources.with(Arc::new(reader));
         }
-        if let Some(config) = OktaConfig::from_settings(lookup, secrets).await? {
-            sources = sources.with(Arc::new(OktaReader::new(config)?));
+        if let Some(config) = OktaConfig::from_settings(lookup, secrets.as_ref()).await? {
+            let reader = OktaReader::new(config)?.with_secret_source(secrets.clone());
+            sources = sources.with(Arc::new(reader));
         }
         Ok(sources)
     }

@@ -1,13 +1,17 @@
 //! Okta: the user an event hook named, read through the Users API (`GET /api/v1/users/{id}` and
 //! their groups), because Okta's profile-update events carry no attributes.
 
+use super::credential::SourceCredential;
 use super::fetch::{Fetcher, Reply, follow_pages};
 use super::{DirectorySource, OktaConfig, SourceError, SourceUser, check_id};
 use crate::domain::EventSource;
+use crate::ports::Secrets;
+use crate::ports::secrets::keys;
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header;
 use serde::Deserialize;
+use std::sync::Arc;
 
 const NAME: &str = "okta";
 /// Pages of groups read at most; a user in more is cut off (and logged), not looped on.
@@ -22,6 +26,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 pub struct OktaReader {
     config: OktaConfig,
     fetcher: Fetcher,
+    token: SourceCredential,
 }
 
 impl std::fmt::Debug for OktaReader {
@@ -67,18 +72,38 @@ impl OktaReader {
     pub fn new(config: OktaConfig) -> Result<Self, SourceError> {
         Ok(Self {
             fetcher: Fetcher::new(NAME, config.timeout)?,
+            token: SourceCredential::fixed(NAME, config.api_token.clone()),
             config,
         })
     }
 
+    /// Reads `LOADOUT_OKTA_API_TOKEN` from `secrets` again when Okta refuses the token in use.
+    pub fn with_secret_source(mut self, secrets: Arc<dyn Secrets>) -> Self {
+        self.token = self.token.read_from(secrets, keys::OKTA_API_TOKEN);
+        self
+    }
+
+    /// GET with the API token; a 401/403 re-reads the token from the secret once (rotation).
     async fn get(&self, url: &str) -> Result<Reply, SourceError> {
-        let token = format!("SSWS {}", self.config.api_token.expose());
-        self.fetcher
-            .get(url, |r| {
-                r.header(header::AUTHORIZATION, &token)
-                    .header(header::ACCEPT, "application/json")
-            })
-            .await
+        let mut reloaded = false;
+        loop {
+            let token = self.token.current();
+            let header_value = format!("SSWS {}", token.expose());
+            let reply = self
+                .fetcher
+                .get(url, |r| {
+                    r.header(header::AUTHORIZATION, &header_value)
+                        .header(header::ACCEPT, "application/json")
+                })
+                .await?;
+            if matches!(reply.status, 401 | 403) && !reloaded {
+                reloaded = true;
+                if self.token.reload(&token).await? {
+                    continue;
+                }
+            }
+            return Ok(reply);
+        }
     }
 
     /// The JSON of a 200 with the next page's link, `None` on 404, a typed error otherwise.

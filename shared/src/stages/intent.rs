@@ -26,6 +26,11 @@ pub struct Inflight {
     /// The intent version the action was decided at (orders one user's changes).
     pub sequence: u64,
     pub sent_at: DateTime<Utc>,
+    /// The app as the intent recorded it before this action (`None`: not held). A given-up
+    /// action puts it back, so that a failed removal is tried again by the next decision instead
+    /// of being forgotten with the user still holding the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<ManagedApp>,
 }
 
 /// An in-flight entry older than this is not trusted any more (its settlement was lost): the
@@ -125,7 +130,7 @@ impl Intent {
             .map(|(a, f)| (a.clone(), f.clone()))
             .collect();
         for action in executed {
-            apps.remove(&action.app_id);
+            let previous = apps.remove(&action.app_id);
             if action.kind == ActionKind::Assign {
                 apps.insert(
                     action.app_id.clone(),
@@ -145,6 +150,7 @@ impl Intent {
                     push_mode: action.push_mode,
                     sequence,
                     sent_at: now,
+                    previous,
                 },
             );
         }
@@ -159,22 +165,38 @@ impl Intent {
     }
 
     /// The intent once the in-flight action `action` has ended as `settlement` says. An entry
-    /// replaced by a newer action is left alone.
+    /// replaced by a newer action is left alone. A given-up action leaves the app as it was
+    /// before the action (unless the caller knows better), so the next decision sees the
+    /// difference again: a leaver whose removal failed still has the app to remove.
     pub fn settled(&self, app: &AppId, action: &ActionId, settlement: Settlement) -> Intent {
         let mut next = self.clone();
-        let Some(entry) = next.inflight.get(app) else {
+        let Some(entry) = next.inflight.remove(app) else {
             return next;
         };
         if &entry.action_id != action {
-            return next;
+            return self.clone();
         }
-        let kind = entry.kind;
-        next.inflight.remove(app);
-        if let Settlement::GivenUp { holds } = settlement {
-            let holds = holds.unwrap_or(kind == ActionKind::Remove);
-            if !holds {
-                next.apps.retain(|m| &m.app_id != app);
-            }
+        let Settlement::GivenUp { holds } = settlement else {
+            return next;
+        };
+        // Intents written before `previous` existed: a removal was of an app the user held.
+        let previous = entry.previous.clone().or_else(|| {
+            (entry.kind == ActionKind::Remove).then(|| ManagedApp {
+                app_id: app.clone(),
+                push_mode: entry.push_mode,
+                assigned_by: CorrelationId::new("observed"),
+                assigned_at: entry.sent_at,
+            })
+        });
+        let restored = match holds {
+            None => previous,
+            Some(false) => None,
+            Some(true) => next.recorded(app).cloned().or(previous),
+        };
+        next.apps.retain(|m| &m.app_id != app);
+        if let Some(m) = restored {
+            next.apps.push(m);
+            next.apps.sort_by(|a, b| a.app_id.cmp(&b.app_id));
         }
         next
     }
@@ -338,6 +360,96 @@ mod tests {
         let after = intent.settled(&a.app_id, &a.action_id, Settlement::GivenUp { holds: None });
         assert!(after.apps.is_empty() && after.inflight.is_empty());
         assert!(after.base(&Observation::Unknown, now).is_empty());
+    }
+
+    #[test]
+    fn a_given_up_removal_is_still_to_do_for_the_next_decision() {
+        let now = Utc::now();
+        let a = action("a", ActionKind::Assign);
+        let holding = Intent::default().after(&[], &[&a], None, now, 1).settled(
+            &a.app_id,
+            &a.action_id,
+            Settlement::Done,
+        );
+        // The leaver's removal is sent, then dead-lettered.
+        let ra = action("a", ActionKind::Remove);
+        let removing = holding.after(
+            &holding.base(&Observation::Unknown, now),
+            &[&ra],
+            None,
+            now,
+            2,
+        );
+        assert!(
+            removing.apps.is_empty(),
+            "in flight, the intent says removed"
+        );
+        let after = removing.settled(
+            &ra.app_id,
+            &ra.action_id,
+            Settlement::GivenUp { holds: None },
+        );
+        assert!(after.inflight.is_empty());
+        assert_eq!(
+            after.apps, holding.apps,
+            "the app is believed held again, as recorded"
+        );
+        // Whatever Loadout has observed, the next decision still finds the app to remove.
+        assert_eq!(names(&after.base(&Observation::Unknown, now)), vec!["a"]);
+        assert_eq!(names(&after.base(&held(&["a"]), now)), vec!["a"]);
+        let decision = crate::domain::Decision {
+            user_id: UserId::from("u"),
+            correlation_id: CorrelationId::from("c2"),
+            policy_version: "v".into(),
+            decided_at: now,
+            desired: vec![],
+            denied: vec![],
+        };
+        let retried =
+            crate::reconcile::reconcile(&decision, &after.base(&Observation::Unknown, now));
+        assert_eq!(retried.len(), 1);
+        assert_eq!(retried[0].kind, ActionKind::Remove);
+        assert_eq!(retried[0].app_id.as_str(), "a");
+    }
+
+    #[test]
+    fn a_given_up_push_mode_change_leaves_the_old_mode() {
+        let now = Utc::now();
+        let a = action("a", ActionKind::Assign);
+        let holding = Intent::default().after(&[], &[&a], None, now, 1).settled(
+            &a.app_id,
+            &a.action_id,
+            Settlement::Done,
+        );
+        let mut to_on_demand = action("a", ActionKind::Assign);
+        to_on_demand.action_id = ActionId::from("a-a-on-demand");
+        to_on_demand.push_mode = PushMode::OnDemand;
+        let changing = holding.after(&holding.apps, &[&to_on_demand], None, now, 2);
+        let after = changing.settled(
+            &to_on_demand.app_id,
+            &to_on_demand.action_id,
+            Settlement::GivenUp { holds: None },
+        );
+        assert_eq!(after.apps, holding.apps);
+        assert_eq!(after.apps[0].push_mode, PushMode::Auto);
+    }
+
+    #[test]
+    fn a_given_up_removal_from_an_older_record_is_still_to_do() {
+        let now = Utc::now();
+        let ra = action("a", ActionKind::Remove);
+        let mut removing = Intent::default().after(&[], &[&ra], None, now, 1);
+        // Written before `previous` was recorded.
+        removing
+            .inflight
+            .values_mut()
+            .for_each(|f| f.previous = None);
+        let after = removing.settled(
+            &ra.app_id,
+            &ra.action_id,
+            Settlement::GivenUp { holds: None },
+        );
+        assert_eq!(names(&after.apps), vec!["a"]);
     }
 
     #[test]

@@ -431,3 +431,153 @@ async fn okta_deactivated_deleted_throttled_and_refused() {
     assert!(!err.to_string().contains("00-wrong-token"), "{err}");
     sim.shutdown().await;
 }
+
+/// A secret store that starts with `stale` under `key`; the test rotates it with `rotate`.
+struct Store {
+    values: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+    secrets: std::sync::Arc<dyn loadout::ports::Secrets>,
+}
+
+impl Store {
+    fn new(key: &str, value: &str) -> Self {
+        let values =
+            std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::from([(
+                key.to_owned(),
+                value.to_owned(),
+            )])));
+        let read = values.clone();
+        let secrets = std::sync::Arc::new(loadout::adapters::local::LocalSecrets::with_loader(
+            Box::new(move || read.lock().expect("lock").clone()),
+        ));
+        Self { values, secrets }
+    }
+
+    fn rotate(&self, key: &str, value: &str) {
+        self.values
+            .lock()
+            .expect("lock")
+            .insert(key.to_owned(), value.to_owned());
+    }
+}
+
+/// The container still holds the secret from before a rotation; the secret store holds the new
+/// one. The first refusal makes the reader read the store again, and the read succeeds.
+#[tokio::test]
+async fn after_a_secret_rotation_each_reader_reads_the_secret_again_and_succeeds() {
+    use loadout::ports::secrets::keys;
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let g = &sim.graph;
+
+    // Graph: Entra refuses the old client secret at the token endpoint.
+    let store = Store::new(keys::GRAPH_CLIENT_SECRET, "old-client-secret");
+    let graph = GraphReader::new(
+        GraphConfig::new(
+            &g.tenant_id,
+            &g.client_id,
+            SecretString::new("old-client-secret"),
+        )
+        .urls(&g.base_url, &g.login_url),
+    )
+    .expect("reader")
+    .with_secret_source(store.secrets.clone());
+    let id = sim.graph_id("alee").expect("id");
+    let err = graph
+        .user(&id)
+        .await
+        .expect_err("not rotated in the store yet");
+    assert!(matches!(err, SourceError::Unauthorized { .. }), "{err}");
+    store.rotate(keys::GRAPH_CLIENT_SECRET, &g.client_secret);
+    let before = sim.calls().len();
+    let u = graph.user(&id).await.expect("read").expect("exists");
+    assert_eq!(u.email.as_deref(), Some("alee@example.com"));
+    let token_calls = sim.calls()[before..]
+        .iter()
+        .filter(|c| c.contains("/oauth2/v2.0/token"))
+        .count();
+    assert_eq!(
+        token_calls, 2,
+        "one refused sign-in, one with the new secret"
+    );
+    // The new secret stays in use: a later token renewal needs no second re-read.
+    sim.expire_tokens();
+    graph.user(&id).await.expect("read").expect("exists");
+
+    // BambooHR: the old API key is refused with 401.
+    let store = Store::new(keys::BAMBOOHR_API_KEY, "old-api-key");
+    let bamboo = BambooHrReader::new(
+        BambooHrConfig::new(
+            &sim.bamboohr.company_domain,
+            SecretString::new("old-api-key"),
+        )
+        .base_url(&sim.bamboohr.base_url),
+    )
+    .expect("reader")
+    .with_secret_source(store.secrets.clone());
+    let id = sim.bamboo_id("alee").expect("id");
+    let err = bamboo
+        .user(&id)
+        .await
+        .expect_err("not rotated in the store yet");
+    assert!(
+        matches!(err, SourceError::Unauthorized { status: 401, .. }),
+        "{err}"
+    );
+    store.rotate(keys::BAMBOOHR_API_KEY, &sim.bamboohr.api_key);
+    let before = sim.calls().len();
+    let u = bamboo.user(&id).await.expect("read").expect("exists");
+    assert_eq!(u.department.as_deref(), Some("Sales"));
+    assert_eq!(sim.calls().len() - before, 2, "one refusal, one read");
+
+    // Okta: the old API token is refused with 401 (E0000011).
+    let store = Store::new(keys::OKTA_API_TOKEN, "00-old-token");
+    let okta = OktaReader::new(OktaConfig::new(
+        &sim.okta.org_url,
+        SecretString::new("00-old-token"),
+    ))
+    .expect("reader")
+    .with_secret_source(store.secrets.clone());
+    let id = sim.okta_id("alee").expect("id");
+    let err = okta
+        .user(&id)
+        .await
+        .expect_err("not rotated in the store yet");
+    assert!(
+        matches!(err, SourceError::Unauthorized { status: 401, .. }),
+        "{err}"
+    );
+    store.rotate(keys::OKTA_API_TOKEN, &sim.okta.api_token);
+    let u = okta.user(&id).await.expect("read").expect("exists");
+    assert_eq!(u.department.as_deref(), Some("Sales"));
+    assert_eq!(u.groups.map(|g| g.len()), Some(2), "the groups too");
+    sim.shutdown().await;
+}
+
+/// A secret that is wrong in the store too costs one extra request, then stays a refusal.
+#[tokio::test]
+async fn a_secret_wrong_in_the_store_too_is_read_once_and_refused() {
+    use loadout::ports::secrets::keys;
+    let sim = DirectorySim::start(people()).await.expect("sim");
+    let store = Store::new(keys::BAMBOOHR_API_KEY, "another-wrong-key");
+    let bamboo = BambooHrReader::new(
+        BambooHrConfig::new(&sim.bamboohr.company_domain, SecretString::new("wrong-key"))
+            .base_url(&sim.bamboohr.base_url),
+    )
+    .expect("reader")
+    .with_secret_source(store.secrets.clone());
+    let before = sim.calls().len();
+    let err = bamboo
+        .user(&sim.bamboo_id("alee").expect("id"))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, SourceError::Unauthorized { status: 401, .. }),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(
+        sim.calls().len() - before,
+        2,
+        "the old key, then the store's"
+    );
+    sim.shutdown().await;
+}

@@ -462,3 +462,153 @@ async fn a_group_write_keeps_members_it_was_not_asked_to_remove() {
         "the write read the group fresh and kept what it was not asked to remove: {members:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leaver_whose_removals_were_given_up_loses_the_apps_at_the_next_sweep() {
+    let ex = Examples::load();
+    let h = start(
+        Mode::Auto,
+        UemTarget::Simulator,
+        TempDir::new("leaver-given-up"),
+    )
+    .await;
+    let leaver = sales_joiner(&ex, &h).await;
+    // A second member, so the leaver's groups stay valid user groups without them.
+    send(&h, "joiner", &ex.with_devices("Sales").remove(1)).await;
+    settle(&h).await;
+    // UEM refuses every write for a while (the admin's role was narrowed): the removals are
+    // answered 403, which is permanent, so each is given up rather than retried.
+    sim(&h).set_read_only(true);
+    send(&h, "leaver", &leaver).await;
+    settle(&h).await;
+    assert_eq!(
+        uem_apps(&h, leaver.id.as_str()),
+        ex.expected_apps(&leaver),
+        "nothing could be removed"
+    );
+    let given_up =
+        loadout_e2e::records_of_kind(h.local.services.audit.as_ref(), AuditKind::ActionGivenUp)
+            .await;
+    assert!(
+        given_up
+            .iter()
+            .any(|r| r.user_id.as_ref() == Some(&leaver.id) && r.summary.starts_with("remove ")),
+        "{given_up:?}"
+    );
+    let status = loadout::stages::admin::status::status(h.local.services.store.as_ref())
+        .await
+        .expect("status");
+    assert!(status.flagged.iter().any(|f| f.user_id == leaver.id));
+    assert!(status.pending.is_empty(), "{:?}", status.pending);
+
+    sim(&h).set_read_only(false);
+    let report = h
+        .local
+        .sweep(&SweepOptions::default())
+        .await
+        .expect("sweep");
+    assert_eq!(
+        report.reevaluation_reasons.get("a change was given up"),
+        Some(&1),
+        "{report:?}"
+    );
+    settle(&h).await;
+    assert_eq!(
+        uem_apps(&h, leaver.id.as_str()),
+        BTreeMap::new(),
+        "the removals were tried again and the leaver holds nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_policy_push_the_sweep_decides_again_only_those_whose_apps_change() {
+    let ex = Examples::load();
+    let h = start(
+        Mode::Auto,
+        UemTarget::Simulator,
+        TempDir::new("policy-push"),
+    )
+    .await;
+    let sales = ex.with_devices("Sales");
+    let (first, second) = (&sales[0], &sales[1]);
+    let engineer = ex.with_devices("Engineering").remove(0);
+    for e in [first, second, &engineer] {
+        send(&h, "joiner", e).await;
+    }
+    settle(&h).await;
+    let engineer_before = uem_apps(&h, engineer.id.as_str());
+    assert_eq!(engineer_before, ex.expected_apps(&engineer));
+    let figma = uem_id(&ex, "figma");
+    assert!(!uem_apps(&h, first.id.as_str()).contains_key(&figma));
+
+    // The admin puts Figma into the Sales bundle: Sales' apps change, Engineering's do not.
+    let dir = loadout_e2e::examples_dir();
+    let catalog: String = std::fs::read_to_string(dir.join("catalog.yaml"))
+        .expect("catalog")
+        .lines()
+        .map(|l| {
+            if l.contains("id: figma,") {
+                l.replace("bundles: [design]", "bundles: [design, sales]")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(catalog.contains("bundles: [design, sales]"));
+    let mut record =
+        loadout_cli::local::load_policy_set(&dir.join("policies"), catalog).expect("policy set");
+    record.version = "pv-sales-figma".into();
+    loadout::stages::policy_repo::push(h.local.services.store.as_ref(), &record)
+        .await
+        .expect("push");
+    // The decision engine re-reads the active policy set every few seconds.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+
+    let report = h
+        .local
+        .sweep(&SweepOptions::default())
+        .await
+        .expect("sweep");
+    let change = &report.policy_change;
+    assert_eq!(change.stale_users, 3, "{report:?}");
+    assert_eq!(
+        change.unchanged, 1,
+        "the engineer is not decided again: {report:?}"
+    );
+    assert!(
+        (1..=3).contains(&change.cohorts) && change.evaluations > 0,
+        "{report:?}"
+    );
+    assert_eq!(
+        report
+            .reevaluation_reasons
+            .get("the active policy set changed"),
+        Some(&2),
+        "{report:?}"
+    );
+    settle(&h).await;
+    for e in [first, second] {
+        assert!(
+            uem_apps(&h, e.id.as_str()).contains_key(&figma),
+            "{} gets Figma",
+            e.id
+        );
+    }
+    assert_eq!(uem_apps(&h, engineer.id.as_str()), engineer_before);
+
+    // Decided under the new version now: nothing is stale but the engineer, still unchanged.
+    let again = h
+        .local
+        .sweep(&SweepOptions::default())
+        .await
+        .expect("sweep");
+    assert_eq!(again.policy_change.stale_users, 1, "{again:?}");
+    assert_eq!(again.policy_change.unchanged, 1, "{again:?}");
+    assert_eq!(
+        again
+            .reevaluation_reasons
+            .get("the active policy set changed"),
+        None
+    );
+}

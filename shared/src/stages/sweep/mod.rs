@@ -9,8 +9,10 @@
 mod approvals;
 pub mod automation_review;
 mod groups;
+mod policy_change;
 mod report;
 
+pub use policy_change::PolicyChangeReport;
 pub use report::{Drift, DriftKind, SweepReport};
 
 use super::app_lease::AppLease;
@@ -316,8 +318,17 @@ impl Sweeper {
             options.dry_run,
         )
         .await?;
-        // 9. A policy or catalog change: everyone decided under an older version.
-        for user in self.stale_decisions(&policy.version).await? {
+        // 9. A policy or catalog change: those decided under an older version whose desired
+        // apps the active version changes (evaluated once per cohort, see `policy_change`).
+        let (changed, policy_change) = policy_change::changed_users(
+            store,
+            self.resolver.inventory(),
+            &policy.version,
+            s.clock.now(),
+        )
+        .await?;
+        report.policy_change = policy_change;
+        for user in changed {
             reevaluate
                 .entry(user)
                 .or_insert_with(|| "the active policy set changed".into());
@@ -769,22 +780,6 @@ impl Sweeper {
     }
 
     /// Users whose latest decision was made under another policy set than the active one.
-    async fn stale_decisions(&self, active: &str) -> Result<Vec<UserId>, StageError> {
-        let store = self.services.store.as_ref();
-        let mut stale = Vec::new();
-        for user in directory::all_users(store).await? {
-            let (pk, sk) = keys::latest_decision(&user);
-            let Some(item) = store.get(&pk, &sk).await? else {
-                continue;
-            };
-            let version = item.data.get("policy_version").and_then(|v| v.as_str());
-            if version.is_some_and(|v| v != active) {
-                stale.push(user);
-            }
-        }
-        Ok(stale)
-    }
-
     async fn record(
         &self,
         report: &SweepReport,

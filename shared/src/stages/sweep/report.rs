@@ -84,6 +84,10 @@ pub struct SweepReport {
     /// Approved requests whose app UEM now reports installed on the device.
     #[serde(default)]
     pub approvals_installed: usize,
+    /// Users decided under an older policy version: how many, the cohorts and evaluations it
+    /// took to find those whose apps change (the rest are not decided again).
+    #[serde(default)]
+    pub policy_change: super::PolicyChangeReport,
 }
 
 impl SweepReport {
