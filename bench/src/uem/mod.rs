@@ -400,7 +400,7 @@ fn report(
     let bytes = of(&|x| x.bytes_sent as f64);
     let largest = of(&|x| x.largest_body as f64);
     let per_event = of(&|x| x.calls as f64 / x.events.max(1) as f64);
-    let real = of(&|x| x.real_seconds as f64);
+    let real = of(&|x| x.real_seconds);
     let wrong = outcomes.iter().map(|x| x.wrong.len()).max().unwrap_or(0);
     let duplicates = outcomes
         .iter()
