@@ -49,6 +49,9 @@ pub enum AuditKind {
     BreakerTripped,
     /// An admin approved, rejected or released something (who is the actor).
     AdminDecision,
+    /// License reclamation: a seat became a candidate, was noticed, kept, used again or
+    /// reclaimed, or reclamation stopped for an app (the detail's `step` says which).
+    Reclamation,
 }
 
 impl AuditKind {
@@ -74,6 +77,7 @@ impl AuditKind {
             AuditKind::NoticeDropped => "notice_dropped",
             AuditKind::BreakerTripped => "breaker_tripped",
             AuditKind::AdminDecision => "admin_decision",
+            AuditKind::Reclamation => "reclamation",
         }
     }
 }
