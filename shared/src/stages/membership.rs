@@ -54,7 +54,10 @@ impl Failure {
 pub type Outcomes = BTreeMap<UserId, Result<Vec<String>, Failure>>;
 
 /// One shard's share of a flush: the members to add and the members to remove.
-type ShardChanges<'a> = (Vec<(&'a UserId, &'a UemTarget)>, Vec<(&'a UserId, &'a UemTarget)>);
+type ShardChanges<'a> = (
+    Vec<(&'a UserId, &'a UemTarget)>,
+    Vec<(&'a UserId, &'a UemTarget)>,
+);
 
 /// The app as the executor needs it: the catalog's view, or (for an app no longer in the
 /// catalog) what Loadout remembered when it created the app's groups.
