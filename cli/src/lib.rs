@@ -13,6 +13,7 @@ pub mod model_cmd;
 pub mod output;
 pub mod policy_cmd;
 pub mod progress;
+pub mod reclaim_cmd;
 pub mod recommendations_cmd;
 pub mod simulate_cmd;
 pub mod status_cmd;
