@@ -5,6 +5,7 @@ pub mod advise_cmd;
 pub mod approvals_cmd;
 pub mod breaker_cmd;
 pub mod demo;
+pub mod demo_reclaim;
 pub mod dlq_cmd;
 pub mod hris_sender;
 pub mod inspect;
