@@ -712,6 +712,11 @@ impl AppPass<'_> {
         version: u64,
     ) -> Result<(), ReclaimError> {
         let user = record.user_id.clone();
+        if self.dry_run {
+            self.out.reclaimed.push(user);
+            self.holders_now = self.holders_now.saturating_sub(1);
+            return Ok(());
+        }
         let store = self.r.services.store.as_ref();
         record.move_to(
             SeatState::Reclaimed {
@@ -758,6 +763,9 @@ impl AppPass<'_> {
     /// then sent (the action id is fixed by the entry, so a resumed grant sends the same one),
     /// then the entry leaves the list and the grant is marked done.
     async fn grant(&mut self, mut record: SeatRecord, version: u64) -> Result<(), ReclaimError> {
+        if self.dry_run {
+            return Ok(());
+        }
         let store = self.r.services.store.as_ref();
         let SeatState::Reclaimed { at, granted_to, .. } = record.state.clone() else {
             return Ok(());

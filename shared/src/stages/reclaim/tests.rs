@@ -579,6 +579,20 @@ async fn a_dry_run_changes_nothing() {
             .is_empty()
     );
     assert!(w.removals().await.is_empty());
+    // With removals due, a dry run shows them and still changes nothing.
+    let mut w = w;
+    w.run().await;
+    w.clock.set(day(14));
+    w.read().await;
+    let gong = AppId::new("gong");
+    let before = seat::of_app(w.store(), &gong).await.expect("records");
+    let sent = w.notifier.notices().len();
+    let dry = w.reclaimer().run(&w.catalog, true).await.expect("dry run");
+    assert_eq!(dry.reclaimed(), 3);
+    assert_eq!(seat::of_app(w.store(), &gong).await.expect("records"), before);
+    assert_eq!(w.notifier.notices().len(), sent);
+    assert!(w.removals().await.is_empty());
+    assert!(savings::entries(w.store()).await.expect("ledger").is_empty());
 }
 
 /// Never answers: the run is killed while it sends.
