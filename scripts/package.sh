@@ -10,7 +10,7 @@ set -euo pipefail
 
 CARGO_LAMBDA_VERSION=1.9.2
 ZIGLANG_VERSION=0.17.1
-FUNCTIONS=(webhook-intake context-enricher decision-engine uem-executor approval-callback sweeper)
+FUNCTIONS=(webhook-intake context-enricher decision-engine uem-executor approval-callback sweeper license-reclaimer)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"

@@ -1,17 +1,23 @@
-//! `loadout-bench reclaim`: the usage side of license reclamation at fleet scale. The
+//! `loadout-bench reclaim`: license reclamation at fleet scale. The
 //! Intelligence simulator serves a synthetic fleet of 100,000 devices (one user each) x 50
 //! licensed apps, one foreground event per used pair (one pair in ten unused: about 4.5 million
 //! rows, a CSV of some 400 MB, generated as it is streamed). Loadout reads it through its
 //! client (token, report, run, poll, 302, streamed CSV), maps each report user to a stored
 //! profile, merges the last-seen dates into the local SQLite store, then computes the 90-day
-//! usage verdict of every (user, app) pair from the store. Timed: read + record + verdicts;
-//! setup (profiles, simulator) is reported apart. Peak memory is the process's VmHWM, the
-//! simulator included (it runs in this process).
+//! usage verdict of every (user, app) pair from the store. Then the full reclamation scan as the
+//! license reclaimer runs it (dry, so nothing is sent): every app's holders from Loadout's group
+//! snapshots (every user holds all 50 apps, assigned by Loadout 200 days ago), their verdicts
+//! shard by shard, who assigned each unused seat (one intent read per user), and the candidates
+//! under a 21-day threshold. Timed: read + record + verdicts + scan; setup (profiles, holdings,
+//! simulator) is reported apart. Peak memory is the process's VmHWM, the simulator included (it
+//! runs in this process).
 
 use futures::StreamExt;
 use intelligence_sim::{IntelligenceSim, Seed, SyntheticUsage};
-use loadout::adapters::local::{LocalDb, SqliteStateStore};
-use loadout::domain::{AppId, Employee, UserId};
+use loadout::adapters::local::{LocalDb, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore};
+use loadout::domain::{
+    AppId, Catalog, CatalogApp, Employee, LicenseTerms, Platform, PushMode, UserId,
+};
 use loadout::keys;
 use loadout::ports::secrets::keys as secret_keys;
 use loadout::ports::{
@@ -19,6 +25,10 @@ use loadout::ports::{
 };
 use loadout::sources::intelligence::{IntelligenceClient, IntelligenceConfig};
 use loadout::stages::directory::StoredProfile;
+use loadout::stages::identity::IdentityRecord;
+use loadout::stages::intent::Intent;
+use loadout::stages::observed::{GroupSnapshot, Source};
+use loadout::stages::reclaim::Reclaimer;
 use loadout::usage::last_seen::{load_histories, load_shard, load_sources};
 use loadout::usage::{
     AppStanding, FreshnessPolicy, IntelligenceUsage, ProfileMatcher, TrackedApp, UsageRequest,
@@ -33,6 +43,9 @@ const APPS: usize = 50;
 const TARGET_SECS: f64 = 20.0;
 const TARGET_MB: f64 = 512.0;
 const CONCURRENCY: usize = 32;
+/// Members per group snapshot (Loadout shards large groups).
+const SHARD: u32 = 10_000;
+const THRESHOLD_DAYS: u32 = 21;
 
 struct FixedSecrets(String, String);
 
@@ -105,6 +118,98 @@ async fn seed_profiles(store: &dyn StateStore) -> Result<(), String> {
     Ok(())
 }
 
+fn app_id(i: usize) -> AppId {
+    AppId::new(format!("app-{:02}", i + 1))
+}
+
+/// What the sweep and the decisions would have left for a fleet where everyone holds every app:
+/// each user's UEM identity, Loadout's group snapshots, and each user's intent.
+async fn seed_holdings(store: &dyn StateStore) -> Result<(), String> {
+    let assigned_at = chrono::Utc::now() - chrono::Duration::days(200);
+    let intent = |_: u32| Intent {
+        apps: (0..APPS)
+            .map(|i| loadout::reconcile::ManagedApp {
+                app_id: app_id(i),
+                push_mode: PushMode::OnDemand,
+                assigned_by: loadout::domain::CorrelationId::new("bench-joiner"),
+                assigned_at,
+            })
+            .collect(),
+        ..Intent::default()
+    };
+    let err = |e: loadout::ports::StoreError| e.to_string();
+    for chunk in (1..=DEVICES).collect::<Vec<_>>().chunks(25) {
+        let mut writes = Vec::with_capacity(chunk.len() * 3);
+        for d in chunk {
+            let user = UserId::new(SyntheticUsage::user_name(*d));
+            let record = IdentityRecord {
+                uem: loadout::uem::UemUser {
+                    id: i64::from(*d),
+                    uuid: None,
+                    username: user.to_string(),
+                    email: SyntheticUsage::email(*d),
+                    active: true,
+                },
+                matched_by: "username".into(),
+                matched_at: assigned_at,
+            };
+            let (pk, sk) = keys::identity(&user);
+            writes.push(Write::put(pk, sk, &record, None, Condition::None).map_err(err)?);
+            let (pk, sk) = keys::identity_index(i64::from(*d));
+            writes.push(
+                Write::put(pk, sk, &json!({"user_id": user}), None, Condition::None)
+                    .map_err(err)?,
+            );
+            let (pk, sk) = keys::intent(&user);
+            writes.push(Write::put(pk, sk, &intent(*d), None, Condition::None).map_err(err)?);
+        }
+        store.transact(writes).await.map_err(err)?;
+    }
+    for i in 0..APPS {
+        for (shard, start) in (1..=DEVICES).step_by(SHARD as usize).enumerate() {
+            let end = (start + SHARD - 1).min(DEVICES);
+            let snapshot = GroupSnapshot {
+                app_id: app_id(i),
+                push_mode: PushMode::OnDemand,
+                shard: shard as u32,
+                group_id: (i * 100 + shard) as i64,
+                group_uuid: format!("g-{i}-{shard}"),
+                name: format!("loadout:{}:on-demand#{shard:02}", app_id(i)),
+                members: (start..=end).map(i64::from).collect(),
+                assigned: None,
+                read_at: chrono::Utc::now(),
+                source: Source::Sweep,
+            };
+            loadout::stages::observed::save_snapshot(store, &snapshot, None)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+fn catalog() -> Result<Catalog, String> {
+    Catalog::from_apps(
+        (0..APPS)
+            .map(|i| CatalogApp {
+                id: app_id(i),
+                name: app_name(i),
+                uem_app_id: format!("{}", 9000 + i),
+                platforms: vec![Platform::Windows],
+                licensed: true,
+                cost_per_seat: 10.0,
+                license: LicenseTerms {
+                    inactivity_days: Some(THRESHOLD_DAYS),
+                    notice_days: vec![14, 7, 1],
+                    ..LicenseTerms::default()
+                },
+                ..CatalogApp::default()
+            })
+            .collect(),
+    )
+    .map_err(|e| e.to_string())
+}
+
 pub fn run() -> Result<serde_json::Value, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -118,8 +223,10 @@ async fn scenario() -> Result<serde_json::Value, String> {
     let setup = Instant::now();
     let dir = std::env::temp_dir().join(format!("loadout-bench-reclaim-{}", uuid::Uuid::new_v4()));
     let db = LocalDb::open_dir(&dir).map_err(|e| e.to_string())?;
-    let store: Arc<SqliteStateStore> = Arc::new(SqliteStateStore::new(db, Arc::new(SystemClock)));
+    let store: Arc<SqliteStateStore> =
+        Arc::new(SqliteStateStore::new(db.clone(), Arc::new(SystemClock)));
     seed_profiles(store.as_ref()).await?;
+    seed_holdings(store.as_ref()).await?;
     let apps: Vec<String> = (0..APPS).map(app_name).collect();
     let sim = IntelligenceSim::start(Seed {
         synthetic: Some(SyntheticUsage {
@@ -134,7 +241,9 @@ async fn scenario() -> Result<serde_json::Value, String> {
     .map_err(|e| e.to_string())?;
     sim.set_processing(Duration::from_millis(500));
     let setup_secs = setup.elapsed().as_secs_f64();
-    println!("setup: {DEVICES} profiles in SQLite and the simulator in {setup_secs:.1} s");
+    println!(
+        "setup: {DEVICES} profiles, identities, intents and {APPS} apps' group snapshots in SQLite, and the simulator, in {setup_secs:.1} s"
+    );
 
     let mut config = IntelligenceConfig::new(&sim.endpoints.token_url, &sim.endpoints.base_url);
     config.first_poll = Duration::from_millis(500);
@@ -257,7 +366,40 @@ async fn scenario() -> Result<serde_json::Value, String> {
         "verdicts (90 days): {} used, {} unused, {} not enough history, {} source stale in {verdict_secs:.1} s",
         counts[0], counts[1], counts[2], counts[3]
     );
-    let total_secs = read_secs + verdict_secs;
+    // The full scan, as the license reclaimer runs it (dry: nothing written or sent).
+    let services = loadout::stages::Services {
+        store: store.clone(),
+        audit: Arc::new(SqliteAuditLog::new(db.clone())),
+        queue: Arc::new(SqliteQueue::new(
+            db,
+            Arc::new(SystemClock),
+            QueueSpec::pipeline(5),
+        )),
+        secrets: secrets.clone(),
+        clock: Arc::new(SystemClock),
+        settings: loadout::config::Settings::default(),
+    };
+    let catalog = catalog()?;
+    let scan_start = Instant::now();
+    let plan = Reclaimer::new(services)
+        .run(&catalog, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    let scan_secs = scan_start.elapsed().as_secs_f64();
+    let holders: usize = plan.apps.iter().map(|a| a.holders).sum();
+    let unused: usize = plan.apps.iter().map(|a| a.unused).sum();
+    let candidates: usize = plan.apps.iter().map(|a| a.new_candidates.len()).sum();
+    let stopped = plan.apps.iter().filter(|a| a.stopped.is_some()).count();
+    println!(
+        "reclaim scan ({THRESHOLD_DAYS}-day threshold, dry run): {holders} seats held, {unused} unused, {candidates} candidates, {stopped} app(s) stopped, in {scan_secs:.1} s"
+    );
+    if holders != DEVICES as usize * APPS {
+        return Err(format!(
+            "{holders} seats scanned, {} expected",
+            DEVICES as usize * APPS
+        ));
+    }
+    let total_secs = read_secs + verdict_secs + scan_secs;
     let peak = peak_rss_mb();
     println!(
         "total {total_secs:.1} s (target < {TARGET_SECS} s), peak RSS {peak:.0} MB (target < {TARGET_MB} MB)"
@@ -281,6 +423,8 @@ async fn scenario() -> Result<serde_json::Value, String> {
             "write_records": round(outcome.write_time.as_secs_f64()),
         },
         "verdict_secs": round(verdict_secs),
+        "scan": {"seats": holders, "unused": unused, "candidates": candidates, "apps_stopped": stopped, "threshold_days": THRESHOLD_DAYS},
+        "scan_secs": round(scan_secs),
         "total_secs": round(total_secs),
         "peak_rss_mb": round(peak),
         "targets": {"total_secs": TARGET_SECS, "peak_rss_mb": TARGET_MB},

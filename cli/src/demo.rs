@@ -1,6 +1,7 @@
 //! `loadout demo`: starts local mode with the UEM simulator on a fresh data directory, replays the
 //! sample HR events (a joiner, a duplicate delivery, a forged request, a mover, a leaver) over
-//! HTTP, and prints each decision with its reasons and what UEM holds afterwards.
+//! HTTP, and prints each decision with its reasons and what UEM holds afterwards; then one
+//! license reclamation with its notice and the savings report.
 
 use crate::hris_sender::HrisSender;
 use crate::local::{LocalError, LocalMode, LocalOptions};
@@ -261,6 +262,23 @@ async fn narrate(local: &LocalMode, options: &DemoOptions) -> Result<String, Dem
         step += 1;
         let user = graph_membership_step(&mut out, local, directory, step).await?;
         users.push(user);
+    }
+    step += 1;
+    let _ = writeln!(
+        out,
+        "== {step}. license reclamation: an unused Gong seat =="
+    );
+    match crate::demo_reclaim::reclaim_one(local)
+        .await
+        .map_err(DemoError::Unexpected)?
+    {
+        Some(r) => {
+            let apps = apps_of(sim, r.user.as_str());
+            let _ = writeln!(out, "{}", crate::demo_reclaim::render(&r, &apps));
+        }
+        None => {
+            let _ = writeln!(out, "nobody in the sample holds Gong without using it\n");
+        }
     }
     let _ = writeln!(
         out,

@@ -106,6 +106,25 @@ enum Command {
         #[arg(long)]
         suggest: bool,
     },
+    /// License reclamation: one run now (notices, removals through the gates, the waitlist),
+    /// or `reclaim report` for the seats reclaimed and the cost saved per month.
+    Reclaim {
+        #[command(subcommand)]
+        command: Option<ReclaimCommand>,
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        /// The AWS resources named by the LOADOUT_* environment instead of a local data directory.
+        #[arg(long)]
+        aws: bool,
+        /// Report what would happen: send nothing, change nothing, read no usage source.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        /// The usage.csv to read first (local; default: <data dir>/usage.csv when present).
+        #[arg(long)]
+        usage: Option<PathBuf>,
+    },
     /// Who is parked until UEM knows them, who is flagged for the next sweep, what is still to
     /// be written to UEM, and the last sweep.
     Status {
@@ -203,6 +222,21 @@ enum Command {
         seed: PathBuf,
         #[arg(long, default_value_t = 120)]
         rpm: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReclaimCommand {
+    /// Seats reclaimed and the cost they save, per app and in total, per month.
+    Report {
+        #[arg(long, default_value = ".loadout")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        aws: bool,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
     },
 }
 
@@ -682,6 +716,48 @@ async fn run(command: Command) -> Result<(), String> {
                 println!("{}", to_json(&report)?);
             } else {
                 print!("{}", loadout_cli::sweep_cmd::render(&report));
+            }
+            Ok(())
+        }
+        Command::Reclaim {
+            command:
+                Some(ReclaimCommand::Report {
+                    data_dir,
+                    aws,
+                    json,
+                    csv,
+                }),
+            ..
+        } => {
+            let target = loadout_cli::target::Target::new(data_dir, aws);
+            let report = loadout_cli::reclaim_cmd::report(&target)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            if json {
+                println!("{}", to_json(&report)?);
+            } else if csv {
+                print!("{}", loadout::stages::reclaim::savings::to_csv(&report));
+            } else {
+                print!("{}", loadout_cli::reclaim_cmd::render_savings(&report));
+            }
+            Ok(())
+        }
+        Command::Reclaim {
+            command: None,
+            data_dir,
+            aws,
+            dry_run,
+            json,
+            usage,
+        } => {
+            let target = loadout_cli::target::Target::new(data_dir, aws);
+            let report = loadout_cli::reclaim_cmd::run(&target, usage, dry_run)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            if json {
+                println!("{}", to_json(&report)?);
+            } else {
+                print!("{}", loadout_cli::reclaim_cmd::render(&report));
             }
             Ok(())
         }

@@ -2,6 +2,7 @@
 //! and no two features collide. `#` separates parts; ids are validated not to contain it.
 
 use crate::domain::{ActionId, ActionKind, AppId, PushMode, UserId};
+use chrono::{DateTime, Utc};
 
 /// Inbound idempotency: one item per source event id.
 pub fn inbound_event(source: &str, source_event_id: &str) -> (String, String) {
@@ -367,6 +368,48 @@ pub fn fan_out_page(source: &str, group_change: &str, cursor: &str) -> (String, 
     )
 }
 
+/// License reclamation: one record per candidate seat (app, user), moved with compare-and-swap
+/// through candidate -> notified -> reclaimed | kept | used again.
+pub fn reclaim_partition(app: &AppId) -> String {
+    format!("reclaim#{app}")
+}
+
+pub fn reclaim_seat(app: &AppId, user: &UserId) -> (String, String) {
+    (reclaim_partition(app), user.to_string())
+}
+
+/// Requests held back for lack of seats, oldest first (`sk` sorts by the time they were held).
+pub fn waitlist_partition(app: &AppId) -> String {
+    format!("waitlist#{app}")
+}
+
+pub fn waitlist_entry(app: &AppId, held_at: DateTime<Utc>, user: &UserId) -> (String, String) {
+    (
+        waitlist_partition(app),
+        format!("{}#{user}", held_at.format("%Y%m%dT%H%M%S%.6fZ")),
+    )
+}
+
+/// The apps reclaimed from a user: decisions leave them out until the user asks again.
+pub fn reclaimed_apps(user: &UserId) -> (String, String) {
+    (format!("user#{user}"), "reclaimed".to_owned())
+}
+
+/// Every seat reclaimed, by month (`sk` = `YYYY-MM#app#user#at`), for the savings report.
+pub const RECLAIM_LEDGER: &str = "reclaim-ledger";
+
+pub fn reclaim_ledger(
+    month: &str,
+    app: &AppId,
+    user: &UserId,
+    at: DateTime<Utc>,
+) -> (String, String) {
+    (
+        RECLAIM_LEDGER.to_owned(),
+        format!("{month}#{app}#{user}#{}", at.timestamp()),
+    )
+}
+
 /// The enricher's budget of directory reads (a token bucket per source, `sk` = the source).
 pub const DIRECTORY_RATE_PK: &str = "directory#rate";
 
@@ -456,8 +499,12 @@ pub mod partitions {
     pub const DIRECTORY_RATE: Partition = Exact(super::DIRECTORY_RATE_PK);
     pub const UEM_RATE: Partition = Exact(crate::uem::RATE_PK);
     pub const UEM_CACHE: Partition = Exact(crate::uem::CACHE_PK);
+    /// License reclamation: seat records, waitlists and the savings ledger.
+    pub const RECLAIM: Partition = Prefix("reclaim#");
+    pub const WAITLIST: Partition = Prefix("waitlist#");
+    pub const RECLAIM_LEDGER: Partition = Exact(super::RECLAIM_LEDGER);
 
-    pub const ALL: [Partition; 37] = [
+    pub const ALL: [Partition; 40] = [
         PRIME,
         INBOUND,
         FAN_OUT,
@@ -495,6 +542,9 @@ pub mod partitions {
         DIRECTORY_RATE,
         UEM_RATE,
         UEM_CACHE,
+        RECLAIM,
+        WAITLIST,
+        RECLAIM_LEDGER,
     ];
 }
 
@@ -584,8 +634,17 @@ pub const STATE_ACCESS: &[FunctionAccess] = {
                 RETIRED_APPS,
                 APPROVAL,
                 APPROVAL_TARGET,
+                OBSERVED_GROUP,
+                WAITLIST,
             ],
-            writes: &[USER, DECISION, CORRELATION, RECOMMENDATIONS, BREAKER],
+            writes: &[
+                USER,
+                DECISION,
+                CORRELATION,
+                RECOMMENDATIONS,
+                BREAKER,
+                WAITLIST,
+            ],
         },
         FunctionAccess {
             function: "uem-executor",
@@ -627,10 +686,11 @@ pub const STATE_ACCESS: &[FunctionAccess] = {
             ],
         },
         // ServiceNow's decisions: approval records only.
+        // ... and the "keep it" links of license reclamation: the seat records only.
         FunctionAccess {
             function: "approval-callback",
-            reads: &[PRIME, APPROVAL, APPROVALS],
-            writes: &[APPROVAL, APPROVALS],
+            reads: &[PRIME, APPROVAL, APPROVALS, RECLAIM],
+            writes: &[APPROVAL, APPROVALS, RECLAIM],
         },
         // The sweep reads Loadout's whole picture of UEM and keeps it, and applies what is
         // pending like the executor; it never writes decisions, policies or inbound records.
@@ -688,6 +748,45 @@ pub const STATE_ACCESS: &[FunctionAccess] = {
                 UEM_CACHE,
                 APPROVAL,
                 APPROVALS,
+            ],
+        },
+        // License reclamation: reads usage, who holds what and the gates' state; writes its
+        // seat records, waitlists and ledger, the user's intent and exclusions (USER), and what
+        // a removal through the gates writes (actions by correlation, recommendations, breaker
+        // counts). It refreshes usage first, so it also keeps the last-seen records.
+        FunctionAccess {
+            function: "license-reclaimer",
+            reads: &[
+                PRIME,
+                USER,
+                PEOPLE,
+                EMAIL,
+                CORRELATION,
+                RECOMMENDATIONS,
+                BREAKER,
+                GOVERNANCE,
+                POLICY_SET,
+                OBSERVED_GROUP,
+                OBSERVED_META,
+                IDENTITY_INDEX,
+                LAST_SEEN,
+                USAGE_HISTORY,
+                USAGE_SOURCE,
+                RECLAIM,
+                WAITLIST,
+                RECLAIM_LEDGER,
+            ],
+            writes: &[
+                USER,
+                CORRELATION,
+                RECOMMENDATIONS,
+                BREAKER,
+                LAST_SEEN,
+                USAGE_HISTORY,
+                USAGE_SOURCE,
+                RECLAIM,
+                WAITLIST,
+                RECLAIM_LEDGER,
             ],
         },
     ]
@@ -759,6 +858,10 @@ mod tests {
             PRIME_PK.to_owned(),
             crate::uem::RATE_PK.to_owned(),
             crate::uem::CACHE_PK.to_owned(),
+            reclaim_seat(&app, &user).0,
+            waitlist_entry(&app, chrono::Utc::now(), &user).0,
+            reclaimed_apps(&user).0,
+            reclaim_ledger("2026-01", &app, &user, chrono::Utc::now()).0,
         ]
     }
 

@@ -108,6 +108,17 @@ fn required_environment(function: &str) -> &'static [&'static str] {
             env::QUEUE_URL_EXECUTE,
             env::SECRET_ARN,
         ],
+        "license-reclaimer" => &[
+            "LOADOUT_MODE",
+            env::STATE_TABLE,
+            env::AUDIT_TABLE,
+            env::QUEUE_URL_EXECUTE,
+            env::SECRET_ARN,
+            // Where "keep it" links point; where usage is read.
+            "LOADOUT_PUBLIC_BASE_URL",
+            "LOADOUT_INTELLIGENCE_BASE_URL",
+            "LOADOUT_INTELLIGENCE_TOKEN_URL",
+        ],
         other => panic!("no environment list for function {other}: add one to this test"),
     }
 }
@@ -504,7 +515,8 @@ fn the_approval_callback_reaches_only_approval_items_and_the_execute_queue() {
             assert!(
                 leading
                     .iter()
-                    .all(|k| ["approval#*", "approvals#*", "prime"].contains(k)),
+                    // ... and the seat records its "keep it" links move (reclaim#<app>).
+                    .all(|k| ["approval#*", "approvals#*", "prime", "reclaim#*"].contains(k)),
                 "{leading:?}"
             );
         }

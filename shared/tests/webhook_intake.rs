@@ -212,9 +212,11 @@ fn request(method: Method, target: &str, headers: &[(&str, &str)], body: &[u8]) 
 }
 
 impl Harness {
-    /// Routes as local mode and API Gateway do: the ServiceNow callback to its own stage.
+    /// Routes as local mode and API Gateway do: the approval callback's routes (ServiceNow, the
+    /// reclamation "keep it" link) to its own stage.
     async fn send(&self, request: InboundRequest) -> ApiResponse {
-        if request.path.starts_with("/approvals/") {
+        let path = request.path.trim_end_matches('/');
+        if approval_callback::ROUTES.iter().any(|(_, p)| *p == path) {
             self.approvals.handle(request).await
         } else {
             self.intake.handle(request).await

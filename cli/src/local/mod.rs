@@ -5,7 +5,7 @@ mod directories;
 mod http;
 pub mod runtime;
 pub mod schedule;
-mod secrets;
+pub mod secrets;
 mod seed;
 mod servicenow;
 pub mod workers;
@@ -121,6 +121,9 @@ pub struct LocalOptions {
     pub sweep_at_start: bool,
     /// How often the sweep runs on its own; `None`: only when asked (`loadout sweep`, tests).
     pub sweep_interval: Option<Duration>,
+    /// How often license reclamation runs on its own (the deployed daily schedule); `None`: only
+    /// when asked (`loadout reclaim`, tests).
+    pub reclaim_interval: Option<Duration>,
     /// Changes the settings read from the environment (tests: a breaker, a review window,
     /// without touching the process environment other tests share).
     pub adjust_settings: Option<fn(&mut Settings)>,
@@ -149,6 +152,7 @@ impl LocalOptions {
             batch_deadline: Duration::from_secs(60),
             sweep_at_start: true,
             sweep_interval: Some(Duration::from_secs(15 * 60)),
+            reclaim_interval: Some(Duration::from_secs(24 * 3600)),
             adjust_settings: None,
             servicenow: ServiceNowTarget::FromEnv,
             notifier: None,
@@ -195,6 +199,7 @@ pub struct LocalMode {
     pub examples: ExampleData,
     executor: Arc<Executor>,
     sweeper: Arc<Sweeper>,
+    reclaimer: Arc<loadout::stages::reclaim::Reclaimer>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -416,12 +421,29 @@ impl LocalMode {
                 ));
             }
         }
+        // License reclamation reads the sample's usage.csv (as the deployed reclaimer reads
+        // Intelligence) and links its notices to this server's /reclaim/keep.
+        let lookup = |name: &str| std::env::var(name).ok();
+        let usage = options.examples_dir.join("usage.csv");
+        let reclaimer = Arc::new(
+            loadout::stages::reclaim::configured(
+                &services,
+                &lookup,
+                usage.exists().then_some(usage),
+                Some(format!("http://{bound}")),
+            )
+            .map_err(|e| {
+                LocalError::Stage(loadout::stages::StageError::Permanent(e.to_string()))
+            })?,
+        );
         tasks.push(schedule::spawn(
             executor.clone(),
             sweeper.clone(),
+            reclaimer.clone(),
             schedule::Intervals {
                 nudge: options.nudge_interval,
                 sweep: options.sweep_interval,
+                reclaim: options.reclaim_interval,
             },
             stopped,
         ));
@@ -436,9 +458,29 @@ impl LocalMode {
             examples,
             executor,
             sweeper,
+            reclaimer,
             stop,
             tasks,
         })
+    }
+
+    /// One license reclamation run now (what the schedule does every `reclaim_interval`).
+    pub async fn reclaim(
+        &self,
+        dry_run: bool,
+    ) -> Result<loadout::stages::reclaim::RunReport, LocalError> {
+        let run = async {
+            let catalog =
+                loadout::stages::reclaim::active_catalog(self.services.store.as_ref()).await?;
+            self.reclaimer.run(&catalog, dry_run).await
+        };
+        run.await
+            .map_err(|e| LocalError::Stage(loadout::stages::StageError::from(e)))
+    }
+
+    /// The reclaimer local mode runs (tests give it their own notifier).
+    pub fn reclaimer(&self) -> &loadout::stages::reclaim::Reclaimer {
+        &self.reclaimer
     }
 
     /// Runs a sweep now (what the schedule does every `sweep_interval`).

@@ -1,7 +1,9 @@
 //! Local mode's schedule, standing in for the deployed EventBridge rules: a frequent nudge that
-//! applies changes left pending (an outage, a worker stopped mid-flush) and the periodic sweep.
+//! applies changes left pending (an outage, a worker stopped mid-flush), the periodic sweep, and
+//! the license reclaimer's run.
 
 use loadout::stages::execute::Executor;
+use loadout::stages::reclaim::{Reclaimer, active_catalog};
 use loadout::stages::sweep::{SweepOptions, Sweeper};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,17 +15,21 @@ use tracing::Instrument;
 pub struct Intervals {
     pub nudge: Duration,
     pub sweep: Option<Duration>,
+    /// How often license reclamation runs (`None`: only when asked, `loadout reclaim`).
+    pub reclaim: Option<Duration>,
 }
 
 pub fn spawn(
     executor: Arc<Executor>,
     sweeper: Arc<Sweeper>,
+    reclaimer: Arc<Reclaimer>,
     intervals: Intervals,
     mut stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(
         async move {
             let mut since_sweep = Duration::ZERO;
+            let mut since_reclaim = Duration::ZERO;
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(intervals.nudge) => {}
@@ -47,6 +53,24 @@ pub fn spawn(
                             "scheduled sweep done"
                         ),
                         Err(e) => tracing::warn!(error = %e, "scheduled sweep failed"),
+                    }
+                }
+                since_reclaim += intervals.nudge;
+                if let Some(every) = intervals.reclaim
+                    && since_reclaim >= every
+                {
+                    since_reclaim = Duration::ZERO;
+                    let run = async {
+                        let catalog = active_catalog(reclaimer.services().store.as_ref()).await?;
+                        reclaimer.run(&catalog, false).await
+                    };
+                    match run.await {
+                        Ok(report) => tracing::info!(
+                            notices = report.notices(),
+                            reclaimed = report.reclaimed(),
+                            "scheduled reclamation done"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "scheduled reclamation failed"),
                     }
                 }
             }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The inbound secrets local mode needs to verify senders.
-const GENERATED: [&str; 7] = [
+const GENERATED: [&str; 8] = [
     keys::HRIS_HMAC_SECRET,
     keys::BAMBOOHR_HMAC_SECRET,
     keys::OKTA_AUTHORIZATION,
@@ -17,6 +17,8 @@ const GENERATED: [&str; 7] = [
     keys::UEM_EVENTS_BASIC,
     keys::SERVICENOW_CALLBACK_TOKEN,
     keys::ADMIN_TOKEN,
+    // Signs the "keep it" links of reclamation notices.
+    keys::RECLAIM_LINK_SECRET,
 ];
 
 fn random_token(bytes: usize) -> String {

@@ -52,6 +52,9 @@ pub enum AuditKind {
     /// An app's own `automation` setting passed its review date: it is gated again until an
     /// admin renews it.
     AutomationLapsed,
+    /// License reclamation: a seat became a candidate, was noticed, kept, used again or
+    /// reclaimed, or reclamation stopped for an app (the detail's `step` says which).
+    Reclamation,
 }
 
 impl AuditKind {
@@ -78,6 +81,7 @@ impl AuditKind {
             AuditKind::BreakerTripped => "breaker_tripped",
             AuditKind::AdminDecision => "admin_decision",
             AuditKind::AutomationLapsed => "automation_lapsed",
+            AuditKind::Reclamation => "reclamation",
         }
     }
 }

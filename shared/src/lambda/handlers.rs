@@ -9,6 +9,7 @@ use crate::stages::decide::Decider;
 use crate::stages::enrich::Enricher;
 use crate::stages::execute::Executor;
 use crate::stages::intake::Intake;
+use crate::stages::reclaim::{Reclaimer, active_catalog};
 use crate::stages::sweep::{SweepOptions, Sweeper};
 use crate::webhook::{ApiResponse, InboundRequest};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -67,6 +68,32 @@ pub async fn sweep(
         Ok(report) => serde_json::to_value(report).unwrap_or_default(),
         Err(e) => {
             tracing::error!(error = %e, "sweep failed");
+            serde_json::json!({"error": e.to_string()})
+        }
+    }
+}
+
+/// license-reclaimer: the scheduled run over the active catalog, within the invocation's
+/// deadline (a run stopped there is continued by the next; a rule's `detail` may ask for
+/// `{"dry_run": true}`). The answer is the run's report.
+pub async fn reclaim(
+    reclaimer: &Reclaimer,
+    payload: serde_json::Value,
+    deadline_ms: u64,
+) -> serde_json::Value {
+    let dry_run = payload
+        .get("detail")
+        .and_then(|d| d.get("dry_run"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let work = async {
+        let catalog = active_catalog(reclaimer.services().store.as_ref()).await?;
+        reclaimer.run(&catalog, dry_run).await
+    };
+    match deadline::within(deadline_of(deadline_ms), work).await {
+        Ok(report) => serde_json::to_value(report).unwrap_or_default(),
+        Err(e) => {
+            tracing::error!(error = %e, "reclamation run failed");
             serde_json::json!({"error": e.to_string()})
         }
     }

@@ -32,6 +32,8 @@ pub enum StartupError {
     ServiceNow(#[from] crate::servicenow::ServiceNowError),
     #[error("notifications: {0}")]
     Notify(#[from] crate::notify::NotifyError),
+    #[error("license reclamation: {0}")]
+    Reclaim(#[from] crate::stages::reclaim::SetupError),
     /// An inbound secret is set but too weak to use; the message names the setting.
     #[error(transparent)]
     Secret(#[from] crate::webhook::secret::InvalidSecret),
@@ -203,6 +205,16 @@ pub fn approvals_from_env(
 pub fn servicenow_configured_from_env() -> Result<bool, StartupError> {
     let lookup = |name: &str| std::env::var(name).ok();
     Ok(crate::servicenow::ServiceNowConfig::from_lookup(lookup)?.is_some())
+}
+
+/// The license reclaimer as the environment configures it (`stages::reclaim::configured`).
+pub fn reclaimer_from_env(
+    services: &Services,
+) -> Result<crate::stages::reclaim::Reclaimer, StartupError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    Ok(crate::stages::reclaim::configured(
+        services, &lookup, None, None,
+    )?)
 }
 
 /// The messages of an SQS event, with their receive counts.

@@ -43,6 +43,9 @@ pub enum NoticeBody {
         app_name: String,
         idle_days: u32,
         reclaim_at: DateTime<Utc>,
+        /// The signed one-click "keep it" link (none when no link secret is configured).
+        #[serde(default)]
+        keep_url: Option<String>,
     },
     /// Something Loadout cannot fix by itself.
     NeedsHuman {

@@ -313,10 +313,10 @@ pub fn render(notice: &Notice, default_channel: Option<&str>) -> Value {
             app_name,
             idle_days,
             reclaim_at,
+            keep_url,
             ..
-        } => (
-            format!("{app_name} will be reclaimed from {user_id}"),
-            vec![
+        } => {
+            let mut blocks = vec![
                 header("Licence reclamation"),
                 section(format!(
                     "*{}* has not been used by *{}* for {idle_days} days and will be removed on {}.",
@@ -324,8 +324,17 @@ pub fn render(notice: &Notice, default_channel: Option<&str>) -> Value {
                     escape(user_id.as_str()),
                     reclaim_at.format("%Y-%m-%d")
                 )),
-            ],
-        ),
+            ];
+            if let Some(url) = keep_url {
+                blocks.push(section(format!(
+                    "<{url}|Keep it>: one click keeps the seat."
+                )));
+            }
+            (
+                format!("{app_name} will be reclaimed from {user_id}"),
+                blocks,
+            )
+        }
         NoticeBody::NeedsHuman {
             summary, detail, ..
         } => (

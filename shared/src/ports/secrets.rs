@@ -59,9 +59,11 @@ pub mod keys {
     /// The Intelligence service account that reads app usage (license reclamation).
     pub const INTELLIGENCE_CLIENT_ID: &str = "LOADOUT_INTELLIGENCE_CLIENT_ID";
     pub const INTELLIGENCE_CLIENT_SECRET: &str = "LOADOUT_INTELLIGENCE_CLIENT_SECRET";
+    /// Signs the one-click "keep it" links of reclamation notices (HMAC-SHA256; used whole).
+    pub const RECLAIM_LINK_SECRET: &str = "LOADOUT_RECLAIM_LINK_SECRET";
 
     /// Every key, for generating local secrets and for documentation.
-    pub const ALL: [&str; 22] = [
+    pub const ALL: [&str; 23] = [
         HRIS_HMAC_SECRET,
         BAMBOOHR_HMAC_SECRET,
         OKTA_AUTHORIZATION,
@@ -84,6 +86,7 @@ pub mod keys {
         OKTA_API_TOKEN,
         INTELLIGENCE_CLIENT_ID,
         INTELLIGENCE_CLIENT_SECRET,
+        RECLAIM_LINK_SECRET,
     ];
 
     /// The secrets senders authenticate to Loadout with. Each is one value, compared whole; during

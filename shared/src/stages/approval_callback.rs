@@ -1,4 +1,6 @@
-//! `POST /approvals/servicenow`: ServiceNow tells Loadout what an approver decided.
+//! `POST /approvals/servicenow`: ServiceNow tells Loadout what an approver decided. (The same
+//! function serves `GET /reclaim/keep`, the "keep it" link of reclamation notices:
+//! `reclaim::keep`.)
 //!
 //! Authenticate (the callback token, or the previous one during a rotation), read the body,
 //! then move the request with a conditional write: APPROVED queues exactly the stored action on
@@ -28,7 +30,10 @@ use http::Method;
 use serde_json::json;
 
 /// Every (method, path) that [`ApprovalCallback::handle`] serves; `openapi.yaml` documents them.
-pub const ROUTES: &[(&str, &str)] = &[("POST", CALLBACK_PATH)];
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", CALLBACK_PATH),
+    ("GET", super::reclaim::keep::KEEP_PATH),
+];
 
 /// A failed authentication re-reads the secret (a rotation) at most this often, so that forged
 /// requests cannot hammer the secret store.
@@ -62,6 +67,10 @@ impl ApprovalCallback {
     #[tracing::instrument(skip_all)]
     pub async fn handle(&self, request: InboundRequest) -> ApiResponse {
         let path = request.path.trim_end_matches('/');
+        // The "keep it" links of reclamation notices: people's one-click answers, like approvals.
+        if path == super::reclaim::keep::KEEP_PATH {
+            return super::reclaim::keep::handle(&self.services, &request).await;
+        }
         if path != CALLBACK_PATH {
             return ApiResponse::error(404, "not_found", "no such route");
         }

@@ -8,7 +8,7 @@ use super::observed::{self, Observation};
 use super::policy_repo::{LoadedPolicy, PolicyCache};
 use super::recommendations::{self, Recommendation};
 use super::{Services, StageError};
-use super::{breaker, directory, identity, intent, suggestions};
+use super::{breaker, directory, identity, intent, reclaim, suggestions};
 use crate::approvals;
 use crate::domain::{
     Action, ActionKind, AppId, AuditKind, AuditRecord, Decision, Envelope, EventKind, MessageKind,
@@ -142,6 +142,14 @@ impl Decider {
                 },
             );
         }
+        if gate == Gate::Execute
+            && !approved
+            && action.kind == ActionKind::Assign
+            && let Some(held) =
+                reclaim::waitlist::seat_gate(s.store.as_ref(), app, action, now).await?
+        {
+            gate = held;
+        }
         if gate == Gate::Execute && !approved && self.governance.breaker.watches(action.kind) {
             let tripped = breaker::count(
                 s.store.as_ref(),
@@ -183,6 +191,10 @@ impl Decider {
             .current(s.store.as_ref(), s.clock.now())
             .await?;
         let mut decision = self.decide(&envelope, &policy)?;
+        // Seats reclaimed from the user stay reclaimed until an approval or the waitlist
+        // brings the app back (the approved suggestions below may).
+        let reclaimed = reclaim::exclusion::load(s.store.as_ref(), &decision.user_id).await?;
+        reclaim::exclusion::apply(&mut decision, &reclaimed);
         let context = envelope.payload.context.as_ref();
         let user_groups = context
             .map(|c| c.employee.groups.clone())

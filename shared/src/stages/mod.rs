@@ -23,6 +23,7 @@ pub mod observed;
 pub mod policy_repo;
 pub mod population;
 pub mod queue_once;
+pub mod reclaim;
 pub mod recommendations;
 pub mod refusal_sampler;
 pub mod resync;

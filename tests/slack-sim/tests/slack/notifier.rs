@@ -125,6 +125,7 @@ async fn notices_are_posted_with_blocks_to_the_default_or_their_own_channel() {
             app_name: "Microsoft Visio".into(),
             idle_days: 60,
             reclaim_at: Utc::now(),
+            keep_url: Some("https://loadout.example.com/reclaim/keep?sig=x".into()),
         },
     );
     assert_eq!(send(&f, &notifier, &reclaim).await, Delivery::Delivered);
