@@ -589,10 +589,18 @@ async fn a_dry_run_changes_nothing() {
     let sent = w.notifier.notices().len();
     let dry = w.reclaimer().run(&w.catalog, true).await.expect("dry run");
     assert_eq!(dry.reclaimed(), 3);
-    assert_eq!(seat::of_app(w.store(), &gong).await.expect("records"), before);
+    assert_eq!(
+        seat::of_app(w.store(), &gong).await.expect("records"),
+        before
+    );
     assert_eq!(w.notifier.notices().len(), sent);
     assert!(w.removals().await.is_empty());
-    assert!(savings::entries(w.store()).await.expect("ledger").is_empty());
+    assert!(
+        savings::entries(w.store())
+            .await
+            .expect("ledger")
+            .is_empty()
+    );
 }
 
 /// Never answers: the run is killed while it sends.
