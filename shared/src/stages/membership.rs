@@ -762,6 +762,15 @@ mod tests {
         uem: &OneGroup,
         net: &BTreeMap<UserId, UserChange>,
     ) -> Result<Outcomes, StageError> {
+        apply_with(uem, net, false).await
+    }
+
+    /// `apply`, after (with `lose_lease`) the lease expired and another worker took it.
+    async fn apply_with(
+        uem: &OneGroup,
+        net: &BTreeMap<UserId, UserChange>,
+        lose_lease: bool,
+    ) -> Result<Outcomes, StageError> {
         let s = services().await;
         let target = AppTarget {
             app_id: AppId::new("slack"),
@@ -794,6 +803,19 @@ mod tests {
         .await
         .expect("store")
         .expect("free");
+        if lose_lease {
+            let (pk, sk) = keys::app_lease(&target.app_id);
+            s.store
+                .put_as(
+                    &pk,
+                    &sk,
+                    &serde_json::json!({"owner": "another worker"}),
+                    Some(s.clock.now().timestamp() + 600),
+                    Condition::None,
+                )
+                .await
+                .expect("taken over");
+        }
         let writer = AppWriter {
             services: &s,
             uem,
@@ -858,5 +880,41 @@ mod tests {
             .expect_err("not applied");
         assert!(failure.reason.contains("UserAdditions"), "{failure:?}");
         assert!(uem.updates.lock().unwrap().is_empty(), "nothing written");
+    }
+
+    /// Review finding: membership writes bypassed the lease. A writer whose lease was taken over
+    /// (it expired while the writer waited on UEM) writes nothing at all.
+    #[tokio::test]
+    async fn a_writer_that_lost_its_lease_writes_nothing() {
+        let uem = OneGroup {
+            group: Mutex::new(Ok(SmartGroup {
+                group: SmartGroupRef {
+                    id: 30,
+                    uuid: "g-uuid".into(),
+                    name: "loadout:slack".into(),
+                },
+                users: vec![member("1")],
+                raw: serde_json::json!({"Name": "loadout:slack"}),
+            })),
+            updates: Mutex::default(),
+        };
+        let net = BTreeMap::from([
+            (UserId::new("ann"), change(1, Change::Remove)),
+            (
+                UserId::new("cat"),
+                change(3, Change::Assign(PushMode::Auto)),
+            ),
+        ]);
+        let err = apply_with(&uem, &net, true)
+            .await
+            .expect_err("the lease is gone");
+        assert!(
+            matches!(&err, StageError::Retryable(m) if m.contains("lost the lease")),
+            "{err}"
+        );
+        assert!(uem.updates.lock().unwrap().is_empty(), "nothing written");
+        // The same change with the lease held is written (the test can fail).
+        apply_with(&uem, &net, false).await.expect("applied");
+        assert_eq!(*uem.updates.lock().unwrap(), vec![vec!["3".to_owned()]]);
     }
 }

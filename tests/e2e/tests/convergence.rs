@@ -612,3 +612,60 @@ async fn after_a_policy_push_the_sweep_decides_again_only_those_whose_apps_chang
         None
     );
 }
+
+/// `loadout sweep --data-dir D [--dry-run] [--json]` beside a running `loadout local` on D: it
+/// finds local mode's UEM through runtime.json and its state in D; a dry run changes nothing;
+/// the real one repairs through local mode's own workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_command_works_beside_a_running_local_mode() {
+    use loadout_cli::sweep_cmd;
+    let ex = Examples::load();
+    let h = start(Mode::Auto, UemTarget::Simulator, TempDir::new("sweep-cmd")).await;
+    let joiner = sales_joiner(&ex, &h).await;
+    send(&h, "joiner", &ex.employee("rchen")).await;
+    settle(&h).await;
+    let slack = uem_id(&ex, "slack");
+    let group = sim(&h).group_id("loadout:slack").expect("slack group");
+    sim(&h)
+        .remove_group_member(group, joiner.id.as_str())
+        .expect("removed by hand");
+    let data_dir = h.data.0.clone();
+
+    let dry = SweepOptions {
+        dry_run: true,
+        ..SweepOptions::default()
+    };
+    let report = sweep_cmd::sweep(&data_dir, &dry).await.expect("dry run");
+    assert!(report.dry_run);
+    assert_eq!(report.count(DriftKind::MemberRemoved), 1, "{report:?}");
+    settle(&h).await;
+    assert!(
+        !uem_apps(&h, joiner.id.as_str()).contains_key(&slack),
+        "a dry run repairs nothing"
+    );
+    let status = loadout::stages::admin::status::status(h.local.services.store.as_ref())
+        .await
+        .expect("status");
+    assert!(status.pending.is_empty(), "{:?}", status.pending);
+    // Nothing was recorded either: the same drift is found again.
+    let again = sweep_cmd::sweep(&data_dir, &dry).await.expect("dry run");
+    assert_eq!(again.count(DriftKind::MemberRemoved), 1, "{again:?}");
+
+    // --json prints the report as JSON (what scripts read).
+    let json = serde_json::to_string_pretty(&again).expect("json");
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("parses");
+    assert_eq!(parsed["dry_run"], true);
+    assert_eq!(parsed["drift"][0]["kind"], "member_removed");
+    assert_eq!(parsed["drift"][0]["user_id"], joiner.id.as_str());
+    let back: loadout::stages::sweep::SweepReport =
+        serde_json::from_value(parsed).expect("the report reads back");
+    assert_eq!(back, again);
+    assert!(sweep_cmd::render(&again).contains("member removed by hand"));
+
+    let report = sweep_cmd::sweep(&data_dir, &SweepOptions::default())
+        .await
+        .expect("sweep");
+    assert_eq!(report.count(DriftKind::MemberRemoved), 1, "{report:?}");
+    settle(&h).await;
+    assert_eq!(uem_apps(&h, joiner.id.as_str()), ex.expected_apps(&joiner));
+}
