@@ -251,7 +251,8 @@ async fn scenario() -> Result<serde_json::Value, String> {
         sim.endpoints.client_id.clone(),
         sim.endpoints.client_secret.clone(),
     ));
-    let client = Arc::new(IntelligenceClient::new(config, secrets).map_err(|e| e.to_string())?);
+    let client =
+        Arc::new(IntelligenceClient::new(config, secrets.clone()).map_err(|e| e.to_string())?);
     let source = IntelligenceUsage::new(
         client.clone(),
         Arc::new(SystemClock),

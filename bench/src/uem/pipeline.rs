@@ -113,9 +113,12 @@ impl Pipeline {
         tasks.push(schedule::spawn(
             executor.clone(),
             sweeper.clone(),
+            // Reclamation is not part of this benchmark's traffic.
+            None,
             schedule::Intervals {
                 nudge: deployed.nudge_every,
                 sweep: None,
+                reclaim: None,
             },
             stopped,
         ));

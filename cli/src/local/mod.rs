@@ -439,7 +439,7 @@ impl LocalMode {
         tasks.push(schedule::spawn(
             executor.clone(),
             sweeper.clone(),
-            reclaimer.clone(),
+            Some(reclaimer.clone()),
             schedule::Intervals {
                 nudge: options.nudge_interval,
                 sweep: options.sweep_interval,

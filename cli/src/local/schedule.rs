@@ -16,13 +16,14 @@ pub struct Intervals {
     pub nudge: Duration,
     pub sweep: Option<Duration>,
     /// How often license reclamation runs (`None`: only when asked, `loadout reclaim`).
+    /// (`None`, or no reclaimer given: never).
     pub reclaim: Option<Duration>,
 }
 
 pub fn spawn(
     executor: Arc<Executor>,
     sweeper: Arc<Sweeper>,
-    reclaimer: Arc<Reclaimer>,
+    reclaimer: Option<Arc<Reclaimer>>,
     intervals: Intervals,
     mut stopped: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -56,7 +57,7 @@ pub fn spawn(
                     }
                 }
                 since_reclaim += intervals.nudge;
-                if let Some(every) = intervals.reclaim
+                if let (Some(every), Some(reclaimer)) = (intervals.reclaim, reclaimer.as_ref())
                     && since_reclaim >= every
                 {
                     since_reclaim = Duration::ZERO;
