@@ -11,7 +11,7 @@ use std::time::Duration;
 use uem_sim::{SimConfig, Tenant, UemSim};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_app_uem_does_not_know_is_dead_lettered_with_its_reason_and_the_rest_arrives() {
+async fn an_app_uem_does_not_know_is_given_up_with_its_reason_and_the_rest_arrives() {
     let ex = Examples::load();
     let user = ex.with_devices("Sales").remove(0);
     let mut expected = ex.expected_apps(&user);
@@ -55,6 +55,8 @@ async fn an_app_uem_does_not_know_is_dead_lettered_with_its_reason_and_the_rest_
         expected,
         "every other app arrived"
     );
+    // A permanent refusal is not retried for ever nor left in a queue: the change is given up,
+    // audited with UEM's reason, and the person is flagged for the next sweep to try again.
     let dead = h
         .local
         .services
@@ -62,7 +64,7 @@ async fn an_app_uem_does_not_know_is_dead_lettered_with_its_reason_and_the_rest_
         .depth(&names::dead_letter(names::EXECUTE))
         .await
         .expect("depth");
-    assert_eq!(dead, 1, "the impossible action is in the dead-letter queue");
+    assert_eq!(dead, 0, "nothing is stuck in the dead-letter queue");
     let trail = h
         .local
         .services
@@ -70,27 +72,18 @@ async fn an_app_uem_does_not_know_is_dead_lettered_with_its_reason_and_the_rest_
         .query(&AuditQuery::app(&missing.id))
         .await
         .expect("audit");
-    let failed = trail
+    let given_up = trail
         .iter()
-        .find(|r| r.kind == AuditKind::ActionFailed)
-        .expect("an ActionFailed record");
+        .find(|r| r.kind == AuditKind::ActionGivenUp)
+        .unwrap_or_else(|| panic!("an ActionGivenUp record: {trail:#?}"));
+    assert_eq!(given_up.user_id.as_ref(), Some(&user.id));
     assert!(
-        failed.summary.contains(&missing.uem_app_id),
-        "the reason names the missing UEM app: {}",
-        failed.summary
-    );
-    let dead_lettered = h
-        .local
-        .services
-        .audit
-        .query(&AuditQuery::correlation(&failed.correlation_id))
-        .await
-        .expect("audit");
-    assert!(
-        dead_lettered
+        trail
             .iter()
-            .any(|r| r.kind == AuditKind::DeadLettered && r.summary.contains("execute-dlq")),
-        "the dead-lettering is audited with its reason"
+            .filter(|r| matches!(r.kind, AuditKind::ActionFailed | AuditKind::ActionGivenUp))
+            .any(|r| r.summary.contains(&missing.uem_app_id)
+                || r.detail.to_string().contains(&missing.uem_app_id)),
+        "the reason names the missing UEM app: {trail:#?}"
     );
     h.local.shutdown().await;
     sim.shutdown().await;

@@ -30,7 +30,16 @@ async fn explain_names_the_rules_and_the_uem_state_and_audit_shows_the_trail() {
         .await
         .expect("explain app");
     assert!(one.contains("is desired (auto) because"), "{one}");
-    assert!(one.contains("UEM: assigned by Loadout"), "{one}");
+    assert!(
+        one.contains("Gate: assign salesforce") && one.contains("runs now"),
+        "{one}"
+    );
+    assert!(one.contains("UEM action: assigned salesforce"), "{one}");
+    assert!(one.contains("(executor write,"), "{one}");
+    assert!(
+        one.contains("Attributes the policies read: department=Sales"),
+        "{one}"
+    );
     assert!(one.contains("action_applied"), "{one}");
 
     let never = inspect::explain(&dir, &id, Some(&AppId::new("hubspot")))
