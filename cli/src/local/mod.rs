@@ -344,6 +344,7 @@ impl LocalMode {
             Decider::new(services.clone(), cache())
                 .with_approval_requests(approvals.servicenow_configured()),
         );
+        let notifier = approvals.notifier();
         let mut executor = Executor::new(services.clone(), uem.clone(), cache())
             .with_approvals(Arc::new(approvals));
         if let Some(debounce) = options.execute_debounce {
@@ -351,15 +352,18 @@ impl LocalMode {
         }
         let executor = Arc::new(executor);
         // The sweep runs seldom: it reads the active policy set every time.
-        let sweeper = Arc::new(Sweeper::new(
-            services.clone(),
-            uem.clone(),
-            PolicyCache::new(
-                loadout::stages::policy_repo::engine_from_record,
-                Duration::ZERO,
-            ),
-            executor.clone(),
-        ));
+        let sweeper = Arc::new(
+            Sweeper::new(
+                services.clone(),
+                uem.clone(),
+                PolicyCache::new(
+                    loadout::stages::policy_repo::engine_from_record,
+                    Duration::ZERO,
+                ),
+                executor.clone(),
+            )
+            .with_notifier(notifier),
+        );
         runtime::write(
             &options.data_dir,
             &runtime::Runtime::of(&uem_config_for_file),

@@ -21,12 +21,14 @@ async fn main() -> Result<(), Error> {
         PolicyCache::new(engine_from_record, Duration::from_secs(30)),
     ));
     // A sweep reads the active policy set every time: it runs seldom and must see a push.
+    let notifier = loadout::lambda::notifier_from_env(&services)?;
     let sweeper = Sweeper::new(
         services,
         uem,
         PolicyCache::new(engine_from_record, Duration::ZERO),
         executor,
-    );
+    )
+    .with_notifier(notifier);
     let sweeper = &sweeper;
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {

@@ -172,6 +172,20 @@ pub async fn sources_from_env(services: &Services) -> Result<DirectorySources, S
     Ok(sources)
 }
 
+/// Slack notices as the environment configures them (`LOADOUT_SLACK_WEBHOOK_URL` in the secret;
+/// none are sent without it).
+pub fn notifier_from_env(
+    services: &Services,
+) -> Result<Arc<dyn crate::notify::Notifier>, StartupError> {
+    use crate::notify::{SlackNotifier, SlackSettings};
+    let lookup = |name: &str| std::env::var(name).ok();
+    Ok(Arc::new(SlackNotifier::new(
+        services.secrets.clone(),
+        services.clock.clone(),
+        SlackSettings::from_lookup(lookup),
+    )?))
+}
+
 /// The approval stage of a function that opens approval requests: through ServiceNow when
 /// `LOADOUT_SERVICENOW_BASE_URL` is set (with `LOADOUT_SERVICENOW_NAMESPACE` and
 /// `LOADOUT_PUBLIC_BASE_URL`; credentials from the secret at call time), with Slack notices
@@ -179,16 +193,10 @@ pub async fn sources_from_env(services: &Services) -> Result<DirectorySources, S
 pub fn approvals_from_env(
     services: &Services,
 ) -> Result<crate::stages::approve::Approvals, StartupError> {
-    use crate::notify::{SlackNotifier, SlackSettings};
     use crate::servicenow::{ServiceNowClient, ServiceNowConfig};
     let lookup = |name: &str| std::env::var(name).ok();
-    let notifier = SlackNotifier::new(
-        services.secrets.clone(),
-        services.clock.clone(),
-        SlackSettings::from_lookup(lookup),
-    )?;
-    let approvals =
-        crate::stages::approve::Approvals::new(services.clone()).with_notifier(Arc::new(notifier));
+    let approvals = crate::stages::approve::Approvals::new(services.clone())
+        .with_notifier(notifier_from_env(services)?);
     Ok(match ServiceNowConfig::from_lookup(lookup)? {
         Some(config) => {
             let callback_url = config.callback_url.clone();

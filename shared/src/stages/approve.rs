@@ -64,6 +64,11 @@ impl Approvals {
         self
     }
 
+    /// The notifier its notices go through (shared with the stages that run beside it).
+    pub fn notifier(&self) -> Arc<dyn Notifier> {
+        self.notifier.clone()
+    }
+
     pub fn servicenow_configured(&self) -> bool {
         self.desk.is_some()
     }

@@ -1,16 +1,21 @@
 //! The review of per-app automation. An app's `automation` setting holds until its review date;
 //! after it the gates treat the app as gated by themselves (`Governance::mode_for`). What the gates
 //! cannot do is tell anyone: the sweep does, once per app and review date, with an audit record
-//! an admin can find and a line in the sweep's report (which the sweeper's notice carries), so an
+//! an admin can find, a notice (Slack, when configured) and a line in the sweep's report, so an
 //! app that quietly lost its automation is renewed or left gated on purpose.
 
 use crate::domain::{AppId, AuditKind, AuditRecord, Catalog, CorrelationId};
 use crate::keys;
+use crate::notify::{Notice, NoticeBody, Notifier, announce as notify};
 use crate::ports::{Condition, StateStoreExt};
 use crate::stages::{Services, StageError};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::time::Duration;
+
+/// How long a notice may take before it is dropped (and audited as such).
+const NOTICE_LIMIT: Duration = Duration::from_secs(10);
 
 /// One app whose automation lapsed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +35,7 @@ fn announced_key(app: &AppId, review_by: NaiveDate) -> (String, String) {
 /// without recording anything.
 pub async fn announce(
     s: &Services,
+    notifier: &dyn Notifier,
     catalog: &Catalog,
     today: NaiveDate,
     correlation: &CorrelationId,
@@ -63,20 +69,38 @@ pub async fn announce(
             Err(e) if e.is_condition_failed() => continue,
             Err(e) => return Err(e.into()),
         }
+        let summary = format!(
+            "{}: automation `{}` passed its review date {review_by}; the app is gated until an admin renews the setting in the catalog",
+            app.id,
+            automation.as_str()
+        );
         let mut record = AuditRecord::new(
             s.clock.now(),
             correlation.clone(),
             AuditKind::AutomationLapsed,
             "sweep",
-            format!(
-                "{}: automation `{}` passed its review date {review_by}; the app is gated until an admin renews the setting in the catalog",
-                app.id,
-                automation.as_str()
-            ),
+            summary.clone(),
         );
         record.app_id = Some(app.id.clone());
         record.detail = json!({"automation": automation.as_str(), "review_by": review_by});
         s.audit(record).await?;
+        let notice = Notice::new(
+            correlation.clone(),
+            NoticeBody::NeedsHuman {
+                summary: format!("{} is gated again: its automation review is due", app.name),
+                detail: summary,
+                user_id: None,
+                app_id: Some(app.id.clone()),
+            },
+        );
+        notify(
+            notifier,
+            s.audit.as_ref(),
+            s.clock.as_ref(),
+            &notice,
+            NOTICE_LIMIT,
+        )
+        .await;
         lapsed.push(found);
     }
     Ok(lapsed)
@@ -90,6 +114,7 @@ mod tests {
     };
     use crate::config::Settings;
     use crate::domain::{Automation, CatalogApp, Platform};
+    use crate::notify::RecordingNotifier;
     use crate::ports::{AuditQuery, Clock, SystemClock};
     use std::sync::Arc;
 
@@ -130,21 +155,22 @@ mod tests {
         let past = NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");
         let c = CorrelationId::new("sweep-1");
 
-        let ahead = announce(&s, &catalog(today), today, &c, false)
+        let notices = RecordingNotifier::default();
+        let ahead = announce(&s, &notices, &catalog(today), today, &c, false)
             .await
             .expect("announce");
         assert!(ahead.is_empty(), "the review date is today: still in force");
 
-        let dry = announce(&s, &catalog(past), today, &c, true)
+        let dry = announce(&s, &notices, &catalog(past), today, &c, true)
             .await
             .expect("dry run");
         assert_eq!(dry.len(), 1);
-        let first = announce(&s, &catalog(past), today, &c, false)
+        let first = announce(&s, &notices, &catalog(past), today, &c, false)
             .await
             .expect("announce");
         assert_eq!(first.len(), 1, "{first:?}");
         assert_eq!(first[0].app_id, AppId::new("zoom"));
-        let again = announce(&s, &catalog(past), today, &c, false)
+        let again = announce(&s, &notices, &catalog(past), today, &c, false)
             .await
             .expect("announce");
         assert!(again.is_empty(), "announced once: {again:?}");
@@ -160,5 +186,11 @@ mod tests {
             .collect();
         assert_eq!(lapsed.len(), 1, "the dry run recorded nothing: {records:?}");
         assert!(lapsed[0].summary.contains("gated until an admin renews"));
+        let sent = notices.notices();
+        assert_eq!(sent.len(), 1, "one notice, not one per sweep: {sent:?}");
+        assert!(matches!(
+            &sent[0].body,
+            NoticeBody::NeedsHuman { app_id: Some(app), .. } if app.as_str() == "zoom"
+        ));
     }
 }

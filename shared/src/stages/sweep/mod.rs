@@ -52,6 +52,8 @@ pub struct Sweeper {
     policies: PolicyCache,
     executor: Arc<Executor>,
     resolver: Resolver,
+    /// Who hears about what needs a human (an app's automation past its review date).
+    notifier: Arc<dyn crate::notify::Notifier>,
 }
 
 impl Sweeper {
@@ -72,7 +74,14 @@ impl Sweeper {
             policies,
             executor,
             resolver,
+            notifier: Arc::new(crate::notify::NoNotifier),
         }
+    }
+
+    /// Sends the sweep's notices through `notifier` (none are sent without one).
+    pub fn with_notifier(mut self, notifier: Arc<dyn crate::notify::Notifier>) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// One sweep. Each repair is audited under the sweep's correlation id.
@@ -312,6 +321,7 @@ impl Sweeper {
         // 8b. Apps whose own automation setting passed its review date: say so once.
         report.automation_lapsed = automation_review::announce(
             s,
+            self.notifier.as_ref(),
             &policy.catalog,
             s.clock.now().date_naive(),
             correlation,
