@@ -3,9 +3,11 @@
 //! lose each other's changes. The lease is a conditional item in the state store with an expiry;
 //! its holder renews it (a compare-and-swap on its version) right before every UEM write, so a
 //! holder that lost it (it expired while the holder stalled, and someone else took it) finds out
-//! before writing, not after. The lease outlives the longest a single UEM call can take inside an
-//! invocation (its waits end at the invocation's deadline), so nobody can take it over while its
-//! holder's write is on the wire.
+//! before writing, not after. Each write runs under a deadline inside the renewed lease
+//! ([`AppLease::fenced`]): its retries and waits give up before the lease could expire, wherever
+//! it runs (a Lambda invocation has its own, earlier deadline; the sweeper, `loadout sweep` and
+//! local mode have none of their own), so nobody can take the lease over while its holder's write
+//! is still on the wire.
 
 use super::StageError;
 use crate::domain::AppId;
@@ -14,6 +16,11 @@ use crate::ports::{Clock, Condition, StateStore, StateStoreExt};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// The longest one HTTP attempt of a UEM call may take (the client's request timeout) plus the
+/// deadline's safety margin: an attempt started just before a write's deadline still ends
+/// inside the lease.
+const WRITE_ATTEMPT: Duration = Duration::from_secs(45);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Holder {
@@ -99,6 +106,24 @@ impl<'a> AppLease<'a> {
         }
     }
 
+    /// Renews the lease (an error if it was lost) and runs `write` with a deadline that ends
+    /// before the renewed lease could expire, less the longest single attempt of a UEM call, so
+    /// no retry of it is still in flight when another worker could take the lease.
+    pub async fn fenced<F: std::future::Future>(&self, write: F) -> Result<F::Output, StageError> {
+        self.fence().await?;
+        Ok(crate::deadline::within(self.clock.now() + self.write_window(), write).await)
+    }
+
+    /// How long a write may take inside a freshly renewed lease.
+    fn write_window(&self) -> chrono::Duration {
+        let window = if self.ttl > WRITE_ATTEMPT * 2 {
+            self.ttl - WRITE_ATTEMPT
+        } else {
+            self.ttl / 2
+        };
+        chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::seconds(60))
+    }
+
     /// Gives the lease back (unless it was lost: then it is not ours to delete).
     pub async fn release(self) {
         let (pk, sk) = keys::app_lease(&self.app);
@@ -159,6 +184,26 @@ mod tests {
         assert!(!err.is_permanent() && err.to_string().contains("lost the lease"));
         first.release().await;
         second.fence().await.expect("the new holder keeps it");
+        // A write runs with a deadline inside the renewed lease, whatever deadline the caller had.
+        let window = second
+            .fenced(async { crate::deadline::remaining(clock.now()) })
+            .await
+            .expect("ours")
+            .expect("a deadline");
+        assert!(
+            window < ttl && window >= ttl / 4,
+            "the write must end before the lease could: {window:?} of {ttl:?}"
+        );
+        let outer = clock.now() + chrono::Duration::seconds(10);
+        let nested =
+            crate::deadline::within(outer, second.fenced(async { crate::deadline::current() }))
+                .await
+                .expect("ours");
+        assert_eq!(
+            nested,
+            Some(outer),
+            "an earlier deadline of the caller stays in force"
+        );
         second.release().await;
         assert!(
             AppLease::try_take(&store, &clock, &app, ttl)

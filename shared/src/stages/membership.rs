@@ -414,8 +414,11 @@ impl AppWriter<'_> {
                 // No group here: nobody to remove.
                 return Ok(Ok(None));
             }
-            self.lease.fence().await?;
-            let created = match self.uem.create_smart_group(&name, &add_members).await {
+            let created = match self
+                .lease
+                .fenced(self.uem.create_smart_group(&name, &add_members))
+                .await?
+            {
                 Ok(g) => g,
                 Err(e) => return Ok(Err(uem_failure(e)?)),
             };
@@ -427,8 +430,11 @@ impl AppWriter<'_> {
             };
             self.save_owned(mode, shard, &owned).await?;
             let spec = self.target.spec(mode);
-            self.lease.fence().await?;
-            if let Err(e) = self.uem.assign_app(uem_app, &created, spec).await {
+            if let Err(e) = self
+                .lease
+                .fenced(self.uem.assign_app(uem_app, &created, spec))
+                .await?
+            {
                 return Ok(Err(uem_failure(e)?));
             }
             owned.assigned = Some(spec);
@@ -456,12 +462,18 @@ impl AppWriter<'_> {
         }
         let removed = before.len() + added - after.len();
         if after.is_empty() {
-            self.lease.fence().await?;
-            if let Err(e) = self.uem.unassign_app(uem_app, &owned.reference()).await {
+            if let Err(e) = self
+                .lease
+                .fenced(self.uem.unassign_app(uem_app, &owned.reference()))
+                .await?
+            {
                 return Ok(Err(uem_failure(e)?));
             }
-            self.lease.fence().await?;
-            if let Err(e) = self.uem.delete_smart_group(owned.id).await {
+            if let Err(e) = self
+                .lease
+                .fenced(self.uem.delete_smart_group(owned.id))
+                .await?
+            {
                 return Ok(Err(uem_failure(e)?));
             }
             self.forget_owned(mode, shard).await?;
@@ -473,8 +485,11 @@ impl AppWriter<'_> {
         let mut notes = Vec::new();
         if after != before {
             current.users = after.clone();
-            self.lease.fence().await?;
-            if let Err(e) = self.uem.update_smart_group(&current).await {
+            if let Err(e) = self
+                .lease
+                .fenced(self.uem.update_smart_group(&current))
+                .await?
+            {
                 return Ok(Err(uem_failure(e)?));
             }
             notes.push(format!(
@@ -484,8 +499,11 @@ impl AppWriter<'_> {
         }
         let spec = self.target.spec(mode);
         if owned.assigned != Some(spec) {
-            self.lease.fence().await?;
-            if let Err(e) = self.uem.assign_app(uem_app, &owned.reference(), spec).await {
+            if let Err(e) = self
+                .lease
+                .fenced(self.uem.assign_app(uem_app, &owned.reference(), spec))
+                .await?
+            {
                 return Ok(Err(uem_failure(e)?));
             }
             owned.assigned = Some(spec);

@@ -339,17 +339,24 @@ async fn gated_mode_holds_licensed_apps_for_approval() {
             assert_eq!(got.get(id), Some(mode), "free app {id} runs at once");
         }
     }
-    let waiting = h
+    // The policies' held actions (the relevance model's suggestions live beside them).
+    let waiting: Vec<loadout::stages::recommendations::Recommendation> = h
         .local
         .services
         .store
         .query("recommendations", "")
         .await
-        .expect("query");
+        .expect("query")
+        .iter()
+        .map(|item| item.decode().expect("a recommendation"))
+        .filter(|r: &loadout::stages::recommendations::Recommendation| {
+            r.origin == loadout::stages::recommendations::Origin::Policy
+        })
+        .collect();
     assert_eq!(
         waiting.len(),
         held.len(),
-        "each held app waits as a recommendation"
+        "each held app waits as a recommendation: {waiting:#?}"
     );
     h.local.shutdown().await;
 }
