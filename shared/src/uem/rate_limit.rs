@@ -264,6 +264,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_retry_after_pauses_every_caller_of_the_tenant() {
+        // Two clients (two functions, two instances) share the tenant's budget through the store.
+        let start = chrono::Utc::now();
+        let clock = ManualClock::at(start);
+        let store = memory_store();
+        let throttled = limiter(&store, Arc::new(clock.clone()), 120);
+        let other = limiter(&store, Arc::new(clock.clone()), 120);
+        throttled.acquire().await.unwrap();
+        // UEM answered the first one 429 with Retry-After: 30.
+        throttled.pause_for(Duration::from_secs(30)).await.unwrap();
+        other.acquire().await.unwrap();
+        assert!(
+            clock.now() - start >= chrono::Duration::seconds(30),
+            "the other caller waited out the announced window: {}",
+            clock.now() - start
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wait_the_invocation_has_no_time_for_is_refused_as_out_of_time() {
+        let start = chrono::Utc::now();
+        let clock = ManualClock::at(start);
+        let store = memory_store();
+        let l = limiter(&store, Arc::new(clock.clone()), 120);
+        l.pause_for(Duration::from_secs(60)).await.unwrap();
+        // Ten seconds left in the invocation: waiting a minute would die mid-wait.
+        let deadline = start + chrono::Duration::seconds(10);
+        let err = deadline::within(deadline, l.acquire())
+            .await
+            .expect_err("no time to wait");
+        assert!(
+            matches!(err, UemError::OutOfTime { .. }),
+            "handed back as retryable work, not waited: {err:?}"
+        );
+        assert_eq!(clock.now(), start, "nothing was slept");
+    }
+
+    #[tokio::test]
     async fn zero_means_unlimited_and_touches_no_state() {
         let store = memory_store();
         let l = limiter(&store, Arc::new(ManualClock::at(chrono::Utc::now())), 0);
