@@ -165,7 +165,26 @@ fn breaker(
             })?,
         _ => d.max_share,
     };
+    let (mut removals, mut assignments) = (d.removals, d.assignments);
+    if let Some(watch) = lookup("LOADOUT_BREAKER_WATCH").filter(|w| !w.trim().is_empty()) {
+        (removals, assignments) = (false, false);
+        for part in watch.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "removals" => removals = true,
+                "assignments" => assignments = true,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "LOADOUT_BREAKER_WATCH",
+                        expected: "removals, assignments, or both, comma-separated",
+                        value: watch.clone(),
+                    });
+                }
+            }
+        }
+    }
     Ok(crate::governance::BreakerPolicy {
+        removals,
+        assignments,
         max_users: number(
             "LOADOUT_BREAKER_MAX_USERS",
             lookup("LOADOUT_BREAKER_MAX_USERS"),
@@ -317,6 +336,26 @@ mod tests {
         assert_eq!(days(None), Some(Duration::from_secs(30 * 86_400)));
         assert_eq!(days(Some("7")), Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(days(Some("0")), None);
+    }
+
+    #[test]
+    fn the_breaker_watches_removals_unless_told_otherwise() {
+        let watch = |v: Option<&str>| {
+            Settings::from_lookup(|n| {
+                (n == "LOADOUT_BREAKER_WATCH")
+                    .then(|| v.map(str::to_owned))
+                    .flatten()
+            })
+            .map(|s| (s.breaker.removals, s.breaker.assignments))
+        };
+        assert_eq!(watch(None).expect("default"), (true, false));
+        assert_eq!(
+            watch(Some("removals, assignments")).expect("both"),
+            (true, true)
+        );
+        assert_eq!(watch(Some("assignments")).expect("one"), (false, true));
+        let err = watch(Some("everything")).expect_err("unknown");
+        assert!(err.to_string().contains("LOADOUT_BREAKER_WATCH"));
     }
 
     #[test]

@@ -16,7 +16,10 @@ pub struct BreakerPolicy {
     pub max_users: u32,
     /// ... or more than this share of the directory's users (whichever is smaller).
     pub max_share: f64,
-    /// Changes in these directions are counted.
+    /// Changes in these directions are counted. Removals by default: a bad push that strips an
+    /// app is what the breaker is for, while a wave of joiners or a first roll-out gains apps
+    /// for many people at once by design (licensed and high-risk assignments already wait for
+    /// approval in gated mode). `LOADOUT_BREAKER_WATCH=removals,assignments` counts both.
     pub removals: bool,
     pub assignments: bool,
 }
@@ -30,7 +33,7 @@ impl Default for BreakerPolicy {
             max_users: 50,
             max_share: 0.10,
             removals: true,
-            assignments: true,
+            assignments: false,
         }
     }
 }

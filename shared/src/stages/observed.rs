@@ -116,7 +116,8 @@ pub async fn observe(store: &dyn StateStore, user: &UserId) -> Result<Observatio
 }
 
 /// Changes a user's holdings with compare-and-swap (the sweep and executors may both write).
-/// A user who holds nothing any more has no record (it reads the same after a full sweep).
+/// A user who never held anything has no record (it reads the same after a full sweep); one who
+/// lost their last app keeps an empty one.
 pub async fn update(
     store: &dyn StateStore,
     user: &UserId,
@@ -136,17 +137,15 @@ pub async fn update(
             return Ok(());
         }
         holdings.updated_at = Some(now);
-        let result = if holdings.apps.is_empty() {
-            match condition {
-                Condition::NotExists => return Ok(()),
-                c => store.delete(&pk, &sk, c).await,
-            }
-        } else {
-            store
-                .put_as(&pk, &sk, &holdings, None, condition)
-                .await
-                .map(|_| ())
-        };
+        // A user whose last app Loadout saw go keeps an empty record: "holds nothing, as of
+        // this write" is knowledge, which a missing record is not before the first full sweep.
+        if holdings.apps.is_empty() && matches!(condition, Condition::NotExists) {
+            return Ok(());
+        }
+        let result = store
+            .put_as(&pk, &sk, &holdings, None, condition)
+            .await
+            .map(|_| ());
         match result {
             Ok(()) => return Ok(()),
             Err(e) if e.is_condition_failed() => continue,
