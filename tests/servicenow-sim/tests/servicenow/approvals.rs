@@ -2,7 +2,7 @@
 //! instance, an approver decides there, the flow calls Loadout back, and the approved action
 //! lands on the execute queue exactly as it was stored.
 
-use crate::support::{CALLBACK_TOKEN, Harness, action, subject};
+use crate::support::{CALLBACK_TOKEN, Harness, action, queued_action, subject};
 use loadout::approvals::{ApprovalState, QueuedAction, StateFilter};
 use loadout::domain::{AppId, AuditKind, AuditRecord, Envelope, UserId};
 use loadout::notify::NoticeBody;
@@ -235,7 +235,7 @@ async fn an_approval_queues_exactly_the_stored_action_once() {
     assert_eq!(messages[0].group_id.as_deref(), Some("jdoe"));
     let envelope: Envelope<QueuedAction> =
         serde_json::from_str(&messages[0].body).expect("an action envelope");
-    assert_eq!(envelope.payload.action, action());
+    assert_eq!(envelope.payload.action, queued_action());
     assert_eq!(envelope.correlation_id, action().correlation_id);
     let mark = envelope.payload.approval.expect("marked as approved");
     assert_eq!(mark.approved_by, "alice.approver");
@@ -503,7 +503,7 @@ async fn a_callback_naming_another_device_or_app_runs_the_requested_action() {
     let envelope: Envelope<QueuedAction> = serde_json::from_str(&messages[0].body).expect("json");
     assert_eq!(
         envelope.payload.action,
-        action(),
+        queued_action(),
         "the stored action, unchanged"
     );
     let decided = audit(&h)

@@ -221,6 +221,18 @@ impl Harness {
     }
 }
 
+/// The held action as the callback queues it: the stored action, naming the UEM user the
+/// request was opened for (jdoe is UEM user 15), since the executor writes members by UEM id.
+pub fn queued_action() -> Action {
+    Action {
+        uem_user: Some(loadout::domain::UemTarget {
+            id: 15,
+            username: String::new(),
+        }),
+        ..action()
+    }
+}
+
 /// An assignment that waits for approval: Visio for jdoe.
 pub fn action() -> Action {
     let correlation = CorrelationId::from("corr-visio-jdoe");
