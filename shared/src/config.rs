@@ -198,7 +198,6 @@ fn breaker(
                 d.window.as_secs() / 60,
             )?,
         ),
-        ..d
     })
 }
 
