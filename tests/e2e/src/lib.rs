@@ -170,6 +170,35 @@ pub struct Harness {
     pub data: TempDir,
 }
 
+impl Harness {
+    /// Waits until the pipeline is idle, or fails the test with local mode's diagnostics.
+    pub async fn settle_within(&self, limit: Duration) {
+        assert!(
+            self.local.wait_idle(limit).await,
+            "the pipeline settles:\n{}",
+            self.local.diagnostics().await
+        );
+    }
+
+    /// Sends one signed HR event of `kind` for `employee` under a fresh webhook id, and
+    /// expects it accepted.
+    pub async fn send_hr(&self, kind: &str, employee: &Employee) {
+        let sent = self
+            .sender
+            .send(
+                &hr_event(kind, employee, &[]),
+                &format!(
+                    "{kind}-{}-{}",
+                    employee.id,
+                    Utc::now().timestamp_nanos_opt().unwrap_or(0)
+                ),
+            )
+            .await
+            .expect("send");
+        assert_eq!(sent.status, 202, "{}", sent.body);
+    }
+}
+
 pub async fn start(mode: Mode, uem: UemTarget, data: TempDir) -> Harness {
     start_adjusted(mode, uem, data, None).await
 }

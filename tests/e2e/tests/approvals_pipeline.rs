@@ -18,8 +18,7 @@ use loadout::stages::approve::Approvals;
 use loadout::stages::sweep::SweepOptions;
 use loadout_cli::local::{ServiceNowTarget, UemTarget};
 use loadout_e2e::{
-    Examples, Harness, OffsetClock, TempDir, examples_dir, hr_event, records_of_kind,
-    start_configured,
+    Examples, Harness, OffsetClock, TempDir, examples_dir, records_of_kind, start_configured,
 };
 use servicenow_sim::ServiceNowSim;
 use std::path::Path;
@@ -43,27 +42,7 @@ fn uem_has(h: &Harness, user: &UserId, uem_app_id: &str) -> bool {
 }
 
 async fn settle(h: &Harness) {
-    assert!(
-        h.local.wait_idle(Duration::from_secs(120)).await,
-        "the pipeline settles:\n{}",
-        h.local.diagnostics().await
-    );
-}
-
-async fn send(h: &Harness, kind: &str, employee: &Employee) {
-    let sent = h
-        .sender
-        .send(
-            &hr_event(kind, employee, &[]),
-            &format!(
-                "{kind}-{}-{}",
-                employee.id,
-                Utc::now().timestamp_nanos_opt().unwrap_or(0)
-            ),
-        )
-        .await
-        .expect("send");
-    assert_eq!(sent.status, 202, "{}", sent.body);
+    h.settle_within(Duration::from_secs(120)).await;
 }
 
 /// The request ids (round 1) Loadout makes for a user's app: one per device UEM has for the
@@ -152,7 +131,7 @@ async fn a_joiner_s_licensed_app_approved_in_servicenow_reaches_uem_and_a_reject
         .expect("UEM simulator")
         .set_check_in_delay(Duration::ZERO);
     let joiner = seller(&ex, 0);
-    send(&h, "joiner", &joiner).await;
+    h.send_hr("joiner", &joiner).await;
     settle(&h).await;
 
     let (approve, reject) = (
@@ -240,8 +219,8 @@ async fn a_joiner_s_licensed_app_approved_in_servicenow_reaches_uem_and_a_reject
     assert!(!uem_has(&h, &joiner.id, &uem_id(&ex, "gong")));
     // The same person decided again (an update, the same joiner delivered twice): no second
     // ticket, the approved app stays, the rejected one stays away.
-    send(&h, "update", &joiner).await;
-    send(&h, "joiner", &joiner).await;
+    h.send_hr("update", &joiner).await;
+    h.send_hr("joiner", &joiner).await;
     settle(&h).await;
     for id in approve.iter().chain(&reject) {
         assert_eq!(snow(&h).ticket_count(id), 1, "still one ticket for {id}");
@@ -312,7 +291,7 @@ async fn servicenow_failing_while_opening_is_retried_into_one_ticket_and_down_en
     snow(&h).fail_next(2, 503);
     snow(&h).fail_after_insert_next(1, 502);
     let first = seller(&ex, 0);
-    send(&h, "joiner", &first).await;
+    h.send_hr("joiner", &first).await;
     settle(&h).await;
     let ids = request_ids(&h, &ex, &first, "salesforce");
     for id in &ids {
@@ -333,7 +312,7 @@ async fn servicenow_failing_while_opening_is_retried_into_one_ticket_and_down_en
     // Down for good: the requests end in Error, audited, and a human is told.
     snow(&h).go_down().await;
     let second = seller(&ex, 1);
-    send(&h, "joiner", &second).await;
+    h.send_hr("joiner", &second).await;
     settle(&h).await;
     let failed = records(&h, &second.id, "salesforce").await;
     assert!(!failed.is_empty());
@@ -354,7 +333,7 @@ async fn servicenow_failing_while_opening_is_retried_into_one_ticket_and_down_en
 
     // Back up: the next decision for the person opens them, once.
     snow(&h).come_up().await.expect("up again");
-    send(&h, "update", &second).await;
+    h.send_hr("update", &second).await;
     settle(&h).await;
     for id in request_ids(&h, &ex, &second, "salesforce") {
         assert_eq!(snow(&h).ticket_count(&id), 1, "one ticket for {id}");
@@ -405,7 +384,7 @@ async fn an_unanswered_request_expires_at_the_sweep_after_14_days_and_slack_down
     )
     .await;
     let joiner = seller(&ex, 0);
-    send(&h, "joiner", &joiner).await;
+    h.send_hr("joiner", &joiner).await;
     settle(&h).await;
     let ids = request_ids(&h, &ex, &joiner, "salesforce");
     for id in &ids {
@@ -507,7 +486,7 @@ async fn an_on_demand_app_marked_approval_on_request_requires_approval_to_instal
                 && apps.get(&miro) == Some(&"on_demand".into())
         })
         .expect("a salesperson offered Notion and Miro in the Hub");
-    send(&h, "joiner", &joiner).await;
+    h.send_hr("joiner", &joiner).await;
     settle(&h).await;
     let sim = h.local.sim.as_ref().expect("UEM simulator");
     let requires_approval = |app: &str| -> Vec<bool> {

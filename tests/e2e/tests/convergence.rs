@@ -2,7 +2,6 @@
 //! whoever UEM knows the person as. Through local mode over HTTP against the UEM simulator; the
 //! repairs happen at the sweep, as they would on the deployed schedule.
 
-use chrono::Utc;
 use loadout::domain::{AuditKind, Device, Employee, Ownership, Platform, UserId};
 use loadout::governance::Mode;
 use loadout::ports::secrets::keys;
@@ -22,33 +21,13 @@ fn uem_apps(h: &Harness, user: &str) -> BTreeMap<String, String> {
 }
 
 async fn settle(h: &Harness) {
-    assert!(
-        h.local.wait_idle(Duration::from_secs(90)).await,
-        "the pipeline settles:\n{}",
-        h.local.diagnostics().await
-    );
-}
-
-async fn send(h: &Harness, kind: &str, employee: &Employee) {
-    let sent = h
-        .sender
-        .send(
-            &hr_event(kind, employee, &[]),
-            &format!(
-                "{kind}-{}-{}",
-                employee.id,
-                Utc::now().timestamp_nanos_opt().unwrap_or(0)
-            ),
-        )
-        .await
-        .expect("send");
-    assert_eq!(sent.status, 202, "{}", sent.body);
+    h.settle_within(Duration::from_secs(90)).await;
 }
 
 /// A joiner of the Sales team whose UEM entitlement is checked by app id.
 async fn sales_joiner(ex: &Examples, h: &Harness) -> Employee {
     let joiner = ex.with_devices("Sales").remove(0);
-    send(h, "joiner", &joiner).await;
+    h.send_hr("joiner", &joiner).await;
     settle(h).await;
     assert_eq!(uem_apps(h, joiner.id.as_str()), ex.expected_apps(&joiner));
     joiner
@@ -68,7 +47,7 @@ async fn a_member_removed_by_hand_is_put_back_by_the_next_sweep() {
     let h = start(Mode::Auto, UemTarget::Simulator, TempDir::new("removed")).await;
     let joiner = sales_joiner(&ex, &h).await;
     // A second member, so the group stays a valid user group without the first.
-    send(&h, "joiner", &ex.employee("rchen")).await;
+    h.send_hr("joiner", &ex.employee("rchen")).await;
     settle(&h).await;
     let slack = uem_id(&ex, "slack");
     let group = sim(&h)
@@ -213,7 +192,7 @@ async fn joiners_known_to_uem_by_email_local_part_or_upn_get_their_apps() {
         .add_user_seed(UserSeed::new("Omar.Haddad@corp.example.com", "").key("E100235"))
         .expect("user");
     enroll(&h, "Omar.Haddad@corp.example.com", "SN-OMAR");
-    send(&h, "joiner", &lena).await;
+    h.send_hr("joiner", &lena).await;
     let mut body: serde_json::Value =
         serde_json::from_slice(&hr_event("joiner", &omar, &[])).expect("json");
     body["employee"]["upn"] = "omar.haddad@corp.example.com".into();
@@ -258,7 +237,7 @@ async fn a_joiner_not_yet_in_uem_is_parked_then_served_at_enrollment() {
     )));
 
     let (kai, devices) = new_hire(&ex, "E100300", "kai.berg@example.com");
-    send(&h, "joiner", &kai).await;
+    h.send_hr("joiner", &kai).await;
     settle(&h).await;
     let status = loadout::stages::admin::status::status(h.local.services.store.as_ref())
         .await
@@ -311,7 +290,7 @@ async fn a_parked_joiner_is_served_by_the_sweep_when_no_event_comes() {
     )
     .await;
     let (ines, devices) = new_hire(&ex, "E100301", "ines.moreau@example.com");
-    send(&h, "joiner", &ines).await;
+    h.send_hr("joiner", &ines).await;
     settle(&h).await;
     assert!(uem_apps(&h, "ines.moreau").is_empty());
     sim(&h)
@@ -412,7 +391,7 @@ async fn a_permanent_failure_of_one_app_leaves_the_other_apps_applied() {
         .delete_app(gong.parse().expect("numeric"))
         .expect("deleted");
     let joiner = ex.with_devices("Sales").remove(0);
-    send(&h, "joiner", &joiner).await;
+    h.send_hr("joiner", &joiner).await;
     settle(&h).await;
     let mut expected = ex.expected_apps(&joiner);
     expected.remove(&gong);
@@ -454,7 +433,7 @@ async fn a_group_write_keeps_members_it_was_not_asked_to_remove() {
     // An admin adds someone by hand; before any sweep, another joiner changes the group.
     sim(&h).add_group_member(group, "rchen").expect("added");
     let second = ex.with_devices("Sales").remove(1);
-    send(&h, "joiner", &second).await;
+    h.send_hr("joiner", &second).await;
     settle(&h).await;
     let members = sim(&h).smart_group_members("loadout:slack").expect("group");
     assert!(
@@ -474,12 +453,13 @@ async fn a_leaver_whose_removals_were_given_up_loses_the_apps_at_the_next_sweep(
     .await;
     let leaver = sales_joiner(&ex, &h).await;
     // A second member, so the leaver's groups stay valid user groups without them.
-    send(&h, "joiner", &ex.with_devices("Sales").remove(1)).await;
+    h.send_hr("joiner", &ex.with_devices("Sales").remove(1))
+        .await;
     settle(&h).await;
     // UEM refuses every write for a while (the admin's role was narrowed): the removals are
     // answered 403, which is permanent, so each is given up rather than retried.
     sim(&h).set_read_only(true);
-    send(&h, "leaver", &leaver).await;
+    h.send_hr("leaver", &leaver).await;
     settle(&h).await;
     assert_eq!(
         uem_apps(&h, leaver.id.as_str()),
@@ -533,7 +513,7 @@ async fn after_a_policy_push_the_sweep_decides_again_only_those_whose_apps_chang
     let (first, second) = (&sales[0], &sales[1]);
     let engineer = ex.with_devices("Engineering").remove(0);
     for e in [first, second, &engineer] {
-        send(&h, "joiner", e).await;
+        h.send_hr("joiner", e).await;
     }
     settle(&h).await;
     let engineer_before = uem_apps(&h, engineer.id.as_str());
@@ -622,7 +602,7 @@ async fn the_sweep_command_works_beside_a_running_local_mode() {
     let ex = Examples::load();
     let h = start(Mode::Auto, UemTarget::Simulator, TempDir::new("sweep-cmd")).await;
     let joiner = sales_joiner(&ex, &h).await;
-    send(&h, "joiner", &ex.employee("rchen")).await;
+    h.send_hr("joiner", &ex.employee("rchen")).await;
     settle(&h).await;
     let slack = uem_id(&ex, "slack");
     let group = sim(&h).group_id("loadout:slack").expect("slack group");

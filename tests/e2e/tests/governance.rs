@@ -12,7 +12,7 @@ use loadout::stages::sweep::SweepOptions;
 use loadout_cli::local::UemTarget;
 use loadout_cli::target::Target;
 use loadout_cli::{breaker_cmd, policy_cmd, recommendations_cmd};
-use loadout_e2e::{Examples, Harness, TempDir, hr_event, normalize_modes, start_adjusted};
+use loadout_e2e::{Examples, Harness, TempDir, normalize_modes, start_adjusted};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -39,27 +39,7 @@ fn cli(h: &Harness) -> Target {
 }
 
 async fn settle(h: &Harness) {
-    assert!(
-        h.local.wait_idle(Duration::from_secs(120)).await,
-        "the pipeline settles:\n{}",
-        h.local.diagnostics().await
-    );
-}
-
-async fn send(h: &Harness, kind: &str, employee: &Employee) {
-    let sent = h
-        .sender
-        .send(
-            &hr_event(kind, employee, &[]),
-            &format!(
-                "{kind}-{}-{}",
-                employee.id,
-                Utc::now().timestamp_nanos_opt().unwrap_or(0)
-            ),
-        )
-        .await
-        .expect("send");
-    assert_eq!(sent.status, 202, "{}", sent.body);
+    h.settle_within(Duration::from_secs(120)).await;
 }
 
 async fn recommendation(
@@ -104,7 +84,7 @@ async fn a_held_licensed_app_approved_from_the_cli_reaches_uem_and_a_rejected_on
     )
     .await;
     let joiner = salespeople(&ex, 1).remove(0);
-    send(&h, "joiner", &joiner).await;
+    h.send_hr("joiner", &joiner).await;
     settle(&h).await;
     let (salesforce, gong, hub) = (
         uem_id(&ex, "salesforce"),
@@ -211,7 +191,7 @@ async fn a_held_licensed_app_approved_from_the_cli_reaches_uem_and_a_rejected_on
     );
 
     // A later decision for the same person keeps both verdicts.
-    send(&h, "mover", &joiner).await;
+    h.send_hr("mover", &joiner).await;
     settle(&h).await;
     let later = uem_apps(&h, joiner.id.as_str());
     assert!(
@@ -330,7 +310,7 @@ async fn a_mass_removal_trips_the_breaker_and_an_approval_lets_it_through() {
     .await;
     let sales = salespeople(&ex, 5);
     for person in &sales {
-        send(&h, "joiner", person).await;
+        h.send_hr("joiner", person).await;
     }
     settle(&h).await;
     let salesforce = uem_id(&ex, "salesforce");
@@ -457,7 +437,7 @@ async fn a_new_hire_bundle_waits_out_the_review_window_and_an_objection_stops_on
     )
     .await;
     let joiner = salespeople(&ex, 1).remove(0);
-    send(&h, "joiner", &joiner).await;
+    h.send_hr("joiner", &joiner).await;
     settle(&h).await;
     assert!(
         uem_apps(&h, joiner.id.as_str()).is_empty(),
@@ -501,7 +481,7 @@ async fn the_kill_switch_stops_everything_until_it_is_turned_off() {
         .expect("on");
     assert!(on.on);
     let joiner = salespeople(&ex, 1).remove(0);
-    send(&h, "joiner", &joiner).await;
+    h.send_hr("joiner", &joiner).await;
     settle(&h).await;
     assert!(uem_apps(&h, joiner.id.as_str()).is_empty());
     let off = breaker_cmd::kill_switch(&cli(&h), false, "ops", None)
@@ -587,7 +567,7 @@ async fn the_advisers_answer_kept_as_recommendations_passes_the_same_approval() 
     let owners: Vec<&loadout::domain::Device> = ex.devices.iter().take(6).collect();
     for device in &owners {
         if let Some(employee) = ex.org.iter().find(|e| e.id == device.user_id) {
-            send(&h, "joiner", employee).await;
+            h.send_hr("joiner", employee).await;
         }
     }
     settle(&h).await;

@@ -16,7 +16,7 @@ use loadout::usage::last_seen;
 use loadout::usage::{Coverage, Signal};
 use loadout_cli::local::UemTarget;
 use loadout_cli::target::Target;
-use loadout_e2e::{Examples, Harness, TempDir, hr_event, normalize_modes, start};
+use loadout_e2e::{Examples, Harness, TempDir, normalize_modes, start};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration as StdDuration;
 
@@ -31,27 +31,7 @@ fn uem_apps(h: &Harness, user: &str) -> BTreeMap<String, String> {
 }
 
 async fn settle(h: &Harness) {
-    assert!(
-        h.local.wait_idle(StdDuration::from_secs(120)).await,
-        "the pipeline settles:\n{}",
-        h.local.diagnostics().await
-    );
-}
-
-async fn send(h: &Harness, kind: &str, employee: &Employee) {
-    let sent = h
-        .sender
-        .send(
-            &hr_event(kind, employee, &[]),
-            &format!(
-                "{kind}-{}-{}",
-                employee.id,
-                Utc::now().timestamp_nanos_opt().unwrap_or(0)
-            ),
-        )
-        .await
-        .expect("send");
-    assert_eq!(sent.status, 202, "{}", sent.body);
+    h.settle_within(StdDuration::from_secs(120)).await;
 }
 
 /// Salespeople the policies give Gong and whom the sample's usage.csv never shows using it.
@@ -148,7 +128,7 @@ async fn an_unused_seat_is_reclaimed_after_its_notice_and_a_kept_one_stays() {
     let people = idle_gong_holders(&ex, 2);
     let (idle, keeper) = (people[0].clone(), people[1].clone());
     for p in &people {
-        send(&h, "joiner", p).await;
+        h.send_hr("joiner", p).await;
     }
     settle(&h).await;
     let gong_uem = ex
@@ -245,7 +225,7 @@ async fn an_unused_seat_is_reclaimed_after_its_notice_and_a_kept_one_stays() {
         "the kept seat stays"
     );
     // The next decision for the idle user does not hand the seat back.
-    send(&h, "update", &idle).await;
+    h.send_hr("update", &idle).await;
     settle(&h).await;
     assert!(!uem_apps(&h, idle.id.as_str()).contains_key(&gong_uem));
     let holdings = observed::observe(store, &idle.id).await.expect("observe");
