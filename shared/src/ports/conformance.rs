@@ -137,6 +137,52 @@ pub async fn store_expired_items_are_absent(store: &dyn StateStore, now: DateTim
     assert_eq!(live.expires_at, Some(future));
 }
 
+/// Many keys at once: answers in the order asked, `None` for absent and expired items, a key
+/// asked twice answered twice, and more keys than one DynamoDB batch holds.
+pub async fn store_get_many_answers_in_order(store: &dyn StateStore, now: DateTime<Utc>) {
+    let pk = unique("many");
+    let past = (now - chrono::Duration::hours(1)).timestamp();
+    for i in 0..130 {
+        store
+            .put(
+                &pk,
+                &format!("k{i:03}"),
+                json!({"n": i}),
+                None,
+                Condition::None,
+            )
+            .await
+            .expect("put");
+    }
+    store
+        .put(&pk, "gone", json!("old"), Some(past), Condition::None)
+        .await
+        .expect("put expired");
+    let mut keys: Vec<(String, String)> = (0..130)
+        .rev()
+        .map(|i| (pk.clone(), format!("k{i:03}")))
+        .collect();
+    keys.push((pk.clone(), "missing".into()));
+    keys.push((pk.clone(), "gone".into()));
+    keys.push((pk.clone(), "k007".into()));
+    let got = store.get_many(&keys).await.expect("get_many");
+    assert_eq!(got.len(), keys.len(), "one answer per key asked");
+    for (i, item) in got.iter().take(130).enumerate() {
+        let item = item.as_ref().expect("present");
+        assert_eq!(item.sk, format!("k{:03}", 129 - i), "in the order asked");
+        assert_eq!(item.data, json!({"n": 129 - i}));
+        assert_eq!(item.version, 1);
+    }
+    assert!(got[130].is_none(), "an absent key reads as None");
+    assert!(got[131].is_none(), "an expired item reads as None");
+    assert_eq!(
+        got[132].as_ref().map(|i| i.sk.as_str()),
+        Some("k007"),
+        "a key asked twice is answered twice"
+    );
+    assert!(store.get_many(&[]).await.expect("none").is_empty());
+}
+
 pub async fn store_query_prefix_in_order(store: &dyn StateStore) {
     let pk = unique("q");
     for sk in ["b#2", "a#1", "b#1", "c#1", "b#10"] {
@@ -301,6 +347,7 @@ pub async fn run_state_store_suite(store: Arc<dyn StateStore>, now: DateTime<Utc
     store_version_is_compare_and_swap(store.as_ref()).await;
     store_expired_items_are_absent(store.as_ref(), now).await;
     store_query_prefix_in_order(store.as_ref()).await;
+    store_get_many_answers_in_order(store.as_ref(), now).await;
     store_query_pages_past_large_partitions(store.as_ref()).await;
     store_transactions_are_all_or_nothing(store.as_ref()).await;
     store_delete_respects_conditions(store.as_ref()).await;

@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem,
+    Update,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +27,10 @@ const DATA: &str = "data";
 const VER: &str = "ver";
 /// The table's TTL attribute.
 pub(crate) const TTL: &str = "ttl";
+/// Keys per `BatchGetItem` call (DynamoDB's limit).
+const BATCH_GET_LIMIT: usize = 100;
+/// Calls for one batch's unprocessed keys before giving up (throttled or over 16 MB).
+const BATCH_GET_TRIES: u32 = 8;
 
 #[derive(Clone)]
 pub struct DynamoStateStore {
@@ -259,6 +264,61 @@ impl StateStore for DynamoStateStore {
             Some(item) if self.is_live(item) => self.decode(item).map(Some),
             _ => Ok(None),
         }
+    }
+
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
+        let mut found: HashMap<(String, String), Item> = HashMap::new();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            // DynamoDB refuses a batch that names a key twice.
+            let mut asked: Vec<&(String, String)> = chunk.iter().collect();
+            asked.sort();
+            asked.dedup();
+            let mut pending: Vec<HashMap<String, AttributeValue>> =
+                asked.into_iter().map(|(pk, sk)| key(pk, sk)).collect();
+            let mut tries = 0;
+            while !pending.is_empty() {
+                tries += 1;
+                if tries > BATCH_GET_TRIES {
+                    return Err(StoreError::Unavailable(format!(
+                        "BatchGetItem left {} key(s) unprocessed after {BATCH_GET_TRIES} calls",
+                        pending.len()
+                    )));
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(format!("BatchGetItem: {e}")))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(describe("BatchGetItem", &e)))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    if self.is_live(item) {
+                        let item = self.decode(item)?;
+                        found.insert((item.pk.clone(), item.sk.clone()), item);
+                    }
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    // Unprocessed keys mean throttling (or a response over 16 MB): back off.
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << tries.min(6))).await;
+                }
+            }
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     async fn put(

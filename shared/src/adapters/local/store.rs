@@ -21,36 +21,36 @@ fn unavailable(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// The live version of an item (expired items count as absent).
-fn live_version(
+/// The stored version and expiry of an item, expired or not.
+fn stored_row(
     tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
-    now: i64,
-) -> Result<Option<u64>, StoreError> {
-    let row: Option<(i64, Option<i64>)> = tx
-        .query_row(
-            "SELECT ver, expires_at FROM state WHERE pk = ?1 AND sk = ?2",
-            params![pk, sk],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(unavailable)?;
-    Ok(match row {
+) -> Result<Option<(i64, Option<i64>)>, StoreError> {
+    // Cached statements: a fleet-sized run makes hundreds of thousands of these calls.
+    tx.prepare_cached("SELECT ver, expires_at FROM state WHERE pk = ?1 AND sk = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![pk, sk], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(unavailable)
+}
+
+/// The live version of a stored row (expired items count as absent).
+fn live(row: Option<(i64, Option<i64>)>, now: i64) -> Option<u64> {
+    match row {
         Some((_, Some(exp))) if exp < now => None,
         Some((ver, _)) => Some(ver as u64),
         None => None,
-    })
+    }
 }
 
-fn check(
-    tx: &rusqlite::Connection,
+fn holds(
+    current: Option<u64>,
     pk: &str,
     sk: &str,
     condition: Condition,
-    now: i64,
 ) -> Result<Option<u64>, StoreError> {
-    let current = live_version(tx, pk, sk, now)?;
     let holds = match condition {
         Condition::None => true,
         Condition::NotExists => current.is_none(),
@@ -66,32 +66,36 @@ fn check(
     }
 }
 
+fn check(
+    tx: &rusqlite::Connection,
+    pk: &str,
+    sk: &str,
+    condition: Condition,
+    now: i64,
+) -> Result<Option<u64>, StoreError> {
+    holds(live(stored_row(tx, pk, sk)?, now), pk, sk, condition)
+}
+
+/// `data` is the item's JSON text, serialized by the caller (off the database thread).
 fn write_put(
     tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
-    data: &serde_json::Value,
+    data: &str,
     expires_at: Option<i64>,
     condition: Condition,
     now: i64,
 ) -> Result<u64, StoreError> {
-    check(tx, pk, sk, condition, now)?;
+    let stored = stored_row(tx, pk, sk)?;
+    holds(live(stored, now), pk, sk, condition)?;
     // The version keeps counting across expiry, as DynamoDB's `if_not_exists(ver)` would.
-    let stored: Option<i64> = tx
-        .query_row(
-            "SELECT ver FROM state WHERE pk = ?1 AND sk = ?2",
-            params![pk, sk],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(unavailable)?;
-    let next = stored.unwrap_or(0) as u64 + 1;
-    tx.execute(
+    let next = stored.map_or(0, |(ver, _)| ver) as u64 + 1;
+    tx.prepare_cached(
         "INSERT INTO state (pk, sk, data, ver, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (pk, sk) DO UPDATE SET data = excluded.data, ver = excluded.ver,
          expires_at = excluded.expires_at",
-        params![pk, sk, data.to_string(), next as i64, expires_at],
     )
+    .and_then(|mut stmt| stmt.execute(params![pk, sk, data, next as i64, expires_at]))
     .map_err(unavailable)?;
     Ok(next)
 }
@@ -136,30 +140,73 @@ fn decode_row(
 #[async_trait]
 impl StateStore for SqliteStateStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let (pk, sk, now) = (pk.to_owned(), sk.to_owned(), self.clock.now().timestamp());
-        self.db
+        let (key, now) = ((pk.to_owned(), sk.to_owned()), self.clock.now().timestamp());
+        let row = self
+            .db
             .with(move |conn| {
-                let row = conn
-                    .query_row(
+                let (pk, sk) = key;
+                conn.prepare_cached(
+                    "SELECT data, ver, expires_at FROM state WHERE pk = ?1 AND sk = ?2",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row(params![pk, sk], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Option<i64>>(2)?,
+                        ))
+                    })
+                    .optional()
+                })
+                .map_err(unavailable)
+            })
+            .await?;
+        // Decoded here, not on the database thread: that thread serves every caller in turn,
+        // while decoding runs on the callers' own threads side by side.
+        match row {
+            Some((_, _, Some(exp))) if exp < now => Ok(None),
+            Some((data, ver, exp)) => {
+                decode_row(pk.to_owned(), sk.to_owned(), data, ver, exp).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
+        let (asked, now) = (keys.to_vec(), self.clock.now().timestamp());
+        // One call to the database thread for every key.
+        let rows = self
+            .db
+            .with(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
                         "SELECT data, ver, expires_at FROM state WHERE pk = ?1 AND sk = ?2",
-                        params![pk, sk],
-                        |r| {
+                    )
+                    .map_err(unavailable)?;
+                let mut rows = Vec::with_capacity(asked.len());
+                for (pk, sk) in asked {
+                    let row = stmt
+                        .query_row(params![pk, sk], |r| {
                             Ok((
                                 r.get::<_, String>(0)?,
-                                r.get(1)?,
+                                r.get::<_, i64>(1)?,
                                 r.get::<_, Option<i64>>(2)?,
                             ))
-                        },
-                    )
-                    .optional()
-                    .map_err(unavailable)?;
-                match row {
-                    Some((_, _, Some(exp))) if exp < now => Ok(None),
-                    Some((data, ver, exp)) => decode_row(pk, sk, data, ver, exp).map(Some),
-                    None => Ok(None),
+                        })
+                        .optional()
+                        .map_err(unavailable)?;
+                    rows.push(row.filter(|(_, _, exp)| !matches!(exp, Some(e) if *e < now)));
                 }
+                Ok::<_, StoreError>(rows)
             })
-            .await
+            .await?;
+        keys.iter()
+            .zip(rows)
+            .map(|((pk, sk), row)| {
+                row.map(|(data, ver, exp)| decode_row(pk.clone(), sk.clone(), data, ver, exp))
+                    .transpose()
+            })
+            .collect()
     }
 
     async fn put(
@@ -171,6 +218,7 @@ impl StateStore for SqliteStateStore {
         condition: Condition,
     ) -> Result<u64, StoreError> {
         let (pk, sk, now) = (pk.to_owned(), sk.to_owned(), self.clock.now().timestamp());
+        let data = data.to_string();
         self.db
             .with(move |conn| {
                 let tx = conn.savepoint().map_err(unavailable)?;
@@ -198,17 +246,19 @@ impl StateStore for SqliteStateStore {
             sk_prefix.to_owned(),
             self.clock.now().timestamp(),
         );
-        self.db
+        let partition = pk.clone();
+        let rows = self
+            .db
             .with(move |conn| {
                 // Byte-wise prefix match (not LIKE, whose wildcards and case folding differ).
                 let mut stmt = conn
-                    .prepare(
+                    .prepare_cached(
                         "SELECT sk, data, ver, expires_at FROM state
                          WHERE pk = ?1 AND substr(sk, 1, length(?2)) = ?2 ORDER BY sk",
                     )
                     .map_err(unavailable)?;
                 let rows = stmt
-                    .query_map(params![pk, prefix], |r| {
+                    .query_map(params![partition, prefix], |r| {
                         Ok((
                             r.get::<_, String>(0)?,
                             r.get::<_, String>(1)?,
@@ -217,33 +267,53 @@ impl StateStore for SqliteStateStore {
                         ))
                     })
                     .map_err(unavailable)?;
-                let mut items = Vec::new();
+                let mut live = Vec::new();
                 for row in rows {
-                    let (sk, data, ver, exp) = row.map_err(unavailable)?;
-                    if matches!(exp, Some(e) if e < now) {
-                        continue;
+                    let row = row.map_err(unavailable)?;
+                    if !matches!(row.3, Some(e) if e < now) {
+                        live.push(row);
                     }
-                    items.push(decode_row(pk.clone(), sk, data, ver, exp)?);
                 }
-                Ok(items)
+                Ok::<_, StoreError>(live)
             })
-            .await
+            .await?;
+        // Decoded off the database thread, as in `get`.
+        rows.into_iter()
+            .map(|(sk, data, ver, exp)| decode_row(pk.clone(), sk, data, ver, exp))
+            .collect()
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let now = self.clock.now().timestamp();
+        // Serialized here so the database thread only writes.
+        let texts: Vec<Option<String>> = writes
+            .iter()
+            .map(|w| match w {
+                Write::Put { data, .. } => Some(data.to_string()),
+                _ => None,
+            })
+            .collect();
         self.db
             .with(move |conn| {
                 let tx = conn.savepoint().map_err(unavailable)?;
-                for write in &writes {
+                for (write, text) in writes.iter().zip(&texts) {
                     let outcome = match write {
                         Write::Put {
                             pk,
                             sk,
-                            data,
                             expires_at,
                             condition,
-                        } => write_put(&tx, pk, sk, data, *expires_at, *condition, now).map(|_| ()),
+                            ..
+                        } => write_put(
+                            &tx,
+                            pk,
+                            sk,
+                            text.as_deref().unwrap_or("null"),
+                            *expires_at,
+                            *condition,
+                            now,
+                        )
+                        .map(|_| ()),
                         Write::Delete { pk, sk, condition } => {
                             write_delete(&tx, pk, sk, *condition, now)
                         }
