@@ -12,6 +12,9 @@ pub enum ReclaimError {
     Usage(#[from] UsageError),
     #[error("the active catalog cannot be read: {0}")]
     Catalog(String),
+    /// A task the scan split its reads over panicked or was cancelled.
+    #[error("a reclamation read task failed")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl From<StoreError> for ReclaimError {

@@ -11,12 +11,14 @@
 //! - `waitlist`: requests held for lack of seats; `exclusion`: apps decisions leave out;
 //!   `savings`: the ledger and its report.
 
+mod assigned;
 pub mod dispatch;
 mod error;
 pub mod exclusion;
 pub mod keep;
 pub mod link;
 mod outcome;
+mod phases;
 mod run;
 pub mod savings;
 pub mod scan;

@@ -57,6 +57,10 @@ pub struct RunReport {
     pub complete: bool,
     pub sources: Vec<SourceRefresh>,
     pub apps: Vec<AppOutcome>,
+    /// Where the run's time went (wall clock, in order): for the benchmark and the logs, not
+    /// for the report an admin reads.
+    #[serde(skip)]
+    pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl RunReport {

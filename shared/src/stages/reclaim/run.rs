@@ -3,8 +3,10 @@
 //! candidates. Every step is a compare-and-swap on the seat's record, so a run killed anywhere,
 //! or stopped at its deadline, is continued by the next one without repeating what was done.
 
+use super::assigned::assigned_index;
 use super::dispatch::{Change, Dispatched, dispatch};
 use super::outcome::{AppOutcome, HeldRemoval, NoticeSent, RunReport, SourceRefresh};
+use super::phases::Phases;
 use super::scan::{AppScan, scan};
 use super::seat::{self, NoticeState, SeatRecord, SeatState};
 use super::select::{SeatFacts, is_exempt, select};
@@ -15,7 +17,7 @@ use crate::domain::{
 use crate::governance::Governance;
 use crate::notify::{Delivery, NoNotifier, Notice, NoticeBody, Notifier, announce};
 use crate::ports::secrets::keys as secret_keys;
-use crate::stages::{Services, directory, intent, observed};
+use crate::stages::{Services, directory, observed};
 use crate::usage::last_seen::load_sources;
 use crate::usage::{
     AppStanding, FreshnessPolicy, TrackedApp, UsageRequest, UsageSource, UsageVerdict, UserMapper,
@@ -25,9 +27,13 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A run stops starting new work when less than this is left before its deadline.
 const DEADLINE_RESERVE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The directory's size before the run first needs it.
+const UNKNOWN_POPULATION: usize = usize::MAX;
 
 pub struct Reclaimer {
     services: Services,
@@ -96,11 +102,13 @@ impl Reclaimer {
             .apps()
             .filter(|a| a.licensed && a.license.inactivity_days.is_some())
             .collect();
+        let mut phases = Phases::start();
         let sources = if dry_run {
             Vec::new()
         } else {
             self.refresh(&apps, now).await?
         };
+        phases.mark("usage refresh");
         let mut records: HashMap<AppId, Vec<(SeatRecord, u64)>> = HashMap::new();
         let mut watch: HashMap<AppId, HashSet<UserId>> = HashMap::new();
         for app in &apps {
@@ -114,15 +122,20 @@ impl Reclaimer {
             );
             records.insert(app.id.clone(), list);
         }
-        let scans = scan(store, &apps, &watch, self.freshness, now).await?;
-        let assigned = assigned_index(store, &apps, &scans).await?;
-        let population = directory::all_users(store).await?.len();
+        phases.mark("seat records");
+        let scans = scan(&self.services.store, &apps, &watch, self.freshness, now).await?;
+        phases.mark("scan");
+        let assigned = assigned_index(&self.services.store, &apps, &scans).await?;
+        phases.mark("who assigned each unused seat");
+        // Read only when a removal or a grant goes through the gates (a dry run never needs it).
+        let population = AtomicUsize::new(UNKNOWN_POPULATION);
         let mut report = RunReport {
             at: now,
             dry_run,
             complete: true,
             sources,
             apps: Vec::new(),
+            phases: Vec::new(),
         };
         for (index, (app, scan)) in apps.iter().zip(scans).enumerate() {
             let mut pass = AppPass {
@@ -132,7 +145,7 @@ impl Reclaimer {
                 assigned: &assigned,
                 scan: &scan,
                 dry_run,
-                population,
+                population: &population,
                 now,
                 out: AppOutcome {
                     app: app.id.clone(),
@@ -154,6 +167,8 @@ impl Reclaimer {
                 break;
             }
         }
+        phases.mark("per-app passes");
+        report.phases = phases.done;
         Ok(report)
     }
 
@@ -260,38 +275,6 @@ impl Reclaimer {
     }
 }
 
-/// When Loadout assigned each unused seat, from each user's intent, read once per user however
-/// many apps they leave unused (by app index; a seat Loadout did not assign is absent: an app
-/// only observed in a group carries the "observed" marker).
-async fn assigned_index(
-    store: &dyn crate::ports::StateStore,
-    apps: &[&CatalogApp],
-    scans: &[AppScan],
-) -> Result<HashMap<UserId, Vec<(u16, DateTime<Utc>)>>, ReclaimError> {
-    let index: HashMap<&AppId, u16> = apps
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (&a.id, i as u16))
-        .collect();
-    let mut out: HashMap<UserId, Vec<(u16, DateTime<Utc>)>> = HashMap::new();
-    for scan in scans {
-        for seat in &scan.unused {
-            if out.contains_key(&seat.user) {
-                continue;
-            }
-            let (current, _) = intent::load(store, &seat.user).await?;
-            let assigned = current
-                .apps
-                .iter()
-                .filter(|m| m.assigned_by.as_str() != "observed")
-                .filter_map(|m| index.get(&m.app_id).map(|i| (*i, m.assigned_at)))
-                .collect();
-            out.insert(seat.user.clone(), assigned);
-        }
-    }
-    Ok(out)
-}
-
 fn pending_grant(state: &SeatState) -> bool {
     matches!(
         state,
@@ -312,7 +295,8 @@ struct AppPass<'a> {
     assigned: &'a HashMap<UserId, Vec<(u16, DateTime<Utc>)>>,
     scan: &'a AppScan,
     dry_run: bool,
-    population: usize,
+    /// The directory's size (the breaker's share), read at the first change dispatched.
+    population: &'a AtomicUsize,
     now: DateTime<Utc>,
     out: AppOutcome,
     /// Holders left after this run's removals (the minimum is kept against it).
@@ -323,6 +307,18 @@ impl AppPass<'_> {
     fn time_is_short(&self) -> bool {
         crate::deadline::remaining(self.r.services.clock.now())
             .is_some_and(|left| left < DEADLINE_RESERVE)
+    }
+
+    async fn population(&self) -> Result<usize, ReclaimError> {
+        let known = self.population.load(Ordering::Relaxed);
+        if known != UNKNOWN_POPULATION {
+            return Ok(known);
+        }
+        let n = directory::all_users(self.r.services.store.as_ref())
+            .await?
+            .len();
+        self.population.store(n, Ordering::Relaxed);
+        Ok(n)
     }
 
     fn threshold_days(&self) -> u32 {
@@ -664,7 +660,7 @@ impl AppPass<'_> {
             &self.r.services,
             &self.r.governance,
             &change,
-            self.population,
+            self.population().await?,
             self.now,
         )
         .await?;
@@ -841,7 +837,7 @@ impl AppPass<'_> {
             &self.r.services,
             &self.r.governance,
             &change,
-            self.population,
+            self.population().await?,
             self.now,
         )
         .await?;

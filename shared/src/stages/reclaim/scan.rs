@@ -14,6 +14,8 @@ use crate::usage::{AppStanding, FreshnessPolicy, UsageVerdict, app_standing, use
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use tracing::Instrument;
 
 /// An unused seat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +45,13 @@ pub struct AppScan {
 /// Scans `apps` (licensed, with a threshold) at `now`. `watch` names, per app, the users whose
 /// open records need their verdict.
 pub async fn scan(
-    store: &dyn StateStore,
+    shared: &Arc<dyn StateStore>,
     apps: &[&CatalogApp],
     watch: &HashMap<AppId, HashSet<UserId>>,
     policy: FreshnessPolicy,
     now: DateTime<Utc>,
 ) -> Result<Vec<AppScan>, ReclaimError> {
+    let store = shared.as_ref();
     let sources = load_sources(store).await?;
     let histories = load_histories(store).await?;
     let matches = identity::all_matches(store).await?;
@@ -57,12 +60,25 @@ pub async fn scan(
     let mut index: HashMap<UserId, u32> = HashMap::new();
     let mut held: Vec<Vec<(u16, PushMode)>> = Vec::new();
     let mut scans = Vec::with_capacity(apps.len());
+    // Each app's snapshots read and decoded in their own task, a few apps ahead.
+    // Owned ids (a closure over borrowed ones would be higher-ranked: see `assigned`).
+    let ids: Vec<AppId> = apps.iter().map(|a| a.id.clone()).collect();
+    let mut snapshots = futures::stream::iter(ids)
+        .map(|app| {
+            let store = shared.clone();
+            tokio::spawn(
+                async move { app_snapshots(store.as_ref(), &app).await }
+                    .instrument(tracing::Span::current()),
+            )
+        })
+        .buffered(4);
     for (i, app) in apps.iter().enumerate() {
         let threshold = Duration::days(i64::from(app.license.inactivity_days.unwrap_or(0)));
-        let (pk, _) = keys::group_snapshot(&app.id, PushMode::Auto, 0);
+        let Some(read) = snapshots.next().await else {
+            break;
+        };
         let mut holders = 0usize;
-        for item in store.query(&pk, &format!("{}#", app.id)).await? {
-            let snapshot: observed::GroupSnapshot = item.decode()?;
+        for snapshot in read?? {
             for member in &snapshot.members {
                 let Some(user) = matches.get(member) else {
                     continue;
@@ -96,13 +112,21 @@ pub async fn scan(
             watched: HashMap::new(),
         });
     }
+    drop(snapshots);
     drop(matches);
     let mut visited = vec![false; users.len()];
+    // Each shard read in its own task, so decoding a fleet's records uses every core.
     let mut shards = futures::stream::iter(0..keys::LAST_SEEN_SHARDS)
-        .map(|shard| async move { load_shard(store, shard).await })
+        .map(|shard| {
+            let store = shared.clone();
+            tokio::spawn(
+                async move { load_shard(store.as_ref(), shard).await }
+                    .instrument(tracing::Span::current()),
+            )
+        })
         .buffered(4);
     while let Some(shard) = shards.next().await {
-        for (user, record, _) in shard? {
+        for (user, record, _) in shard?? {
             let Some(&idx) = index.get(&user) else {
                 continue;
             };
@@ -142,6 +166,19 @@ pub async fn scan(
             .sort_by(|a, b| a.since.cmp(&b.since).then(a.user.cmp(&b.user)));
     }
     Ok(scans)
+}
+
+/// The snapshots of an app's groups (every push mode and shard).
+async fn app_snapshots(
+    store: &dyn StateStore,
+    app: &AppId,
+) -> Result<Vec<observed::GroupSnapshot>, ReclaimError> {
+    let (pk, _) = keys::group_snapshot(app, PushMode::Auto, 0);
+    let mut out = Vec::new();
+    for item in store.query(&pk, &format!("{app}#")).await? {
+        out.push(item.decode()?);
+    }
+    Ok(out)
 }
 
 fn judge(
