@@ -17,6 +17,7 @@ use super::approval_request::open_asked;
 use super::approve::Approvals;
 use super::batch::{BatchReport, InboundMessage, dead_letter, decode_envelope, process_each};
 use super::intent::{self, Settlement};
+use super::lanes::{process_lanes, user_and_app};
 use super::membership::{AppTarget, AppWriter, Change, Failure, UserChange};
 use super::policy_repo::PolicyCache;
 use super::{Services, StageError};
@@ -168,7 +169,7 @@ impl Executor {
             Some(false) => names::FLUSH,
             _ => names::EXECUTE,
         };
-        process_each(s, queue, messages, |m| async move {
+        let handle = |m: InboundMessage| async move {
             let kind = serde_json::from_str::<serde_json::Value>(&m.body)
                 .ok()
                 .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned));
@@ -192,8 +193,13 @@ impl Executor {
                 }
                 Err(e) => Err(e),
             }
-        })
-        .await
+        };
+        if queue == names::EXECUTE {
+            // One user's changes to different apps are recorded side by side.
+            process_lanes(s, queue, messages, user_and_app, handle).await
+        } else {
+            process_each(s, queue, messages, handle).await
+        }
     }
 
     /// Opens the ServiceNow requests of a held assignment (none without ServiceNow). A request

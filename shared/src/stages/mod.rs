@@ -18,6 +18,7 @@ pub mod identity;
 pub mod inbound_secrets;
 pub mod intake;
 pub mod intent;
+pub mod lanes;
 pub mod membership;
 pub mod observed;
 pub mod policy_repo;

@@ -1,0 +1,213 @@
+//! A batch split into lanes that run side by side. Within a lane, messages run in order and a
+//! FIFO lane stops at its first failure ([`process_each`]); lanes do not wait for each other.
+//! The executor's lane is one user's changes to one app: a joiner's eight apps are recorded
+//! together instead of one after another (eight times the round trips before the first
+//! response), while each app still sees that user's changes in order. Lanes of one FIFO group
+//! are independent by construction (a change to one app never depends on another app's), so a
+//! failure in one lane holds back only the later messages of that lane.
+
+use super::Services;
+use super::StageError;
+use super::batch::{BatchReport, InboundMessage, process_each};
+use std::future::Future;
+
+/// Runs `process` on every message, the messages of each lane (named by `lane`) in order, the
+/// lanes concurrently; reports which to retry, as [`process_each`] does.
+pub async fn process_lanes<L, F, Fut>(
+    services: &Services,
+    queue: &str,
+    messages: Vec<InboundMessage>,
+    lane: L,
+    process: F,
+) -> BatchReport
+where
+    L: Fn(&InboundMessage) -> String,
+    F: Fn(InboundMessage) -> Fut,
+    Fut: Future<Output = Result<(), StageError>>,
+{
+    // Lanes in the order of their first message, each in delivery order.
+    let mut lanes: Vec<(String, Vec<InboundMessage>)> = Vec::new();
+    for message in messages {
+        let name = lane(&message);
+        match lanes.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, list)) => list.push(message),
+            None => lanes.push((name, vec![message])),
+        }
+    }
+    let process = &process;
+    let reports = futures::future::join_all(
+        lanes
+            .into_iter()
+            .map(|(_, list)| process_each(services, queue, list, process)),
+    )
+    .await;
+    let mut report = BatchReport::default();
+    for r in reports {
+        report.failed.extend(r.failed);
+        report.dead_lettered.extend(r.dead_lettered);
+        report.succeeded += r.succeeded;
+    }
+    report
+}
+
+/// The executor's lane of a message: its FIFO group (the user) and the app its payload names;
+/// a body without an app stays in its group's own lane.
+pub fn user_and_app(message: &InboundMessage) -> String {
+    let group = message.group_id.as_deref().unwrap_or_default();
+    let app = serde_json::from_str::<serde_json::Value>(&message.body)
+        .ok()
+        .and_then(|v| {
+            let payload = v.get("payload")?;
+            payload
+                .get("app_id")
+                .or_else(|| payload.get("action").and_then(|a| a.get("app_id")))
+                .and_then(|a| a.as_str())
+                .map(str::to_owned)
+        });
+    match app {
+        Some(app) => format!("{group}\u{1f}{app}"),
+        None => group.to_owned(),
+    }
+}
+
+#[cfg(all(test, feature = "local"))]
+mod tests {
+    use super::*;
+    use crate::ports::queue::names;
+    use serde_json::json;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn services() -> Services {
+        use crate::adapters::local::{
+            LocalDb, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
+        };
+        use crate::config::Settings;
+        use crate::ports::{Clock, SystemClock};
+        let db = LocalDb::in_memory().expect("db");
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let settings = Settings::default();
+        Services {
+            store: Arc::new(SqliteStateStore::new(db.clone(), clock.clone())),
+            audit: Arc::new(SqliteAuditLog::new(db.clone())),
+            queue: Arc::new(SqliteQueue::new(
+                db,
+                clock.clone(),
+                QueueSpec::pipeline(settings.max_receives),
+            )),
+            secrets: Arc::new(LocalSecrets::with_loader(Box::new(Default::default))),
+            clock,
+            settings,
+        }
+    }
+
+    fn action(id: &str, user: &str, app: &str) -> InboundMessage {
+        InboundMessage {
+            message_id: id.into(),
+            body: json!({"schema_version": 1, "correlation_id": format!("c-{id}"),
+                "payload": {"app_id": app, "user_id": user}})
+            .to_string(),
+            receive_count: 1,
+            group_id: Some(user.into()),
+        }
+    }
+
+    #[test]
+    fn the_lane_is_the_user_and_the_app_the_payload_names() {
+        assert_eq!(
+            user_and_app(&action("1", "ann", "slack")),
+            user_and_app(&action("2", "ann", "slack"))
+        );
+        assert_ne!(
+            user_and_app(&action("1", "ann", "slack")),
+            user_and_app(&action("1", "ann", "zoom"))
+        );
+        assert_ne!(
+            user_and_app(&action("1", "ann", "slack")),
+            user_and_app(&action("1", "bob", "slack"))
+        );
+        let ask = InboundMessage {
+            body: json!({"payload": {"action": {"app_id": "gong"}}}).to_string(),
+            ..action("3", "ann", "x")
+        };
+        assert_eq!(
+            user_and_app(&ask),
+            user_and_app(&action("4", "ann", "gong"))
+        );
+        let garbage = InboundMessage {
+            body: "{{{".into(),
+            ..action("5", "ann", "x")
+        };
+        assert_eq!(
+            user_and_app(&garbage),
+            "ann",
+            "unreadable: the group's own lane"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_users_apps_are_recorded_side_by_side() {
+        let services = services();
+        // Each message waits until both have started: run one after the other, they never would.
+        let barrier = tokio::sync::Barrier::new(2);
+        let report = tokio::time::timeout(
+            Duration::from_secs(10),
+            process_lanes(
+                &services,
+                names::EXECUTE,
+                vec![action("a", "ann", "slack"), action("b", "ann", "zoom")],
+                user_and_app,
+                |_| async {
+                    barrier.wait().await;
+                    Ok(())
+                },
+            ),
+        )
+        .await
+        .expect("the two apps' lanes ran concurrently");
+        assert_eq!(report.succeeded, 2);
+        assert!(report.failed.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failure_holds_back_only_the_rest_of_its_own_lane() {
+        let services = services();
+        let order = std::sync::Mutex::new(Vec::new());
+        let report = process_lanes(
+            &services,
+            names::EXECUTE,
+            vec![
+                action("ann-slack-1", "ann", "slack"),
+                action("ann-zoom-1", "ann", "zoom"),
+                action("ann-slack-2", "ann", "slack"),
+                action("bob-slack-1", "bob", "slack"),
+                action("ann-zoom-2", "ann", "zoom"),
+            ],
+            user_and_app,
+            |m| {
+                order.lock().unwrap().push(m.message_id.clone());
+                async move {
+                    if m.message_id == "ann-slack-1" {
+                        Err(StageError::Retryable("UEM refused for now".into()))
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(report.failed, ["ann-slack-1", "ann-slack-2"]);
+        assert_eq!(report.succeeded, 3, "ann's zoom and bob went on");
+        let order = order.lock().unwrap().clone();
+        let at = |id: &str| order.iter().position(|m| m == id);
+        assert!(
+            at("ann-zoom-1") < at("ann-zoom-2"),
+            "in order within a lane"
+        );
+        assert_eq!(
+            at("ann-slack-2"),
+            None,
+            "held back behind its lane's failure"
+        );
+    }
+}
