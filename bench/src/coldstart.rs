@@ -13,7 +13,8 @@
 //!
 //! Binaries: `LOADOUT_COLDSTART_BIN_DIR`, else `$CARGO_TARGET_DIR/release`, else
 //! `target/release` (`cargo build --release -p webhook-intake -p context-enricher -p
-//! decision-engine -p uem-executor`). `LOADOUT_COLDSTART_RUNS` (default 9) runs per function,
+//! decision-engine -p uem-executor -p sweeper -p license-reclaimer`); approval-callback is not
+//! measured (its first request needs an approval open in ServiceNow). `LOADOUT_COLDSTART_RUNS` (default 9) runs per function,
 //! after one discarded run that loads the binary into the page cache. The functions get a clean
 //! environment; only `SSL_CERT_FILE` / `SSL_CERT_DIR` pass through (where the TLS stacks load root
 //! certificates from during init; loading only the bundle made no measurable difference here).
@@ -35,13 +36,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-const FUNCTIONS: [&str; 4] = [
+const FUNCTIONS: [&str; 6] = [
     "webhook-intake",
     "context-enricher",
     "decision-engine",
     "uem-executor",
+    "sweeper",
+    "license-reclaimer",
 ];
+/// The functions EventBridge starts (their first event is a schedule's).
+const SCHEDULED: [&str; 2] = ["sweeper", "license-reclaimer"];
 const INIT_MS_MAX: f64 = 20.0;
+/// The first response, UEM's own time taken out.
+const FIRST_MS_MAX: f64 = 500.0;
 const ZIP_BYTES_MAX: u64 = 8_000_000;
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -253,6 +260,8 @@ fn answered_ok(function: &str, outcome: &Outcome) -> bool {
     };
     if function == "webhook-intake" {
         value["statusCode"] == 202
+    } else if SCHEDULED.contains(&function) {
+        value.is_object() && value.get("error").is_none()
     } else {
         value["batchItemFailures"]
             .as_array()
@@ -268,6 +277,7 @@ async fn cold_start(
     env: &[(String, String)],
     event: Vec<u8>,
     log: &std::path::Path,
+    traced: bool,
 ) -> Result<(Sample, Outcome), String> {
     *api.run.lock().expect("lock") = Run {
         function: function.to_owned(),
@@ -296,8 +306,12 @@ async fn cold_start(
             format!("/aws/lambda/{function}"),
         )
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "coldstart")
-        .env("AWS_LAMBDA_LOG_LEVEL", "warn")
+        .env(
+            "AWS_LAMBDA_LOG_LEVEL",
+            if traced { "warn,loadout=debug" } else { "warn" },
+        )
         .env("_HANDLER", "bootstrap")
+        .envs(traced.then_some(("LOADOUT_TRACE_SPANS", "1")))
         // Where rustls-native-certs loads root certificates from, when the bench is told.
         .envs(
             ["SSL_CERT_FILE", "SSL_CERT_DIR"]
@@ -372,6 +386,20 @@ async fn prepare_event(
         .iter()
         .filter(|e| examples.devices.iter().any(|d| d.user_id == e.id))
         .collect();
+    if SCHEDULED.contains(&function) {
+        let event = json!({
+            "version": "0",
+            "id": uuid::Uuid::new_v4().to_string(),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": chrono::Utc::now().to_rfc3339(),
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {},
+        });
+        return Ok((event.to_string().into_bytes(), None));
+    }
     let user = users[user_index % users.len()];
     let body = hr_event("joiner", user, &[]);
     let webhook_id = format!("coldstart-{}", uuid::Uuid::new_v4().simple());
@@ -417,6 +445,63 @@ async fn prepare_event(
 // ----------------------------------------------------------------------------------------------
 // The benchmark
 
+/// One span name's closes in a traced run.
+#[derive(Debug, Clone, PartialEq)]
+struct SpanTotal {
+    name: String,
+    count: usize,
+    /// Busy plus idle: the span's wall time.
+    total_ms: f64,
+}
+
+/// Sums the span-close lines (`LOADOUT_TRACE_SPANS`) of a JSON log by span name, longest first.
+fn span_totals(log: &str) -> Vec<SpanTotal> {
+    let mut totals: Vec<SpanTotal> = Vec::new();
+    for line in log.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let fields = &v["fields"];
+        if fields["message"] != "close" {
+            continue;
+        }
+        let Some(name) = v["span"]["name"].as_str() else {
+            continue;
+        };
+        let took = ["time.busy", "time.idle"]
+            .iter()
+            .filter_map(|k| fields[*k].as_str().and_then(duration_ms))
+            .sum::<f64>();
+        match totals.iter_mut().find(|t| t.name == name) {
+            Some(t) => {
+                t.count += 1;
+                t.total_ms += took;
+            }
+            None => totals.push(SpanTotal {
+                name: name.to_owned(),
+                count: 1,
+                total_ms: took,
+            }),
+        }
+    }
+    totals.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+    totals
+}
+
+/// `12.3ms`, `456µs`, `1.2s`, `78ns` (tracing-subscriber's span timings) in milliseconds.
+fn duration_ms(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    Some(match unit {
+        "ns" => n / 1e6,
+        "µs" | "us" => n / 1e3,
+        "ms" => n,
+        "s" => n * 1e3,
+        _ => return None,
+    })
+}
+
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
@@ -451,7 +536,8 @@ async fn bench() -> Result<Value, String> {
         if !dir.join(f).is_file() {
             return Err(format!(
                 "no {} (build them: cargo build --release -p webhook-intake -p context-enricher \
-                 -p decision-engine -p uem-executor, or set LOADOUT_COLDSTART_BIN_DIR)",
+                 -p decision-engine -p uem-executor -p sweeper -p license-reclaimer, or set \
+                 LOADOUT_COLDSTART_BIN_DIR)",
                 dir.join(f).display()
             ));
         }
@@ -501,8 +587,17 @@ async fn bench() -> Result<Value, String> {
             let (event, batch) =
                 prepare_event(function, &stack, &pipeline, &examples, user_index).await?;
             user_index += 1;
-            let (sample, outcome) =
-                cold_start(&api, &runtime_addr, &binary, function, &env, event, &log).await?;
+            let (sample, outcome) = cold_start(
+                &api,
+                &runtime_addr,
+                &binary,
+                function,
+                &env,
+                event,
+                &log,
+                false,
+            )
+            .await?;
             if let (Some((queue, messages)), Outcome::Response(body)) = (&batch, &outcome)
                 && let Ok(response) = serde_json::from_slice(body)
             {
@@ -520,6 +615,28 @@ async fn bench() -> Result<Value, String> {
             first_cpus.extend(sample.first_cpu.map(ms));
             peaks.extend(sample.peak_rss_kb);
         }
+        // One more cold start with a line per closed span: where the first response's time goes.
+        let traced_log = logs.join(format!("{function}.spans.log"));
+        let (event, batch) =
+            prepare_event(function, &stack, &pipeline, &examples, user_index).await?;
+        user_index += 1;
+        let (_, outcome) = cold_start(
+            &api,
+            &runtime_addr,
+            &binary,
+            function,
+            &env,
+            event,
+            &traced_log,
+            true,
+        )
+        .await?;
+        if let (Some((queue, messages)), Outcome::Response(body)) = (&batch, &outcome)
+            && let Ok(response) = serde_json::from_slice(body)
+        {
+            pipeline.acknowledge(queue, messages, &response).await;
+        }
+        let phases = span_totals(&std::fs::read_to_string(&traced_log).unwrap_or_default());
         let init = summary(inits);
         let first = summary(firsts);
         let init_cpu = summary(init_cpus);
@@ -528,7 +645,15 @@ async fn bench() -> Result<Value, String> {
         let binary_bytes = std::fs::metadata(&binary).map(|m| m.len()).ok();
         let zip_bytes = std::fs::metadata(zip_path(function)).map(|m| m.len()).ok();
         let init_p50 = init["median"].as_f64().unwrap_or(f64::NAN);
+        let first_p50 = first["median"].as_f64().unwrap_or(f64::NAN);
+        // UEM's own latency is not held against the function (the simulator answers at once
+        // here, so this subtracts only its processing).
+        let uem_ms = phases
+            .iter()
+            .find(|p| p.name == "uem.call")
+            .map_or(0.0, |p| p.total_ms);
         let function_met = init_p50 <= INIT_MS_MAX
+            && first_p50 - uem_ms <= FIRST_MS_MAX
             && failures.is_empty()
             && zip_bytes.is_none_or(|z| z <= ZIP_BYTES_MAX);
         met &= function_met;
@@ -550,6 +675,12 @@ async fn bench() -> Result<Value, String> {
         for f in &failures {
             println!("  {function}: an answer was not a success: {f}");
         }
+        println!(
+            "  spans of a traced cold start (count, total ms; nested spans count in their parents too):"
+        );
+        for p in &phases {
+            println!("    {:<24} {:>4} x {:>9.2} ms", p.name, p.count, p.total_ms);
+        }
         functions.insert(
             function.to_owned(),
             json!({
@@ -561,6 +692,7 @@ async fn bench() -> Result<Value, String> {
                 "binary_bytes_x86_64": binary_bytes,
                 "zip_bytes_arm64": zip_bytes,
                 "failed_answers": failures.len(),
+                "spans_ms": phases.iter().map(|p| (p.name.clone(), json!({"count": p.count, "total_ms": (p.total_ms * 100.0).round() / 100.0}))).collect::<serde_json::Map<_, _>>(),
                 "met": function_met,
             }),
         );
@@ -582,7 +714,31 @@ async fn bench() -> Result<Value, String> {
         "benchmark": "coldstart",
         "runs_per_function": runs,
         "functions": functions,
-        "targets": {"init_ms_max": INIT_MS_MAX as u64, "zip_bytes_max": ZIP_BYTES_MAX},
+        "targets": {"init_ms_max": INIT_MS_MAX as u64, "first_response_ms_max_without_uem": FIRST_MS_MAX as u64, "zip_bytes_max": ZIP_BYTES_MAX},
         "met": met,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_closes_are_summed_by_name() {
+        let log = [
+            r#"{"level":"DEBUG","fields":{"message":"close","time.busy":"1.50ms","time.idle":"500µs"},"span":{"name":"dynamodb.get"}}"#,
+            r#"{"level":"DEBUG","fields":{"message":"close","time.busy":"2ms","time.idle":"1.0s"},"span":{"name":"uem.call"}}"#,
+            r#"{"level":"DEBUG","fields":{"message":"close","time.busy":"3.00ms","time.idle":"0ns"},"span":{"name":"dynamodb.get"}}"#,
+            r#"{"level":"WARN","fields":{"message":"something else"}}"#,
+            "not json",
+        ]
+        .join("\n");
+        let totals = span_totals(&log);
+        assert_eq!(totals.len(), 2);
+        assert_eq!(totals[0].name, "uem.call");
+        assert!((totals[0].total_ms - 1002.0).abs() < 1e-9);
+        assert_eq!(totals[1].count, 2);
+        assert!((totals[1].total_ms - 5.0).abs() < 1e-9);
+        assert_eq!(duration_ms("7x"), None);
+    }
 }

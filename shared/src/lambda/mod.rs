@@ -13,6 +13,7 @@ use crate::uem::{CredentialSource, UemApi, UemClient, UemConfig, UemError};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 pub mod handlers;
 
@@ -44,21 +45,33 @@ pub fn init_tracing() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
+    // `LOADOUT_TRACE_SPANS=1`: a line per span closed, with its busy and idle time (the
+    // coldstart bench's per-phase figures; off in a deployment, where it would be noise).
+    let spans = if std::env::var_os("LOADOUT_TRACE_SPANS").is_some() {
+        tracing_subscriber::fmt::format::FmtSpan::CLOSE
+    } else {
+        tracing_subscriber::fmt::format::FmtSpan::NONE
+    };
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_target(false)
         .without_time()
         .with_current_span(true)
+        .with_span_events(spans)
         .try_init();
 }
 
 /// The ports of one Lambda instance, primed ([`prime`]). `with_secrets`: whether this function
 /// reads the secret.
 pub async fn services_from_env(with_secrets: bool) -> Result<(Services, AwsContext), StartupError> {
-    let aws = AwsContext::from_env().await;
+    let aws = AwsContext::from_env()
+        .instrument(tracing::info_span!("init.aws_config"))
+        .await;
     let services = services_from_context(&aws, with_secrets, Settings::from_env()?)?;
-    prime(&services, with_secrets).await;
+    prime(&services, with_secrets)
+        .instrument(tracing::info_span!("init.prime"))
+        .await;
     Ok((services, aws))
 }
 

@@ -61,6 +61,7 @@ impl Decider {
         self
     }
 
+    #[tracing::instrument(name = "decide_batch", skip_all, fields(messages = messages.len()))]
     pub async fn handle_batch(&self, messages: Vec<InboundMessage>) -> BatchReport {
         process_each(&self.services, names::DECIDE, messages, |m| self.process(m)).await
     }

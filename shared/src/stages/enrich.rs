@@ -65,6 +65,7 @@ impl Enricher {
         self
     }
 
+    #[tracing::instrument(name = "enrich_batch", skip_all, fields(messages = messages.len()))]
     pub async fn handle_batch(&self, messages: Vec<InboundMessage>) -> BatchReport {
         process_each(&self.services, names::ENRICH, messages, |m| self.process(m)).await
     }

@@ -121,6 +121,7 @@ impl PolicyCache {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "policy.current", skip_all)]
     pub async fn current(
         &self,
         store: &dyn StateStore,

@@ -382,6 +382,7 @@ impl UemClient {
     /// One call with rate limiting, auth, retries and error mapping. 404 comes back as
     /// `NotFound { what }`. Every wait (the shared budget, a backoff, a `Retry-After`) is bounded
     /// by the invocation's deadline ([`crate::deadline`]).
+    #[tracing::instrument(level = "debug", name = "uem.call", skip_all)]
     pub async fn call(&self, c: &Call<'_>) -> Result<Answer, UemError> {
         let (method, path, query, version, body, replay, what) = (
             &c.method,

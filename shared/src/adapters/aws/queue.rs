@@ -167,6 +167,7 @@ fn whole_seconds(d: Duration) -> i32 {
 
 #[async_trait]
 impl Queue for SqsQueue {
+    #[tracing::instrument(level = "debug", name = "sqs.send", skip_all)]
     async fn send(&self, queue: &str, messages: Vec<OutgoingMessage>) -> Result<(), QueueError> {
         let url = self.url(queue)?;
         // SQS names every FIFO queue `*.fifo`.

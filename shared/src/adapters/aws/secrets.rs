@@ -86,6 +86,7 @@ fn parse_document(text: &str) -> Result<HashMap<String, SecretString>, SecretsEr
 
 #[async_trait]
 impl Secrets for SecretsManagerSecrets {
+    #[tracing::instrument(level = "debug", name = "secrets.get", skip_all)]
     async fn get(&self, key: &str) -> Result<Option<SecretString>, SecretsError> {
         let mut cache = self.cache.lock().await;
         let values = match cache.as_ref() {

@@ -250,6 +250,7 @@ impl DynamoStateStore {
 
 #[async_trait]
 impl StateStore for DynamoStateStore {
+    #[tracing::instrument(level = "debug", name = "dynamodb.get", skip_all)]
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -266,6 +267,7 @@ impl StateStore for DynamoStateStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "dynamodb.get_many", skip_all)]
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
         let mut found: HashMap<(String, String), Item> = HashMap::new();
         for chunk in keys.chunks(BATCH_GET_LIMIT) {
@@ -321,6 +323,7 @@ impl StateStore for DynamoStateStore {
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
+    #[tracing::instrument(level = "debug", name = "dynamodb.put", skip_all)]
     async fn put(
         &self,
         pk: &str,
@@ -362,6 +365,7 @@ impl StateStore for DynamoStateStore {
             })
     }
 
+    #[tracing::instrument(level = "debug", name = "dynamodb.delete", skip_all)]
     async fn delete(&self, pk: &str, sk: &str, condition: Condition) -> Result<(), StoreError> {
         let mut expr = Expression::default();
         let condition = self.condition(condition, &mut expr);
@@ -386,6 +390,7 @@ impl StateStore for DynamoStateStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", name = "dynamodb.query", skip_all)]
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut expr = Expression::default();
         expr.name("#pk", PK);
@@ -427,6 +432,7 @@ impl StateStore for DynamoStateStore {
         Ok(items)
     }
 
+    #[tracing::instrument(level = "debug", name = "dynamodb.transact", skip_all)]
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
