@@ -181,6 +181,25 @@ pub async fn store_get_many_answers_in_order(store: &dyn StateStore, now: DateTi
         "a key asked twice is answered twice"
     );
     assert!(store.get_many(&[]).await.expect("none").is_empty());
+    // The same answers as text, decoded by the caller.
+    let texts = store.get_many_text(&keys).await.expect("get_many_text");
+    assert_eq!(texts.len(), keys.len());
+    for (item, text) in got.iter().zip(&texts) {
+        match (item, text) {
+            (Some(item), Some(text)) => {
+                assert_eq!(
+                    (&text.pk, &text.sk, text.version),
+                    (&item.pk, &item.sk, item.version)
+                );
+                assert_eq!(
+                    text.decode::<serde_json::Value>().expect("decodes"),
+                    item.data
+                );
+            }
+            (None, None) => {}
+            other => panic!("get_many and get_many_text disagree: {other:?}"),
+        }
+    }
 }
 
 pub async fn store_query_prefix_in_order(store: &dyn StateStore) {
@@ -209,6 +228,20 @@ pub async fn store_query_prefix_in_order(store: &dyn StateStore) {
         "prefix match in byte order"
     );
     assert_eq!(store.query(&pk, "").await.expect("all").len(), 5);
+    // The same items as text, in the same order.
+    let items = store.query(&pk, "b#").await.expect("query");
+    let texts = store.query_text(&pk, "b#").await.expect("query_text");
+    assert_eq!(texts.len(), items.len());
+    for (item, text) in items.iter().zip(&texts) {
+        assert_eq!(
+            (&text.pk, &text.sk, text.version),
+            (&item.pk, &item.sk, item.version)
+        );
+        assert_eq!(
+            text.decode::<serde_json::Value>().expect("decodes"),
+            item.data
+        );
+    }
 }
 
 pub async fn store_query_pages_past_large_partitions(store: &dyn StateStore) {

@@ -13,4 +13,4 @@ pub use audit_log::{AuditError, AuditLog, AuditQuery};
 pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 pub use secrets::{NoSecrets, SecretString, Secrets, SecretsError};
-pub use state_store::{Condition, Item, StateStore, StateStoreExt, StoreError, Write};
+pub use state_store::{Condition, Item, StateStore, StateStoreExt, StoreError, TextItem, Write};

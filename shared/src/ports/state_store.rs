@@ -29,6 +29,26 @@ impl Item {
     }
 }
 
+/// An item as its stored JSON text, decoded only into the type the caller wants (a scan over a
+/// fleet's records skips building a JSON tree for each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextItem {
+    pub pk: String,
+    pub sk: String,
+    pub text: String,
+    pub version: u64,
+}
+
+impl TextItem {
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
+        serde_json::from_str(&self.text).map_err(|e| StoreError::Decode {
+            pk: self.pk.clone(),
+            sk: self.sk.clone(),
+            message: e.to_string(),
+        })
+    }
+}
+
 /// A write's precondition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {
@@ -135,8 +155,45 @@ pub trait StateStore: Send + Sync {
         Ok(out)
     }
 
+    /// [`StateStore::get_many`] with each item's data as its JSON text. Both adapters store the
+    /// text and hand it over as is; this default re-encodes.
+    async fn get_many_text(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<TextItem>>, StoreError> {
+        Ok(self
+            .get_many(keys)
+            .await?
+            .into_iter()
+            .map(|item| {
+                item.map(|i| TextItem {
+                    text: i.data.to_string(),
+                    pk: i.pk,
+                    sk: i.sk,
+                    version: i.version,
+                })
+            })
+            .collect())
+    }
+
     /// Live items of one partition whose sort key starts with `sk_prefix`, in sort-key order.
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError>;
+
+    /// [`StateStore::query`] with each item's data as its JSON text (see
+    /// [`StateStore::get_many_text`]).
+    async fn query_text(&self, pk: &str, sk_prefix: &str) -> Result<Vec<TextItem>, StoreError> {
+        Ok(self
+            .query(pk, sk_prefix)
+            .await?
+            .into_iter()
+            .map(|i| TextItem {
+                text: i.data.to_string(),
+                pk: i.pk,
+                sk: i.sk,
+                version: i.version,
+            })
+            .collect())
+    }
 
     /// All writes happen, or none (the first failed condition cancels the lot).
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;

@@ -290,7 +290,10 @@ pub async fn load_shard(
     store: &dyn StateStore,
     shard: u16,
 ) -> Result<Vec<(UserId, UserLastSeen, u64)>, UsageError> {
-    let items = store.query(&keys::last_seen_partition(shard), "").await?;
+    // As text: a shard holds thousands of records, decoded straight into their type.
+    let items = store
+        .query_text(&keys::last_seen_partition(shard), "")
+        .await?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let record: UserLastSeen = item.decode()?;

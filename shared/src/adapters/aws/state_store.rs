@@ -10,7 +10,7 @@
 
 use super::sdk_error::describe;
 use crate::ports::Clock;
-use crate::ports::state_store::{Condition, Item, StateStore, StoreError, Write};
+use crate::ports::state_store::{Condition, Item, StateStore, StoreError, TextItem, Write};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -158,6 +158,130 @@ impl DynamoStateStore {
         }
     }
 
+    /// The live items at `keys` by key, read with `BatchGetItem` (100 keys a call; unprocessed
+    /// keys asked again with a backoff).
+    async fn batch_items(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), HashMap<String, AttributeValue>>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            // DynamoDB refuses a batch that names a key twice.
+            let mut asked: Vec<&(String, String)> = chunk.iter().collect();
+            asked.sort();
+            asked.dedup();
+            let mut pending: Vec<HashMap<String, AttributeValue>> =
+                asked.into_iter().map(|(pk, sk)| key(pk, sk)).collect();
+            let mut tries = 0;
+            while !pending.is_empty() {
+                tries += 1;
+                if tries > BATCH_GET_TRIES {
+                    return Err(StoreError::Unavailable(format!(
+                        "BatchGetItem left {} key(s) unprocessed after {BATCH_GET_TRIES} calls",
+                        pending.len()
+                    )));
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(format!("BatchGetItem: {e}")))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(describe("BatchGetItem", &e)))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                    if let (true, Some(pk), Some(sk)) = (self.is_live(item), text(PK), text(SK)) {
+                        found.insert((pk, sk), item.clone());
+                    }
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    // Unprocessed keys mean throttling (or a response over 16 MB): back off.
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << tries.min(6))).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The live items of a partition whose sort key starts with `sk_prefix`, every page.
+    async fn query_items(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut expr = Expression::default();
+        expr.name("#pk", PK);
+        expr.value(":pk", s(pk));
+        expr.text = "#pk = :pk".to_owned();
+        // DynamoDB refuses an empty string as a key value, so "every sort key" has no begins_with.
+        if !sk_prefix.is_empty() {
+            expr.name("#sk", SK);
+            expr.value(":prefix", s(sk_prefix));
+            expr.text.push_str(" AND begins_with(#sk, :prefix)");
+        }
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(&expr.text)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::Unavailable(describe("Query", &e)))?;
+            items.extend(out.items().iter().filter(|i| self.is_live(i)).cloned());
+            match out.last_evaluated_key() {
+                Some(last) if !last.is_empty() => start = Some(last.clone()),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
+    /// An item's key, version and data as its stored JSON text.
+    fn text_item(&self, item: &HashMap<String, AttributeValue>) -> Result<TextItem, StoreError> {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+        let pk = text(PK).cloned().unwrap_or_default();
+        let sk = text(SK).cloned().unwrap_or_default();
+        let version = item
+            .get(VER)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        match (text(DATA), version) {
+            (Some(data), Some(version)) => Ok(TextItem {
+                text: data.clone(),
+                pk,
+                sk,
+                version,
+            }),
+            _ => Err(StoreError::Decode {
+                pk,
+                sk,
+                message: "no data or no numeric ver attribute".into(),
+            }),
+        }
+    }
+
     fn decode(&self, item: &HashMap<String, AttributeValue>) -> Result<Item, StoreError> {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
         let pk = text(PK).cloned().unwrap_or_default();
@@ -269,58 +393,21 @@ impl StateStore for DynamoStateStore {
 
     #[tracing::instrument(level = "debug", name = "dynamodb.get_many", skip_all)]
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
-        let mut found: HashMap<(String, String), Item> = HashMap::new();
-        for chunk in keys.chunks(BATCH_GET_LIMIT) {
-            // DynamoDB refuses a batch that names a key twice.
-            let mut asked: Vec<&(String, String)> = chunk.iter().collect();
-            asked.sort();
-            asked.dedup();
-            let mut pending: Vec<HashMap<String, AttributeValue>> =
-                asked.into_iter().map(|(pk, sk)| key(pk, sk)).collect();
-            let mut tries = 0;
-            while !pending.is_empty() {
-                tries += 1;
-                if tries > BATCH_GET_TRIES {
-                    return Err(StoreError::Unavailable(format!(
-                        "BatchGetItem left {} key(s) unprocessed after {BATCH_GET_TRIES} calls",
-                        pending.len()
-                    )));
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(pending))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(format!("BatchGetItem: {e}")))?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::Unavailable(describe("BatchGetItem", &e)))?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    if self.is_live(item) {
-                        let item = self.decode(item)?;
-                        found.insert((item.pk.clone(), item.sk.clone()), item);
-                    }
-                }
-                pending = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .map(|k| k.keys().to_vec())
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    // Unprocessed keys mean throttling (or a response over 16 MB): back off.
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << tries.min(6))).await;
-                }
-            }
-        }
-        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+        let found = self.batch_items(keys).await?;
+        keys.iter()
+            .map(|k| found.get(k).map(|item| self.decode(item)).transpose())
+            .collect()
+    }
+
+    #[tracing::instrument(level = "debug", name = "dynamodb.get_many", skip_all)]
+    async fn get_many_text(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<TextItem>>, StoreError> {
+        let found = self.batch_items(keys).await?;
+        keys.iter()
+            .map(|k| found.get(k).map(|item| self.text_item(item)).transpose())
+            .collect()
     }
 
     #[tracing::instrument(level = "debug", name = "dynamodb.put", skip_all)]
@@ -392,42 +479,25 @@ impl StateStore for DynamoStateStore {
 
     #[tracing::instrument(level = "debug", name = "dynamodb.query", skip_all)]
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let mut expr = Expression::default();
-        expr.name("#pk", PK);
-        expr.value(":pk", s(pk));
-        expr.text = "#pk = :pk".to_owned();
-        // DynamoDB refuses an empty string as a key value, so "every sort key" has no begins_with.
-        if !sk_prefix.is_empty() {
-            expr.name("#sk", SK);
-            expr.value(":prefix", s(sk_prefix));
-            expr.text.push_str(" AND begins_with(#sk, :prefix)");
-        }
-        let mut items = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression(&expr.text)
-                .set_expression_attribute_names(expr.names())
-                .set_expression_attribute_values(expr.values())
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| StoreError::Unavailable(describe("Query", &e)))?;
-            for item in out.items() {
-                if self.is_live(item) {
-                    items.push(self.decode(item)?);
-                }
-            }
-            match out.last_evaluated_key() {
-                Some(last) if !last.is_empty() => start = Some(last.clone()),
-                _ => break,
-            }
-        }
+        let mut items = self
+            .query_items(pk, sk_prefix)
+            .await?
+            .iter()
+            .map(|i| self.decode(i))
+            .collect::<Result<Vec<_>, _>>()?;
         // DynamoDB already returns sort-key (byte) order; sorting keeps the promise explicit.
+        items.sort_by(|a, b| a.sk.cmp(&b.sk));
+        Ok(items)
+    }
+
+    #[tracing::instrument(level = "debug", name = "dynamodb.query", skip_all)]
+    async fn query_text(&self, pk: &str, sk_prefix: &str) -> Result<Vec<TextItem>, StoreError> {
+        let mut items = self
+            .query_items(pk, sk_prefix)
+            .await?
+            .iter()
+            .map(|i| self.text_item(i))
+            .collect::<Result<Vec<_>, _>>()?;
         items.sort_by(|a, b| a.sk.cmp(&b.sk));
         Ok(items)
     }

@@ -1,7 +1,7 @@
 //! `StateStore` on SQLite, with DynamoDB's semantics: conditional writes, versions, lazy expiry.
 
 use super::db::LocalDb;
-use crate::ports::{Clock, Condition, Item, StateStore, StoreError, Write};
+use crate::ports::{Clock, Condition, Item, StateStore, StoreError, TextItem, Write};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use std::sync::Arc;
@@ -137,6 +137,72 @@ fn decode_row(
     })
 }
 
+/// A stored row: the JSON text, the version, the expiry.
+type Row = (String, i64, Option<i64>);
+
+impl SqliteStateStore {
+    /// The live rows of a partition whose sort key starts with `prefix`, in sort-key order: the
+    /// sort key, then a [`Row`].
+    async fn partition_rows(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, String, i64, Option<i64>)>, StoreError> {
+        let (pk, prefix, now) = (
+            pk.to_owned(),
+            prefix.to_owned(),
+            self.clock.now().timestamp(),
+        );
+        self.db
+            .with(move |conn| {
+                // Byte-wise prefix match (not LIKE, whose wildcards and case folding differ).
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT sk, data, ver, expires_at FROM state
+                         WHERE pk = ?1 AND substr(sk, 1, length(?2)) = ?2 ORDER BY sk",
+                    )
+                    .map_err(unavailable)?;
+                let rows = stmt
+                    .query_map(params![pk, prefix], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })
+                    .map_err(unavailable)?;
+                let mut live = Vec::new();
+                for row in rows {
+                    let row: (String, String, i64, Option<i64>) = row.map_err(unavailable)?;
+                    if !matches!(row.3, Some(e) if e < now) {
+                        live.push(row);
+                    }
+                }
+                Ok::<_, StoreError>(live)
+            })
+            .await
+    }
+
+    /// The live rows at `keys`, in order, in one call to the database thread.
+    async fn rows_of(&self, keys: &[(String, String)]) -> Result<Vec<Option<Row>>, StoreError> {
+        let (asked, now) = (keys.to_vec(), self.clock.now().timestamp());
+        self.db
+            .with(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT data, ver, expires_at FROM state WHERE pk = ?1 AND sk = ?2",
+                    )
+                    .map_err(unavailable)?;
+                let mut rows = Vec::with_capacity(asked.len());
+                for (pk, sk) in asked {
+                    let row: Option<Row> = stmt
+                        .query_row(params![pk, sk], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                        .map_err(unavailable)?;
+                    rows.push(row.filter(|(_, _, exp)| !matches!(exp, Some(e) if *e < now)));
+                }
+                Ok::<_, StoreError>(rows)
+            })
+            .await
+    }
+}
+
 #[async_trait]
 impl StateStore for SqliteStateStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -173,33 +239,7 @@ impl StateStore for SqliteStateStore {
     }
 
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
-        let (asked, now) = (keys.to_vec(), self.clock.now().timestamp());
-        // One call to the database thread for every key.
-        let rows = self
-            .db
-            .with(move |conn| {
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT data, ver, expires_at FROM state WHERE pk = ?1 AND sk = ?2",
-                    )
-                    .map_err(unavailable)?;
-                let mut rows = Vec::with_capacity(asked.len());
-                for (pk, sk) in asked {
-                    let row = stmt
-                        .query_row(params![pk, sk], |r| {
-                            Ok((
-                                r.get::<_, String>(0)?,
-                                r.get::<_, i64>(1)?,
-                                r.get::<_, Option<i64>>(2)?,
-                            ))
-                        })
-                        .optional()
-                        .map_err(unavailable)?;
-                    rows.push(row.filter(|(_, _, exp)| !matches!(exp, Some(e) if *e < now)));
-                }
-                Ok::<_, StoreError>(rows)
-            })
-            .await?;
+        let rows = self.rows_of(keys).await?;
         keys.iter()
             .zip(rows)
             .map(|((pk, sk), row)| {
@@ -207,6 +247,25 @@ impl StateStore for SqliteStateStore {
                     .transpose()
             })
             .collect()
+    }
+
+    async fn get_many_text(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<Option<TextItem>>, StoreError> {
+        let rows = self.rows_of(keys).await?;
+        Ok(keys
+            .iter()
+            .zip(rows)
+            .map(|((pk, sk), row)| {
+                row.map(|(text, ver, _)| TextItem {
+                    pk: pk.clone(),
+                    sk: sk.clone(),
+                    text,
+                    version: ver as u64,
+                })
+            })
+            .collect())
     }
 
     async fn put(
@@ -241,46 +300,26 @@ impl StateStore for SqliteStateStore {
     }
 
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let (pk, prefix, now) = (
-            pk.to_owned(),
-            sk_prefix.to_owned(),
-            self.clock.now().timestamp(),
-        );
-        let partition = pk.clone();
-        let rows = self
-            .db
-            .with(move |conn| {
-                // Byte-wise prefix match (not LIKE, whose wildcards and case folding differ).
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT sk, data, ver, expires_at FROM state
-                         WHERE pk = ?1 AND substr(sk, 1, length(?2)) = ?2 ORDER BY sk",
-                    )
-                    .map_err(unavailable)?;
-                let rows = stmt
-                    .query_map(params![partition, prefix], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, Option<i64>>(3)?,
-                        ))
-                    })
-                    .map_err(unavailable)?;
-                let mut live = Vec::new();
-                for row in rows {
-                    let row = row.map_err(unavailable)?;
-                    if !matches!(row.3, Some(e) if e < now) {
-                        live.push(row);
-                    }
-                }
-                Ok::<_, StoreError>(live)
-            })
-            .await?;
         // Decoded off the database thread, as in `get`.
-        rows.into_iter()
-            .map(|(sk, data, ver, exp)| decode_row(pk.clone(), sk, data, ver, exp))
+        self.partition_rows(pk, sk_prefix)
+            .await?
+            .into_iter()
+            .map(|(sk, data, ver, exp)| decode_row(pk.to_owned(), sk, data, ver, exp))
             .collect()
+    }
+
+    async fn query_text(&self, pk: &str, sk_prefix: &str) -> Result<Vec<TextItem>, StoreError> {
+        Ok(self
+            .partition_rows(pk, sk_prefix)
+            .await?
+            .into_iter()
+            .map(|(sk, text, ver, _)| TextItem {
+                pk: pk.to_owned(),
+                sk,
+                text,
+                version: ver as u64,
+            })
+            .collect())
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {

@@ -71,7 +71,8 @@ async fn read_part(
     let mut reads = futures::stream::iter(batches)
         .map(|batch| async move {
             let keys: Vec<(String, String)> = batch.iter().map(keys::intent).collect();
-            let read = store.get_many(&keys).await;
+            // As text: decoded straight into the intent, without a JSON tree in between.
+            let read = store.get_many_text(&keys).await;
             (batch, read)
         })
         .buffer_unordered(READS_IN_FLIGHT);

@@ -175,7 +175,8 @@ async fn app_snapshots(
 ) -> Result<Vec<observed::GroupSnapshot>, ReclaimError> {
     let (pk, _) = keys::group_snapshot(app, PushMode::Auto, 0);
     let mut out = Vec::new();
-    for item in store.query(&pk, &format!("{app}#")).await? {
+    // As text: a snapshot's member list is thousands of numbers, decoded straight into a Vec.
+    for item in store.query_text(&pk, &format!("{app}#")).await? {
         out.push(item.decode()?);
     }
     Ok(out)
