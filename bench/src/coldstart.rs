@@ -471,7 +471,7 @@ fn span_totals(log: &str) -> Vec<SpanTotal> {
         let took = ["time.busy", "time.idle"]
             .iter()
             .filter_map(|k| fields[*k].as_str().and_then(duration_ms))
-            .sum::<f64>();
+            .fold(0.0, |a, b| a + b);
         match totals.iter_mut().find(|t| t.name == name) {
             Some(t) => {
                 t.count += 1;

@@ -45,21 +45,21 @@ pub fn init_tracing() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
-    // `LOADOUT_TRACE_SPANS=1`: a line per span closed, with its busy and idle time (the
-    // coldstart bench's per-phase figures; off in a deployment, where it would be noise).
-    let spans = if std::env::var_os("LOADOUT_TRACE_SPANS").is_some() {
-        tracing_subscriber::fmt::format::FmtSpan::CLOSE
-    } else {
-        tracing_subscriber::fmt::format::FmtSpan::NONE
-    };
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_target(false)
-        .without_time()
-        .with_current_span(true)
-        .with_span_events(spans)
-        .try_init();
+        .with_current_span(true);
+    // `LOADOUT_TRACE_SPANS=1`: a line per span closed, with its busy and idle time (the
+    // coldstart bench's per-phase figures; off in a deployment, where it would be noise).
+    // Span timings need the timer, which Lambda's own log timestamps otherwise make redundant.
+    let _ = if std::env::var_os("LOADOUT_TRACE_SPANS").is_some() {
+        builder
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .try_init()
+    } else {
+        builder.without_time().try_init()
+    };
 }
 
 /// The ports of one Lambda instance, primed ([`prime`]). `with_secrets`: whether this function

@@ -266,6 +266,9 @@ impl Decider {
             }
             self.record_decision(&envelope, &decision, gated.len(), &observation)
                 .await?;
+            // Each action's records are its own: written side by side, not one after another
+            // (a joiner's eight apps were eight round trips in a row before the first answer).
+            let mut records = Vec::with_capacity(gated.len());
             for (action, gate, approved) in &gated {
                 let waiting =
                     match (&target, gate) {
@@ -274,29 +277,15 @@ impl Decider {
                         })),
                         _ => None,
                     };
-                self.record_action(&envelope, action, gate, waiting.as_deref())
-                    .await?;
-                let key = (action.app_id.clone(), action.kind);
-                match gate {
-                    Gate::Execute if target.is_some() => {
-                        if *approved && let Some(rec) = gate_state.recommendations.get(&key) {
-                            recommendations::done(s.store.as_ref(), rec, now).await?;
-                        }
-                    }
-                    Gate::Execute => {}
-                    held => {
-                        recommendations::hold(
-                            s.store.as_ref(),
-                            action,
-                            held,
-                            recommendations::Origin::Policy,
-                            None,
-                            now,
-                        )
-                        .await?;
-                    }
-                }
+                let rec = match gate {
+                    Gate::Execute if target.is_some() && *approved => gate_state
+                        .recommendations
+                        .get(&(action.app_id.clone(), action.kind)),
+                    _ => None,
+                };
+                records.push(self.record_gated(&envelope, action, gate, waiting, rec, now));
             }
+            futures::future::try_join_all(records).await?;
             let proposed: Vec<(AppId, ActionKind)> = gated
                 .iter()
                 .filter(|(_, g, approved)| *g != Gate::Execute || *approved)
@@ -327,12 +316,14 @@ impl Decider {
         }
         let s = &self.services;
         let mut outgoing = Vec::with_capacity(actions.len());
+        // The correlation's action records, written side by side before the messages go.
+        let mut records = Vec::with_capacity(actions.len());
         for action in actions {
             let (pk, sk) =
                 keys::correlation_action(action.correlation_id.as_str(), &action.action_id);
-            s.store
-                .put_as(&pk, &sk, *action, None, Condition::None)
-                .await?;
+            let data =
+                serde_json::to_value(action).map_err(|e| StageError::Permanent(e.to_string()))?;
+            records.push(async move { s.store.put(&pk, &sk, data, None, Condition::None).await });
             let next = envelope.forward(MessageKind::Action, (*action).clone());
             let body =
                 serde_json::to_string(&next).map_err(|e| StageError::Permanent(e.to_string()))?;
@@ -343,6 +334,7 @@ impl Decider {
                 action.action_id.as_str(),
             ));
         }
+        futures::future::try_join_all(records).await?;
         s.queue.send(names::EXECUTE, outgoing).await?;
         Ok(())
     }
@@ -492,6 +484,41 @@ impl Decider {
             })),
         )
         .await
+    }
+
+    /// An action's records once the decision is saved: its audit, and the recommendation it
+    /// carries out (`done`) or becomes (a held action).
+    async fn record_gated(
+        &self,
+        envelope: &Envelope<EnrichedEvent>,
+        action: &Action,
+        gate: &Gate,
+        waiting: Option<String>,
+        done: Option<&recommendations::Recommendation>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StageError> {
+        let s = &self.services;
+        self.record_action(envelope, action, gate, waiting.as_deref())
+            .await?;
+        match gate {
+            Gate::Execute => {
+                if let Some(rec) = done {
+                    recommendations::done(s.store.as_ref(), rec, now).await?;
+                }
+            }
+            held => {
+                recommendations::hold(
+                    s.store.as_ref(),
+                    action,
+                    held,
+                    recommendations::Origin::Policy,
+                    None,
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn record_action(

@@ -42,6 +42,12 @@ pub struct AppScan {
     pub watched: HashMap<UserId, (bool, UsageVerdict, PushMode)>,
 }
 
+/// Below this many holders, last-seen records are read by key (a tenant of 70 reads one batch
+/// instead of every shard); above it, a shard at a time.
+pub(crate) const POINT_READS_BELOW: usize = 2 * keys::LAST_SEEN_SHARDS as usize;
+/// Keys per batched read (DynamoDB's `BatchGetItem` limit).
+const KEYS_PER_READ: usize = 100;
+
 /// Scans `apps` (licensed, with a threshold) at `now`. `watch` names, per app, the users whose
 /// open records need their verdict.
 pub async fn scan(
@@ -115,33 +121,55 @@ pub async fn scan(
     drop(snapshots);
     drop(matches);
     let mut visited = vec![false; users.len()];
-    // Each shard read in its own task, so decoding a fleet's records uses every core.
-    let mut shards = futures::stream::iter(0..keys::LAST_SEEN_SHARDS)
-        .map(|shard| {
-            let store = shared.clone();
-            tokio::spawn(
-                async move { load_shard(store.as_ref(), shard).await }
-                    .instrument(tracing::Span::current()),
-            )
-        })
-        .buffered(4);
-    while let Some(shard) = shards.next().await {
-        for (user, record, _) in shard?? {
-            let Some(&idx) = index.get(&user) else {
-                continue;
-            };
-            visited[idx as usize] = true;
-            judge(
-                &mut scans,
-                watch,
-                &user,
-                Some(&record),
-                &held[idx as usize],
-                now,
-            );
+    if users.len() < POINT_READS_BELOW {
+        // A small tenant: its holders' records by key, 100 a read, rather than every shard.
+        for (chunk_start, chunk) in users.chunks(KEYS_PER_READ).enumerate() {
+            let keys: Vec<(String, String)> = chunk.iter().map(keys::last_seen).collect();
+            for (offset, item) in store.get_many_text(&keys).await?.into_iter().enumerate() {
+                let Some(item) = item else {
+                    continue;
+                };
+                let idx = chunk_start * KEYS_PER_READ + offset;
+                let record: UserLastSeen = item.decode()?;
+                visited[idx] = true;
+                judge(
+                    &mut scans,
+                    watch,
+                    &users[idx],
+                    Some(&record),
+                    &held[idx],
+                    now,
+                );
+            }
+        }
+    } else {
+        // Each shard read in its own task, so decoding a fleet's records uses every core.
+        let mut shards = futures::stream::iter(0..keys::LAST_SEEN_SHARDS)
+            .map(|shard| {
+                let store = shared.clone();
+                tokio::spawn(
+                    async move { load_shard(store.as_ref(), shard).await }
+                        .instrument(tracing::Span::current()),
+                )
+            })
+            .buffered(4);
+        while let Some(shard) = shards.next().await {
+            for (user, record, _) in shard?? {
+                let Some(&idx) = index.get(&user) else {
+                    continue;
+                };
+                visited[idx as usize] = true;
+                judge(
+                    &mut scans,
+                    watch,
+                    &user,
+                    Some(&record),
+                    &held[idx as usize],
+                    now,
+                );
+            }
         }
     }
-    drop(shards);
     // Holders Loadout has never read usage for: their verdict says why no decision is possible.
     for (idx, seen) in visited.iter().enumerate() {
         if !seen {

@@ -649,3 +649,25 @@ async fn a_run_killed_halfway_resumes_without_double_notices() {
     let again = w.run().await;
     assert_eq!(again.notices(), 0);
 }
+
+/// A fleet above the point-read size has its last-seen records read shard by shard, a small
+/// tenant by key; both are judged alike.
+#[tokio::test]
+async fn a_fleet_read_shard_by_shard_is_judged_as_a_small_tenant_read_by_key() {
+    for n in [40, scan::POINT_READS_BELOW + 20] {
+        let mut w = World::new(n, gong(terms()), Mode::Auto).await;
+        let used: Vec<UserId> = w.users.iter().step_by(3).cloned().collect();
+        for user in &used {
+            w.used.insert(user.clone(), day(-2));
+        }
+        w.clock.set(day(1));
+        w.read().await;
+        let dry = w.reclaimer().run(&w.catalog, true).await.expect("dry run");
+        let gong = &dry.apps[0];
+        assert_eq!(gong.holders, n, "{n} holders");
+        assert_eq!(gong.used, used.len(), "{n} holders");
+        assert_eq!(gong.unused, n - used.len(), "{n} holders");
+        assert_eq!(gong.new_candidates.len(), n - used.len(), "{n} holders");
+        assert!(gong.new_candidates.iter().all(|c| !used.contains(c)));
+    }
+}
