@@ -269,16 +269,30 @@ fn answered_ok(function: &str, outcome: &Outcome) -> bool {
     }
 }
 
+/// What to start and how.
+struct Launch<'a> {
+    binary: &'a std::path::Path,
+    function: &'a str,
+    env: &'a [(String, String)],
+    /// Where its output goes.
+    log: &'a std::path::Path,
+    /// With a line per closed span (`LOADOUT_TRACE_SPANS`).
+    traced: bool,
+}
+
 async fn cold_start(
     api: &RuntimeApi,
     runtime_addr: &str,
-    binary: &std::path::Path,
-    function: &str,
-    env: &[(String, String)],
+    launch: &Launch<'_>,
     event: Vec<u8>,
-    log: &std::path::Path,
-    traced: bool,
 ) -> Result<(Sample, Outcome), String> {
+    let Launch {
+        binary,
+        function,
+        env,
+        log,
+        traced,
+    } = *launch;
     *api.run.lock().expect("lock") = Run {
         function: function.to_owned(),
         pending: Some((uuid::Uuid::new_v4().to_string(), event)),
@@ -587,17 +601,14 @@ async fn bench() -> Result<Value, String> {
             let (event, batch) =
                 prepare_event(function, &stack, &pipeline, &examples, user_index).await?;
             user_index += 1;
-            let (sample, outcome) = cold_start(
-                &api,
-                &runtime_addr,
-                &binary,
+            let launch = Launch {
+                binary: &binary,
                 function,
-                &env,
-                event,
-                &log,
-                false,
-            )
-            .await?;
+                env: &env,
+                log: &log,
+                traced: false,
+            };
+            let (sample, outcome) = cold_start(&api, &runtime_addr, &launch, event).await?;
             if let (Some((queue, messages)), Outcome::Response(body)) = (&batch, &outcome)
                 && let Ok(response) = serde_json::from_slice(body)
             {
@@ -620,17 +631,14 @@ async fn bench() -> Result<Value, String> {
         let (event, batch) =
             prepare_event(function, &stack, &pipeline, &examples, user_index).await?;
         user_index += 1;
-        let (_, outcome) = cold_start(
-            &api,
-            &runtime_addr,
-            &binary,
+        let launch = Launch {
+            binary: &binary,
             function,
-            &env,
-            event,
-            &traced_log,
-            true,
-        )
-        .await?;
+            env: &env,
+            log: &traced_log,
+            traced: true,
+        };
+        let (_, outcome) = cold_start(&api, &runtime_addr, &launch, event).await?;
         if let (Some((queue, messages)), Outcome::Response(body)) = (&batch, &outcome)
             && let Ok(response) = serde_json::from_slice(body)
         {
