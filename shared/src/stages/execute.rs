@@ -17,7 +17,7 @@ use super::approval_request::open_asked;
 use super::approve::Approvals;
 use super::batch::{BatchReport, InboundMessage, dead_letter, decode_envelope, process_each};
 use super::intent::{self, Settlement};
-use super::lanes::{process_lanes, user_and_app};
+use super::lanes::{app_of, process_lanes};
 use super::membership::{AppTarget, AppWriter, Change, Failure, UserChange};
 use super::policy_repo::PolicyCache;
 use super::{Services, StageError};
@@ -195,8 +195,8 @@ impl Executor {
             }
         };
         if queue == names::EXECUTE {
-            // One user's changes to different apps are recorded side by side.
-            process_lanes(s, queue, messages, user_and_app, handle).await
+            // Changes to different apps are recorded side by side.
+            process_lanes(s, queue, messages, app_of, handle).await
         } else {
             process_each(s, queue, messages, handle).await
         }

@@ -1,10 +1,10 @@
-//! A batch split into lanes that run side by side. Within a lane, messages run in order and a
-//! FIFO lane stops at its first failure ([`process_each`]); lanes do not wait for each other.
-//! The executor's lane is one user's changes to one app: a joiner's eight apps are recorded
-//! together instead of one after another (eight times the round trips before the first
-//! response), while each app still sees that user's changes in order. Lanes of one FIFO group
-//! are independent by construction (a change to one app never depends on another app's), so a
-//! failure in one lane holds back only the later messages of that lane.
+//! A batch split into lanes that run side by side. Within a lane, messages run in delivery order
+//! and a FIFO group stops at its first failure ([`process_each`]); lanes do not wait for each
+//! other. The executor's lane is an app: a joiner's eight apps are recorded together instead of
+//! one after another (eight times the round trips before the first response), while each app
+//! sees its changes in delivery order, so one user's changes to an app stay in order, and two
+//! users' changes to the same app never race for that app's pending index within one batch
+//! (lanes by user and app did, and ran out of compare-and-swap retries).
 
 use super::Services;
 use super::StageError;
@@ -50,9 +50,9 @@ where
     report
 }
 
-/// The executor's lane of a message: its FIFO group (the user) and the app its payload names;
-/// a body without an app stays in its group's own lane.
-pub fn user_and_app(message: &InboundMessage) -> String {
+/// The executor's lane of a message: the app its payload names; a body without an app has a
+/// lane of its own per FIFO group.
+pub fn app_of(message: &InboundMessage) -> String {
     let group = message.group_id.as_deref().unwrap_or_default();
     let app = serde_json::from_str::<serde_json::Value>(&message.body)
         .ok()
@@ -65,8 +65,8 @@ pub fn user_and_app(message: &InboundMessage) -> String {
                 .map(str::to_owned)
         });
     match app {
-        Some(app) => format!("{group}\u{1f}{app}"),
-        None => group.to_owned(),
+        Some(app) => format!("app\u{1f}{app}"),
+        None => format!("group\u{1f}{group}"),
     }
 }
 
@@ -113,35 +113,32 @@ mod tests {
     }
 
     #[test]
-    fn the_lane_is_the_user_and_the_app_the_payload_names() {
+    fn the_lane_is_the_app_the_payload_names() {
         assert_eq!(
-            user_and_app(&action("1", "ann", "slack")),
-            user_and_app(&action("2", "ann", "slack"))
+            app_of(&action("1", "ann", "slack")),
+            app_of(&action("2", "bob", "slack")),
+            "two users' changes to one app share its lane"
         );
         assert_ne!(
-            user_and_app(&action("1", "ann", "slack")),
-            user_and_app(&action("1", "ann", "zoom"))
-        );
-        assert_ne!(
-            user_and_app(&action("1", "ann", "slack")),
-            user_and_app(&action("1", "bob", "slack"))
+            app_of(&action("1", "ann", "slack")),
+            app_of(&action("1", "ann", "zoom"))
         );
         let ask = InboundMessage {
             body: json!({"payload": {"action": {"app_id": "gong"}}}).to_string(),
             ..action("3", "ann", "x")
         };
-        assert_eq!(
-            user_and_app(&ask),
-            user_and_app(&action("4", "ann", "gong"))
-        );
+        assert_eq!(app_of(&ask), app_of(&action("4", "bob", "gong")));
         let garbage = InboundMessage {
             body: "{{{".into(),
             ..action("5", "ann", "x")
         };
+        assert_ne!(app_of(&garbage), app_of(&action("6", "ann", "x")));
         assert_eq!(
-            user_and_app(&garbage),
-            "ann",
-            "unreadable: the group's own lane"
+            app_of(&garbage),
+            app_of(&InboundMessage {
+                message_id: "7".into(),
+                ..garbage.clone()
+            })
         );
     }
 
@@ -156,7 +153,7 @@ mod tests {
                 &services,
                 names::EXECUTE,
                 vec![action("a", "ann", "slack"), action("b", "ann", "zoom")],
-                user_and_app,
+                app_of,
                 |_| async {
                     barrier.wait().await;
                     Ok(())
@@ -183,7 +180,7 @@ mod tests {
                 action("bob-slack-1", "bob", "slack"),
                 action("ann-zoom-2", "ann", "zoom"),
             ],
-            user_and_app,
+            app_of,
             |m| {
                 order.lock().unwrap().push(m.message_id.clone());
                 async move {
