@@ -459,6 +459,19 @@ async fn prepare_event(
 // ----------------------------------------------------------------------------------------------
 // The benchmark
 
+/// Deletes from its queue the batch a function answered, as Lambda would after a response.
+async fn acknowledge(
+    pipeline: &Pipeline,
+    batch: &Option<(&'static str, Vec<SqsMessage>)>,
+    outcome: &Outcome,
+) {
+    if let (Some((queue, messages)), Outcome::Response(body)) = (batch, outcome)
+        && let Ok(response) = serde_json::from_slice(body)
+    {
+        pipeline.acknowledge(queue, messages, &response).await;
+    }
+}
+
 /// One span name's closes in a traced run.
 #[derive(Debug, Clone, PartialEq)]
 struct SpanTotal {
@@ -609,11 +622,7 @@ async fn bench() -> Result<Value, String> {
                 traced: false,
             };
             let (sample, outcome) = cold_start(&api, &runtime_addr, &launch, event).await?;
-            if let (Some((queue, messages)), Outcome::Response(body)) = (&batch, &outcome)
-                && let Ok(response) = serde_json::from_slice(body)
-            {
-                pipeline.acknowledge(queue, messages, &response).await;
-            }
+            acknowledge(&pipeline, &batch, &outcome).await;
             if i == 0 {
                 continue; // the warm-up: page cache, moto's first request of each kind
             }
@@ -639,11 +648,7 @@ async fn bench() -> Result<Value, String> {
             traced: true,
         };
         let (_, outcome) = cold_start(&api, &runtime_addr, &launch, event).await?;
-        if let (Some((queue, messages)), Outcome::Response(body)) = (&batch, &outcome)
-            && let Ok(response) = serde_json::from_slice(body)
-        {
-            pipeline.acknowledge(queue, messages, &response).await;
-        }
+        acknowledge(&pipeline, &batch, &outcome).await;
         let phases = span_totals(&std::fs::read_to_string(&traced_log).unwrap_or_default());
         let init = summary(inits);
         let first = summary(firsts);

@@ -208,7 +208,7 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -288,8 +288,9 @@ mod tests {
         assert!(audited[0].contains("held back"), "{}", audited[0]);
     }
 
+    /// Services on an in-memory embedded store (shared with the lanes' tests).
     #[cfg(feature = "local")]
-    fn local_services() -> Services {
+    pub(crate) fn local_services() -> Services {
         use crate::adapters::local::{
             LocalDb, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
         };

@@ -74,32 +74,9 @@ pub fn app_of(message: &InboundMessage) -> String {
 mod tests {
     use super::*;
     use crate::ports::queue::names;
+    use crate::stages::batch::tests::local_services as services;
     use serde_json::json;
-    use std::sync::Arc;
     use std::time::Duration;
-
-    fn services() -> Services {
-        use crate::adapters::local::{
-            LocalDb, LocalSecrets, QueueSpec, SqliteAuditLog, SqliteQueue, SqliteStateStore,
-        };
-        use crate::config::Settings;
-        use crate::ports::{Clock, SystemClock};
-        let db = LocalDb::in_memory().expect("db");
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let settings = Settings::default();
-        Services {
-            store: Arc::new(SqliteStateStore::new(db.clone(), clock.clone())),
-            audit: Arc::new(SqliteAuditLog::new(db.clone())),
-            queue: Arc::new(SqliteQueue::new(
-                db,
-                clock.clone(),
-                QueueSpec::pipeline(settings.max_receives),
-            )),
-            secrets: Arc::new(LocalSecrets::with_loader(Box::new(Default::default))),
-            clock,
-            settings,
-        }
-    }
 
     fn action(id: &str, user: &str, app: &str) -> InboundMessage {
         InboundMessage {
