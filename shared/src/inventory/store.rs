@@ -5,7 +5,9 @@
 
 use crate::domain::Device;
 use crate::keys;
+use crate::ports::bulk_read::{READS_IN_FLIGHT, read_many};
 use crate::ports::{Condition, StateStore, StateStoreExt, StoreError};
+use futures::StreamExt;
 use crate::uem::{EnrolledDevice, UemUser, UserLookup};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -137,6 +139,43 @@ impl Inventory {
             devices.push(item.decode::<Device>()?);
         }
         Ok(Some(devices))
+    }
+
+    /// [`Inventory::user`] for many user names at once, in the order asked.
+    pub async fn users(&self, usernames: &[String]) -> Result<Vec<Option<UemUser>>, StoreError> {
+        let keys = usernames.iter().map(|u| keys::inventory_user(u)).collect();
+        read_many(self.store.as_ref(), keys).await
+    }
+
+    /// [`Inventory::devices_of`] for many owners, in the order asked: one look at the meta
+    /// record, the owners' reads a few at a time.
+    pub async fn devices_of_many(
+        &self,
+        owners: Vec<String>,
+    ) -> Result<Option<Vec<Vec<Device>>>, StoreError> {
+        if self.meta("devices").await?.is_none() {
+            return Ok(None);
+        }
+        let store = self.store.as_ref();
+        let mut reads = futures::stream::iter(owners)
+            .map(|owner| async move {
+                let items = store
+                    .query(
+                        keys::INVENTORY_DEVICES,
+                        &keys::inventory_device_prefix(&owner),
+                    )
+                    .await?;
+                items
+                    .iter()
+                    .map(|i| i.decode::<Device>())
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .buffered(READS_IN_FLIGHT);
+        let mut out = Vec::new();
+        while let Some(devices) = reads.next().await {
+            out.push(devices?);
+        }
+        Ok(Some(out))
     }
 
     pub async fn put_device(&self, device: &EnrolledDevice) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 //! and one conformance suite (`conformance`) that both must pass.
 
 pub mod audit_log;
+pub mod bulk_read;
 pub mod clock;
 pub mod conformance;
 pub mod queue;

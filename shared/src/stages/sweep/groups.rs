@@ -10,6 +10,7 @@ use crate::keys;
 use crate::ports::StateStore;
 use crate::uem::{UemApi, UemError};
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,9 +39,23 @@ pub struct ReadGroups {
     pub names: BTreeMap<i64, String>,
 }
 
+/// UEM reads in flight: UEM's rate budget paces them; a few at a time hide its latency.
+const UEM_READS_IN_FLIGHT: usize = 4;
+/// Store queries in flight (one per app with Loadout groups).
+const QUERIES_IN_FLIGHT: usize = 8;
+
 pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGroups, StageError> {
-    let mut read = ReadGroups::default();
-    for (snapshot, version) in observed::snapshots(store).await? {
+    // Loadout's records and UEM's search are independent: read side by side.
+    let (snapshots, owned, found) = futures::try_join!(
+        observed::snapshots(store),
+        owned_groups(store),
+        async { Ok::<_, StageError>(uem.smart_groups_named("loadout:").await?) },
+    )?;
+    let mut read = ReadGroups {
+        owned,
+        ..ReadGroups::default()
+    };
+    for (snapshot, version) in snapshots {
         let key = GroupKey {
             app: snapshot.app_id.clone(),
             mode: snapshot.push_mode,
@@ -48,32 +63,20 @@ pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGr
         };
         read.snapshots.insert(key, (snapshot, version));
     }
-    for app in store.query("uemgroup-apps", "").await? {
-        let app = AppId::new(&app.sk);
-        for item in store.query(&keys::owned_groups_partition(&app), "").await? {
-            let Some((mode, shard)) = item.sk.split_once('#') else {
-                continue;
-            };
-            let (Some(mode), Ok(shard)) = (PushMode::parse(mode), shard.parse::<u32>()) else {
-                continue;
-            };
-            if let Ok(owned) = item.decode::<OwnedGroup>() {
-                read.owned.insert(
-                    GroupKey {
-                        app: app.clone(),
-                        mode,
-                        shard,
-                    },
-                    owned,
-                );
-            }
-        }
-    }
-    for reference in uem.smart_groups_named("loadout:").await? {
+    let mut ours = Vec::new();
+    for reference in found {
         let Some((app, mode, shard)) = shards::parse_group_name(&reference.name) else {
             continue;
         };
-        let key = GroupKey { app, mode, shard };
+        ours.push((GroupKey { app, mode, shard }, reference));
+    }
+    let mut reads = futures::stream::iter(ours)
+        .map(|(key, reference)| async move {
+            let group = uem.get_smart_group(reference.id).await;
+            (key, reference, group)
+        })
+        .buffered(UEM_READS_IN_FLIGHT);
+    while let Some((key, reference, group)) = reads.next().await {
         // Two groups of one name: the one Loadout recorded is its own.
         if read.groups.contains_key(&key)
             && read.owned.get(&key).is_none_or(|o| o.id != reference.id)
@@ -81,7 +84,7 @@ pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGr
             tracing::warn!(name = %reference.name, id = reference.id, "a second group carries a Loadout name; ignored");
             continue;
         }
-        let group = match uem.get_smart_group(reference.id).await {
+        let group = match group {
             Ok(g) => g,
             // Deleted between the search and the read: as good as not there.
             Err(UemError::NotFound { .. }) => continue,
@@ -111,6 +114,44 @@ pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGr
         );
     }
     Ok(read)
+}
+
+/// Loadout's record of every group it created, per app (one query per app, a few at a time).
+async fn owned_groups(store: &dyn StateStore) -> Result<BTreeMap<GroupKey, OwnedGroup>, StageError> {
+    let apps: Vec<AppId> = store
+        .query("uemgroup-apps", "")
+        .await?
+        .into_iter()
+        .map(|item| AppId::new(&item.sk))
+        .collect();
+    let mut queries = futures::stream::iter(apps)
+        .map(|app| async move {
+            let items = store.query(&keys::owned_groups_partition(&app), "").await;
+            (app, items)
+        })
+        .buffer_unordered(QUERIES_IN_FLIGHT);
+    let mut owned = BTreeMap::new();
+    while let Some((app, items)) = queries.next().await {
+        for item in items? {
+            let Some((mode, shard)) = item.sk.split_once('#') else {
+                continue;
+            };
+            let (Some(mode), Ok(shard)) = (PushMode::parse(mode), shard.parse::<u32>()) else {
+                continue;
+            };
+            if let Ok(group) = item.decode::<OwnedGroup>() {
+                owned.insert(
+                    GroupKey {
+                        app: app.clone(),
+                        mode,
+                        shard,
+                    },
+                    group,
+                );
+            }
+        }
+    }
+    Ok(owned)
 }
 
 pub fn snapshot_of(key: &GroupKey, group: &ReadGroup, now: DateTime<Utc>) -> GroupSnapshot {

@@ -25,13 +25,20 @@ use super::{Services, StageError, directory, resync};
 use crate::domain::{AppId, AuditKind, AuditRecord, CorrelationId, PushMode, UserId};
 use crate::inventory::{self, Inventory};
 use crate::keys;
+use crate::ports::bulk_read::read_many;
 use crate::ports::{Condition, StateStoreExt};
 use crate::uem::{AssignmentSpec, SmartGroupRef, UemApi};
 use groups::{GroupKey, ReadGroups};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use futures::{StreamExt, TryStreamExt};
 use tracing::Instrument;
+
+/// Store writes in flight when the sweep records what it read (each to its own item).
+const WRITES_IN_FLIGHT: usize = 8;
+/// Parked people matched again at once (each may be a UEM search, paced by UEM's budget).
+const RESOLVES_IN_FLIGHT: usize = 4;
 
 /// What a sweep may do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -108,14 +115,21 @@ impl Sweeper {
         let mut reevaluate: BTreeMap<UserId, String> = BTreeMap::new();
 
         if !options.dry_run {
-            self.refresh_inventory(options, &mut report).await?;
+            self.refresh_inventory(options, &mut report)
+                .instrument(tracing::info_span!("sweep.inventory"))
+                .await?;
         }
-        let policy = self.policies.current(store, s.clock.now()).await?;
         if !options.dry_run {
             report.suggestions = self.suggest_if_due(options.suggest).await?;
         }
-        let matches = identity::all_matches(store).await?;
-        let read = groups::read_all(self.uem.as_ref(), store).await?;
+        // Independent reads, side by side: a sweep's first answer is mostly round trips.
+        let (policy, matches, read) = futures::future::try_join3(
+            async { Ok::<_, StageError>(self.policies.current(store, s.clock.now()).await?) },
+            identity::all_matches(store),
+            groups::read_all(self.uem.as_ref(), store),
+        )
+        .instrument(tracing::info_span!("sweep.read"))
+        .await?;
         report.groups_read = read.groups.len();
 
         // 1. Members: what changed in each group since Loadout last read or wrote it.
@@ -209,7 +223,9 @@ impl Sweeper {
         }
 
         if !options.dry_run {
-            self.save_observations(&read, &holdings).await?;
+            self.save_observations(&read, &holdings)
+                .instrument(tracing::info_span!("sweep.observations"))
+                .await?;
             self.remove_strangers(&read, &strangers, &policy.version, correlation)
                 .await?;
         }
@@ -245,60 +261,47 @@ impl Sweeper {
 
         // 5. People UEM did not know: the inventory may know them now.
         let inventory_fresh = report.inventory_users.is_some();
-        for parked in identity::all_parked(store).await? {
-            report.parked += 1;
-            if options.dry_run {
-                continue;
-            }
-            let Some(profile) = directory::load_profile(store, &parked.user_id).await? else {
-                continue;
-            };
-            if !profile.active {
-                continue;
-            }
-            let resolution = self
-                .resolver
-                .resolve(s, &profile.employee, correlation, !inventory_fresh)
+        let parked = identity::all_parked(store).await?;
+        report.parked = parked.len();
+        if !options.dry_run {
+            let unparked = self
+                .unpark(parked, inventory_fresh, correlation)
+                .instrument(tracing::info_span!("sweep.parked"))
                 .await?;
-            if let Resolution::Matched { .. } = resolution {
-                report.unparked += 1;
-                reevaluate.insert(parked.user_id.clone(), "enrolled in UEM".into());
+            report.unparked = unparked.len();
+            for user in unparked {
+                reevaluate.insert(user, "enrolled in UEM".into());
             }
         }
         // 6. Matched people whose enrollment user is gone from UEM.
         if inventory_fresh {
-            for (uem_id, user) in &matches {
-                let Some(record) = identity::known(store, user).await? else {
-                    continue;
-                };
-                if record.uem.id != *uem_id
-                    || self
-                        .resolver
-                        .inventory()
-                        .user(&record.uem.username)
-                        .await?
-                        .is_some()
-                {
-                    continue;
-                }
+            let gone = self
+                .gone_from_uem(&matches)
+                .instrument(tracing::info_span!("sweep.gone"))
+                .await?;
+            for (uem_id, user) in gone {
                 report.drift.push(Drift {
                     kind: DriftKind::UserGoneFromUem,
                     app_id: None,
                     group: None,
                     user_id: Some(user.clone()),
-                    uem_user_id: Some(*uem_id),
+                    uem_user_id: Some(uem_id),
                     repair:
                         "the match is forgotten; the person is matched again (parked until found)"
                             .into(),
                 });
                 if !options.dry_run {
-                    identity::forget(store, user).await?;
-                    reevaluate.insert(user.clone(), "enrollment user gone from UEM".into());
+                    identity::forget(store, &user).await?;
+                    reevaluate.insert(user, "enrollment user gone from UEM".into());
                 }
             }
         }
         // 7. Users a change was given up for.
-        for item in store.query(keys::ATTENTION, "").await? {
+        let (attention, recommendations) = futures::try_join!(
+            async { Ok::<_, StageError>(store.query(keys::ATTENTION, "").await?) },
+            super::recommendations::all(store),
+        )?;
+        for item in attention {
             let user = UserId::new(&item.sk);
             reevaluate
                 .entry(user)
@@ -308,7 +311,7 @@ impl Sweeper {
             }
         }
         // 8. Review windows that passed without an objection: the held action may run now.
-        for rec in super::recommendations::all(store).await? {
+        for rec in recommendations {
             if rec.state == super::recommendations::State::Open
                 && let crate::governance::Gate::Hold { until, .. } = rec.gate
                 && until <= s.clock.now()
@@ -336,6 +339,7 @@ impl Sweeper {
             &policy.version,
             s.clock.now(),
         )
+        .instrument(tracing::info_span!("sweep.policy_change"))
         .await?;
         report.policy_change = policy_change;
         for user in changed {
@@ -346,7 +350,10 @@ impl Sweeper {
 
         // 10. App approvals: expiry after 14 days, and installs UEM confirms.
         if !options.dry_run {
-            let swept = self.sweep_approvals().await?;
+            let swept = self
+                .sweep_approvals()
+                .instrument(tracing::info_span!("sweep.approvals"))
+                .await?;
             report.approvals_expired = swept.expired;
             report.approvals_installed = swept.installed;
         }
@@ -377,7 +384,9 @@ impl Sweeper {
             (Some(before), Some(after)) => Some(after.saturating_sub(before)),
             _ => None,
         };
-        self.record(&report, correlation).await?;
+        self.record(&report, correlation)
+            .instrument(tracing::info_span!("sweep.record"))
+            .await?;
         Ok(report)
     }
 
@@ -454,6 +463,68 @@ impl Sweeper {
         }
     }
 
+    /// The parked people (not found in UEM when decided) who are found now: their profiles read
+    /// in batches, each matched again (through the inventory; by a UEM search too when the
+    /// inventory was not just refreshed), a few at a time.
+    async fn unpark(
+        &self,
+        parked: Vec<identity::ParkedRecord>,
+        inventory_fresh: bool,
+        correlation: &CorrelationId,
+    ) -> Result<Vec<UserId>, StageError> {
+        let s = &self.services;
+        let profiles: Vec<Option<directory::StoredProfile>> = read_many(
+            s.store.as_ref(),
+            parked.iter().map(|p| keys::profile(&p.user_id)).collect(),
+        )
+        .await?;
+        let active: Vec<(UserId, directory::StoredProfile)> = parked
+            .into_iter()
+            .zip(profiles)
+            .filter_map(|(p, profile)| Some((p.user_id, profile.filter(|p| p.active)?)))
+            .collect();
+        futures::stream::iter(active)
+            .map(|(user, profile)| async move {
+                let resolution = self
+                    .resolver
+                    .resolve(s, &profile.employee, correlation, !inventory_fresh)
+                    .await?;
+                Ok::<_, StageError>(matches!(resolution, Resolution::Matched { .. }).then_some(user))
+            })
+            .buffered(RESOLVES_IN_FLIGHT)
+            .try_filter_map(|found| async move { Ok(found) })
+            .try_collect()
+            .await
+    }
+
+    /// Matched people whose enrollment user the (fresh) inventory no longer holds. Their match
+    /// records and the inventory are read in batches: a tenant's every match is checked.
+    async fn gone_from_uem(
+        &self,
+        matches: &BTreeMap<i64, UserId>,
+    ) -> Result<Vec<(i64, UserId)>, StageError> {
+        let store = self.services.store.as_ref();
+        let records: Vec<Option<identity::IdentityRecord>> =
+            read_many(store, matches.values().map(keys::identity).collect()).await?;
+        // Only a match still current: a record re-matched to another UEM user since is not gone.
+        let current: Vec<(i64, &UserId, String)> = matches
+            .iter()
+            .zip(records)
+            .filter_map(|((uem_id, user), record)| {
+                let record = record?;
+                (record.uem.id == *uem_id).then(|| (*uem_id, user, record.uem.username))
+            })
+            .collect();
+        let names: Vec<String> = current.iter().map(|(_, _, name)| name.clone()).collect();
+        let present = self.resolver.inventory().users(&names).await?;
+        Ok(current
+            .into_iter()
+            .zip(present)
+            .filter(|(_, present)| present.is_none())
+            .map(|((uem_id, user, _), _)| (uem_id, user.clone()))
+            .collect())
+    }
+
     /// The Loadout user a group member is: matched before, else found through the inventory
     /// (the member's user name, their e-mail, Loadout's e-mail index) and confirmed by the same
     /// identity rules as any match.
@@ -525,32 +596,51 @@ impl Sweeper {
     ) -> Result<(), StageError> {
         let s = &self.services;
         let store = s.store.as_ref();
-        for (key, group) in &read.groups {
-            let version = read.snapshots.get(key).map(|(_, v)| *v);
-            let snapshot = groups::snapshot_of(key, group, s.clock.now());
-            // A flush that wrote the group after we read it knows better: keep its snapshot.
-            if !observed::save_snapshot(store, &snapshot, Some(version)).await? {
-                tracing::info!(group = %group.name, "snapshot written meanwhile by a flush; kept");
-            }
-            if !read.owned.contains_key(key) {
-                // A group that carries Loadout's name but no record (state lost): adopt it.
-                let (pk, sk) = keys::owned_group(&key.app, key.mode, key.shard);
-                store
-                    .put_as(
-                        &pk,
-                        &sk,
-                        &OwnedGroup {
-                            id: group.id,
-                            uuid: group.uuid.clone(),
-                            name: group.name.clone(),
-                            assigned: None,
-                        },
-                        None,
-                        Condition::None,
-                    )
-                    .await?;
-            }
-        }
+        let now = s.clock.now();
+        // Each group's records and each user's holdings are their own items: written a few at a
+        // time, not one round trip after another. Owned inputs keep the futures `Send`.
+        let groups: Vec<(GroupKey, groups::ReadGroup, Option<u64>, bool)> = read
+            .groups
+            .iter()
+            .map(|(key, group)| {
+                (
+                    key.clone(),
+                    group.clone(),
+                    read.snapshots.get(key).map(|(_, v)| *v),
+                    read.owned.contains_key(key),
+                )
+            })
+            .collect();
+        futures::stream::iter(groups)
+            .map(|(key, group, version, owned)| async move {
+                let snapshot = groups::snapshot_of(&key, &group, now);
+                // A flush that wrote the group after we read it knows better: keep its snapshot.
+                if !observed::save_snapshot(store, &snapshot, Some(version)).await? {
+                    tracing::info!(group = %group.name, "snapshot written meanwhile by a flush; kept");
+                }
+                if !owned {
+                    // A group that carries Loadout's name but no record (state lost): adopt it.
+                    let (pk, sk) = keys::owned_group(&key.app, key.mode, key.shard);
+                    store
+                        .put_as(
+                            &pk,
+                            &sk,
+                            &OwnedGroup {
+                                id: group.id,
+                                uuid: group.uuid.clone(),
+                                name: group.name.clone(),
+                                assigned: None,
+                            },
+                            None,
+                            Condition::None,
+                        )
+                        .await?;
+                }
+                Ok::<(), StageError>(())
+            })
+            .buffer_unordered(WRITES_IN_FLIGHT)
+            .try_collect::<()>()
+            .await?;
         for key in read.snapshots.keys() {
             if !read.groups.contains_key(key) {
                 observed::forget_snapshot(store, &key.app, key.mode, key.shard).await?;
@@ -558,22 +648,29 @@ impl Sweeper {
                 store.delete(&pk, &sk, Condition::None).await?;
             }
         }
-        for (user, changes) in holdings {
-            observed::update(store, user, s.clock.now(), |h| {
-                for (app, held) in changes {
-                    match held {
-                        Some(held) => {
-                            h.apps.insert(app.clone(), held.clone());
-                        }
-                        None => {
-                            h.apps.remove(app);
+        let users: Vec<(UserId, Vec<(AppId, Option<HeldApp>)>)> = holdings
+            .iter()
+            .map(|(user, changes)| (user.clone(), changes.clone()))
+            .collect();
+        futures::stream::iter(users)
+            .map(|(user, changes)| async move {
+                observed::update(store, &user, now, |h| {
+                    for (app, held) in &changes {
+                        match held {
+                            Some(held) => {
+                                h.apps.insert(app.clone(), held.clone());
+                            }
+                            None => {
+                                h.apps.remove(app);
+                            }
                         }
                     }
-                }
+                })
+                .await
             })
-            .await?;
-        }
-        Ok(())
+            .buffer_unordered(WRITES_IN_FLIGHT)
+            .try_collect::<()>()
+            .await
     }
 
     /// Takes strangers out of Loadout's groups, as pending removals of their app.
@@ -799,31 +896,42 @@ impl Sweeper {
         if report.dry_run {
             return Ok(());
         }
-        for d in &report.drift {
-            let mut record = AuditRecord::new(
-                s.clock.now(),
-                correlation.clone(),
-                AuditKind::DriftFound,
-                "sweep",
-                format!(
-                    "{}{}: {}",
-                    d.kind.as_str(),
-                    d.group
-                        .as_ref()
-                        .map(|g| format!(" in {g}"))
-                        .unwrap_or_default(),
-                    d.repair
-                ),
-            )
-            .detail(json!({"kind": d.kind, "uem_user_id": d.uem_user_id}));
-            if let Some(user) = &d.user_id {
-                record = record.user(user);
-            }
-            if let Some(app) = &d.app_id {
-                record = record.app(app);
-            }
-            s.audit(record).await?;
-        }
+        let now = s.clock.now();
+        let drift: Vec<AuditRecord> = report
+            .drift
+            .iter()
+            .map(|d| {
+                let mut record = AuditRecord::new(
+                    now,
+                    correlation.clone(),
+                    AuditKind::DriftFound,
+                    "sweep",
+                    format!(
+                        "{}{}: {}",
+                        d.kind.as_str(),
+                        d.group
+                            .as_ref()
+                            .map(|g| format!(" in {g}"))
+                            .unwrap_or_default(),
+                        d.repair
+                    ),
+                )
+                .detail(json!({"kind": d.kind, "uem_user_id": d.uem_user_id}));
+                if let Some(user) = &d.user_id {
+                    record = record.user(user);
+                }
+                if let Some(app) = &d.app_id {
+                    record = record.app(app);
+                }
+                record
+            })
+            .collect();
+        // Each drift item is its own audit entry: written a few at a time.
+        futures::stream::iter(drift)
+            .map(|record| s.audit(record))
+            .buffer_unordered(WRITES_IN_FLIGHT)
+            .try_collect::<()>()
+            .await?;
         s.audit(
             AuditRecord::new(
                 s.clock.now(),

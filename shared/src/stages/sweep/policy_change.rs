@@ -9,12 +9,14 @@
 //! as a fleet (the decision stage reports why).
 
 use super::super::policy_repo::{self, PolicySetRecord};
-use super::super::{StageError, directory, identity};
+use super::super::directory::{self, StoredProfile};
+use super::super::{StageError, identity};
 use crate::domain::{AppId, Catalog, Decision, Device, Employee, PushMode, UserId};
 use crate::inventory::Inventory;
 use crate::keys;
 use crate::policy::{CatalogFacts, FleetMember, PolicyEngine};
 use crate::ports::StateStore;
+use crate::ports::bulk_read::{read_many, read_many_text};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet};
@@ -41,10 +43,16 @@ pub async fn changed_users(
 ) -> Result<(Vec<UserId>, PolicyChangeReport), StageError> {
     let mut report = PolicyChangeReport::default();
     let mut queue: Vec<UserId> = Vec::new();
-    let mut stale: Vec<(Employee, Vec<Device>, Decision)> = Vec::new();
+    let mut stale: Vec<(Employee, Decision)> = Vec::new();
     let mut managers: HashSet<UserId> = HashSet::new();
-    for user in directory::all_users(store).await? {
-        let profile = directory::load_profile(store, &user).await?;
+    // Every user's profile and latest decision, read in batches: one read per user each would be
+    // two round trips per person in the tenant on every sweep.
+    let users = directory::all_users(store).await?;
+    let (profiles, decisions) = futures::try_join!(
+        read_many::<StoredProfile>(store, users.iter().map(keys::profile).collect()),
+        read_many_text(store, users.iter().map(keys::latest_decision).collect()),
+    )?;
+    for ((user, profile), item) in users.into_iter().zip(profiles).zip(decisions) {
         if let Some(manager) = profile
             .as_ref()
             .filter(|p| p.active)
@@ -52,11 +60,11 @@ pub async fn changed_users(
         {
             managers.insert(manager);
         }
-        let (pk, sk) = keys::latest_decision(&user);
-        let Some(item) = store.get(&pk, &sk).await? else {
+        let Some(item) = item else {
             continue;
         };
-        let version = item.data.get("policy_version").and_then(|v| v.as_str());
+        // Only the version first: most users are current, and their decisions need no decoding.
+        let version = item.decode::<DecidedUnder>().ok().and_then(|d| d.policy_version);
         if version.is_none_or(|v| v == active_version) {
             continue;
         }
@@ -69,12 +77,17 @@ pub async fn changed_users(
             queue.push(user);
             continue;
         }
-        let devices = devices_of(store, inventory, &user).await?;
-        stale.push((profile.employee, devices, decision));
+        stale.push((profile.employee, decision));
     }
     if stale.is_empty() {
         return Ok((queue, report));
     }
+    let devices = devices_of(store, inventory, &stale).await?;
+    let stale: Vec<(Employee, Vec<Device>, Decision)> = stale
+        .into_iter()
+        .zip(devices)
+        .map(|((employee, decision), devices)| (employee, devices, decision))
+        .collect();
     let fleet = match Fleet::load(store, active_version).await? {
         Some(fleet) => fleet,
         None => {
@@ -148,21 +161,48 @@ impl Fleet {
     }
 }
 
-/// The user's enrolled devices as the inventory knows them (what enrichment would read).
+/// The part of a decision record that says which policy version made it.
+#[derive(Deserialize)]
+struct DecidedUnder {
+    policy_version: Option<String>,
+}
+
+/// Each stale user's enrolled devices as the inventory knows them (what enrichment would read),
+/// in order; a user Loadout never matched in UEM has none.
 async fn devices_of(
     store: &dyn StateStore,
     inventory: &Inventory,
-    user: &UserId,
-) -> Result<Vec<Device>, StageError> {
-    let Some(record) = identity::known(store, user).await? else {
-        return Ok(Vec::new());
-    };
-    let mut devices = inventory
-        .devices_of(&record.uem.username)
+    stale: &[(Employee, Decision)],
+) -> Result<Vec<Vec<Device>>, StageError> {
+    let matched: Vec<Option<identity::IdentityRecord>> = read_many(
+        store,
+        stale.iter().map(|(e, _)| keys::identity(&e.id)).collect(),
+    )
+    .await?;
+    let owners: Vec<String> = matched
+        .iter()
+        .flatten()
+        .map(|r| r.uem.username.clone())
+        .collect();
+    let mut listed = inventory
+        .devices_of_many(owners)
         .await?
-        .unwrap_or_default();
-    for device in &mut devices {
-        device.user_id = user.clone();
-    }
-    Ok(devices)
+        .unwrap_or_default()
+        .into_iter();
+    Ok(stale
+        .iter()
+        .zip(matched)
+        .map(|((employee, _), record)| {
+            // `listed` holds one list per matched user, in order (none at all without a device
+            // inventory).
+            let Some(_) = record else {
+                return Vec::new();
+            };
+            let mut devices = listed.next().unwrap_or_default();
+            for device in &mut devices {
+                device.user_id = employee.id.clone();
+            }
+            devices
+        })
+        .collect())
 }
