@@ -113,7 +113,8 @@ pub async fn once(
         &knobs.deployed.enricher,
         knobs.requests_per_minute,
     );
-    let services = setup::services(clock.clone(), settings)?;
+    // Kept to the end of the run: dropping it removes the database.
+    let (services, _db_dir) = setup::services(clock.clone(), settings)?;
     setup::push_policy(&services, catalog).await?;
     let uem: Arc<dyn UemApi> = Arc::new(
         UemClient::new(

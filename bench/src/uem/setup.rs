@@ -126,10 +126,27 @@ pub fn settings(executor: &Settings, enricher: &Settings, requests_per_minute: u
     s
 }
 
-/// The ports the stages need, on SQLite in memory and the given clock.
-pub fn services(clock: Arc<dyn Clock>, settings: Settings) -> Result<Services, String> {
-    let db = LocalDb::in_memory().map_err(|e| e.to_string())?;
-    Ok(Services {
+/// A run's database directory, removed when the run is done.
+pub struct ScratchDir(std::path::PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The ports the stages need, on SQLite in a file as local mode keeps it (an in-memory database
+/// spends most of a 100,000-person run scanning its page cache at every commit), and the given
+/// clock.
+pub fn services(
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+) -> Result<(Services, ScratchDir), String> {
+    let dir = ScratchDir(
+        std::env::temp_dir().join(format!("loadout-bench-uem-{}", uuid::Uuid::new_v4())),
+    );
+    let db = LocalDb::open_dir(&dir.0).map_err(|e| e.to_string())?;
+    let services = Services {
         store: Arc::new(SqliteStateStore::new(db.clone(), clock.clone())),
         audit: Arc::new(SqliteAuditLog::new(db.clone())),
         queue: Arc::new(SqliteQueue::new(
@@ -140,7 +157,8 @@ pub fn services(clock: Arc<dyn Clock>, settings: Settings) -> Result<Services, S
         secrets: Arc::new(LocalSecrets::with_loader(Box::new(Default::default))),
         clock,
         settings,
-    })
+    };
+    Ok((services, dir))
 }
 
 pub fn tokio_clock() -> Arc<dyn Clock> {

@@ -30,7 +30,24 @@ impl TenantState {
             .count()
     }
 
+    /// Enrolled devices per user of a page of users: one pass over the devices for the page,
+    /// not one per user.
+    pub fn enrolled_counts(&self, users: &[&SimUser]) -> HashMap<i64, usize> {
+        let mut counts: HashMap<i64, usize> = users.iter().map(|u| (u.id, 0)).collect();
+        for d in self.devices.iter().filter(|d| d.enrolled()) {
+            if let Some(n) = counts.get_mut(&d.user_id) {
+                *n += 1;
+            }
+        }
+        counts
+    }
+
     pub fn user_json(&self, u: &SimUser) -> Value {
+        self.user_json_counted(u, self.enrolled_count(u))
+    }
+
+    /// [`TenantState::user_json`] with the user's enrolled devices already counted.
+    pub fn user_json_counted(&self, u: &SimUser, enrolled: usize) -> Value {
         json!({
             "Id": {"Value": u.id},
             "Uuid": u.uuid,
@@ -47,7 +64,7 @@ impl TenantState {
             "OrganizationGroupUuid": self.og_uuid(u.organization_group_id),
             "Role": "Full Access",
             "SecurityType": "Directory",
-            "EnrolledDevicesCount": self.enrolled_count(u).to_string(),
+            "EnrolledDevicesCount": enrolled.to_string(),
             "ExternalId": u.uuid,
             "MessageType": "Email",
         })
@@ -78,7 +95,7 @@ impl TenantState {
     }
 
     pub fn device_json(&self, d: &SimDevice) -> Value {
-        let user = self.users.iter().find(|u| u.id == d.user_id);
+        let user = self.user_by_number(d.user_id);
         let og = d.organization_group_id;
         json!({
             "Id": {"Value": d.id},

@@ -103,9 +103,22 @@ impl TenantState {
     /// By numeric id or uuid.
     pub fn user_by_id(&self, id: &str) -> Option<&SimUser> {
         let id = id.trim();
-        self.users
-            .iter()
-            .find(|u| u.id.to_string() == id || u.uuid.eq_ignore_ascii_case(id))
+        if let Ok(number) = id.parse::<i64>()
+            && let Some(user) = self.user_by_number(number)
+        {
+            return Some(user);
+        }
+        self.users.iter().find(|u| u.uuid.eq_ignore_ascii_case(id))
+    }
+
+    /// By numeric id. Users are kept in id order (ids are given in order, and removals keep the
+    /// order), so this is a binary search; a miss is confirmed by a scan, in case a tenant was
+    /// loaded with ids out of order.
+    pub fn user_by_number(&self, id: i64) -> Option<&SimUser> {
+        match self.users.binary_search_by_key(&id, |u| u.id) {
+            Ok(at) => self.users.get(at),
+            Err(_) => self.users.iter().find(|u| u.id == id),
+        }
     }
 
     /// By UEM user name, case-insensitively.

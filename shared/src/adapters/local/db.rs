@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     sent_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS queue_visible ON queue_messages (queue, visible_at, seq);
+CREATE INDEX IF NOT EXISTS queue_order ON queue_messages (queue, seq, visible_at);
 CREATE INDEX IF NOT EXISTS queue_receipt ON queue_messages (receipt);
 CREATE TABLE IF NOT EXISTS queue_dedup (
     queue TEXT NOT NULL,
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS queue_dedup (
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (queue, dedup_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS queue_dedup_expiry ON queue_dedup (queue, expires_at);
 ";
 
 /// Brings a data directory made by an older version up to the schema: columns added since are

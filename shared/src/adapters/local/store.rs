@@ -140,6 +140,24 @@ fn decode_row(
 /// A stored row: the JSON text, the version, the expiry.
 type Row = (String, i64, Option<i64>);
 
+/// The least string above every string that starts with `prefix` (in SQLite's byte order, which
+/// for UTF-8 is code point order): the prefix with its last character replaced by the next one.
+/// `None` when there is no such string (an empty prefix, or one of only U+10FFFF).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last as u32 {
+            0xD7FF => Some('\u{E000}'),
+            n => char::from_u32(n + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 impl SqliteStateStore {
     /// The live rows of a partition whose sort key starts with `prefix`, in sort-key order: the
     /// sort key, then a [`Row`].
@@ -153,17 +171,29 @@ impl SqliteStateStore {
             prefix.to_owned(),
             self.clock.now().timestamp(),
         );
+        let upper = prefix_upper_bound(&prefix);
         self.db
             .with(move |conn| {
-                // Byte-wise prefix match (not LIKE, whose wildcards and case folding differ).
+                // A range on the primary key, so SQLite reads only the prefix's rows (a prefix
+                // match alone scans the whole partition: 100,000 rows for one user's devices).
+                // The prefix match stays, byte-wise (not LIKE, whose wildcards and case folding
+                // differ), so the range only has to be wide enough.
                 let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT sk, data, ver, expires_at FROM state
-                         WHERE pk = ?1 AND substr(sk, 1, length(?2)) = ?2 ORDER BY sk",
-                    )
+                    .prepare_cached(match upper {
+                        Some(_) => {
+                            "SELECT sk, data, ver, expires_at FROM state
+                             WHERE pk = ?1 AND sk >= ?2 AND sk < ?3
+                               AND substr(sk, 1, length(?2)) = ?2 ORDER BY sk"
+                        }
+                        None => {
+                            "SELECT sk, data, ver, expires_at FROM state
+                             WHERE pk = ?1 AND sk >= ?2 AND ?3 IS NULL
+                               AND substr(sk, 1, length(?2)) = ?2 ORDER BY sk"
+                        }
+                    })
                     .map_err(unavailable)?;
                 let rows = stmt
-                    .query_map(params![pk, prefix], |r| {
+                    .query_map(params![pk, prefix, upper], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                     })
                     .map_err(unavailable)?;
@@ -372,5 +402,26 @@ impl StateStore for SqliteStateStore {
                 tx.commit().map_err(unavailable)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::prefix_upper_bound;
+
+    #[test]
+    fn the_bound_is_above_every_string_with_the_prefix_and_below_the_next_ones() {
+        assert_eq!(prefix_upper_bound(""), None);
+        assert_eq!(prefix_upper_bound("dev#ann#").as_deref(), Some("dev#ann$"));
+        assert_eq!(prefix_upper_bound("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+        for prefix in ["dev#ann#", "é", "z\u{7F}", "a\u{D7FF}"] {
+            let bound = prefix_upper_bound(prefix).unwrap();
+            for tail in ["", "\u{0}", "zzz", "\u{10FFFF}\u{10FFFF}"] {
+                let key = format!("{prefix}{tail}");
+                assert!(key.as_bytes() < bound.as_bytes(), "{key:?} < {bound:?}");
+            }
+        }
     }
 }

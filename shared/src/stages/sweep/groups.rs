@@ -46,11 +46,12 @@ const QUERIES_IN_FLIGHT: usize = 8;
 
 pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGroups, StageError> {
     // Loadout's records and UEM's search are independent: read side by side.
-    let (snapshots, owned, found) = futures::try_join!(
+    let (snapshots, owned, found) = futures::future::try_join3(
         observed::snapshots(store),
         owned_groups(store),
         async { Ok::<_, StageError>(uem.smart_groups_named("loadout:").await?) },
-    )?;
+    )
+    .await?;
     let mut read = ReadGroups {
         owned,
         ..ReadGroups::default()

@@ -297,10 +297,11 @@ impl Sweeper {
             }
         }
         // 7. Users a change was given up for.
-        let (attention, recommendations) = futures::try_join!(
+        let (attention, recommendations) = futures::future::try_join(
             async { Ok::<_, StageError>(store.query(keys::ATTENTION, "").await?) },
             super::recommendations::all(store),
-        )?;
+        )
+        .await?;
         for item in attention {
             let user = UserId::new(&item.sk);
             reevaluate

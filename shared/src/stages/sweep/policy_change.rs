@@ -48,10 +48,11 @@ pub async fn changed_users(
     // Every user's profile and latest decision, read in batches: one read per user each would be
     // two round trips per person in the tenant on every sweep.
     let users = directory::all_users(store).await?;
-    let (profiles, decisions) = futures::try_join!(
+    let (profiles, decisions) = futures::future::try_join(
         read_many::<StoredProfile>(store, users.iter().map(keys::profile).collect()),
         read_many_text(store, users.iter().map(keys::latest_decision).collect()),
-    )?;
+    )
+    .await?;
     for ((user, profile), item) in users.into_iter().zip(profiles).zip(decisions) {
         if let Some(manager) = profile
             .as_ref()

@@ -149,7 +149,7 @@ impl Shared {
 
     /// Sends UEM's notification of a device change (when a target is set).
     pub(crate) fn notify(&self, s: &TenantState, kind: EventKind, device: &SimDevice) {
-        let user = s.users.iter().find(|u| u.id == device.user_id);
+        let user = s.user_by_number(device.user_id);
         let og = s
             .org_group(device.organization_group_id)
             .map(|g| g.name.clone())

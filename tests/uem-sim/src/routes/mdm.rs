@@ -1,7 +1,7 @@
 //! `/api/mdm/...`: devices (search, look-up by alternate id, apps, groups) and smart groups
 //! (PyWorkspaceOne, pyws1uem, Zentral, aw-bulkdevices-script).
 
-use super::{Req, contains_ci, paged, paged_total_results};
+use super::{Req, contains_ci, paged, paged_total_results, paged_with};
 use crate::events::EventKind;
 use crate::installs::InstallStatus;
 use crate::respond::{empty, json_ok, json_status, method_not_allowed, not_found, rejection};
@@ -255,8 +255,9 @@ fn devices_search(state: &TenantState, r: &Req, key: &str) -> Response {
     {
         devices.reverse();
     }
-    let items = devices.into_iter().map(|d| state.device_json(d)).collect();
-    paged(key, items, r)
+    paged_with(key, devices, r, |page| {
+        page.into_iter().map(|d| state.device_json(d)).collect()
+    })
 }
 
 fn device_apps_v1(state: &TenantState, r: &Req) -> Response {
@@ -366,12 +367,9 @@ fn group_devices(state: &TenantState, r: &Req) -> Response {
     else {
         return not_found("Smart group", r.segs[1]);
     };
-    let items = state
-        .group_devices(g)
-        .into_iter()
-        .map(|d| state.device_json(d))
-        .collect();
-    paged("Devices", items, r)
+    paged_with("Devices", state.group_devices(g), r, |page| {
+        page.into_iter().map(|d| state.device_json(d)).collect()
+    })
 }
 
 fn group_apps(state: &TenantState, r: &Req) -> Response {

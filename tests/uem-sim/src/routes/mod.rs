@@ -84,16 +84,27 @@ pub(crate) fn contains_ci(haystack: &str, needle: &str) -> bool {
 
 /// A v1 paged answer, or 204 when the page is empty (no match, or past the end).
 pub(crate) fn paged(key: &str, items: Vec<Value>, r: &Req) -> Response {
+    paged_with(key, items, r, |page| page)
+}
+
+/// [`paged`] over records that are rendered only for the page asked: a search over a tenant of
+/// 100,000 users renders 500 of them, not all.
+pub(crate) fn paged_with<T>(
+    key: &str,
+    items: Vec<T>,
+    r: &Req,
+    render: impl FnOnce(Vec<T>) -> Vec<Value>,
+) -> Response {
     let (page, size) = match r.params.paging() {
         Ok(p) => p,
         Err(e) => return rejection(e),
     };
     let total = items.len();
-    let slice: Vec<Value> = items.into_iter().skip(page * size).take(size).collect();
+    let slice: Vec<T> = items.into_iter().skip(page * size).take(size).collect();
     if slice.is_empty() {
         return empty(204);
     }
-    json_ok(json!({ key: slice, "Page": page, "PageSize": size, "Total": total }))
+    json_ok(json!({ key: render(slice), "Page": page, "PageSize": size, "Total": total }))
 }
 
 /// The newer endpoints' envelope (`TotalResults`), 200 even when empty (Zentral reads these

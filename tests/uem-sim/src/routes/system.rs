@@ -1,6 +1,6 @@
 //! `/api/system/...`: enrollment users and organization groups (pyws1uem, PyVMwareAirWatch, Zentral).
 
-use super::{Req, contains_ci, paged};
+use super::{Req, contains_ci, paged, paged_with};
 use crate::respond::{empty, json_ok, json_status, method_not_allowed, not_found, rejection};
 use crate::state::{Rejection, TenantState, get_ci};
 use axum::http::Method;
@@ -109,9 +109,13 @@ fn users_search(state: &TenantState, r: &Req) -> Response {
         })
         .filter(|u| og.is_none_or(|og| state.og_is_under(u.organization_group_id, og)))
         .filter(|u| status.is_none_or(|s| u.active == s))
-        .map(|u| state.user_json(u))
         .collect();
-    paged("Users", items, r)
+    paged_with("Users", items, r, |page| {
+        let enrolled = state.enrolled_counts(&page);
+        page.into_iter()
+            .map(|u| state.user_json_counted(u, enrolled.get(&u.id).copied().unwrap_or(0)))
+            .collect()
+    })
 }
 
 fn create_user(
