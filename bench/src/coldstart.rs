@@ -14,7 +14,9 @@
 //! Binaries: `LOADOUT_COLDSTART_BIN_DIR`, else `$CARGO_TARGET_DIR/release`, else
 //! `target/release` (`cargo build --release -p webhook-intake -p context-enricher -p
 //! decision-engine -p uem-executor -p sweeper -p license-reclaimer`); approval-callback is not
-//! measured (its first request needs an approval open in ServiceNow). `LOADOUT_COLDSTART_RUNS` (default 9) runs per function,
+//! measured (its first request needs an approval open in ServiceNow). `LOADOUT_COLDSTART_ONLY`
+//! (comma-separated names) measures only those functions; a later function then finds less
+//! state left by the earlier ones than in a full run. `LOADOUT_COLDSTART_RUNS` (default 9) runs per function,
 //! after one discarded run that loads the binary into the page cache. The functions get a clean
 //! environment; only `SSL_CERT_FILE` / `SSL_CERT_DIR` pass through (where the TLS stacks load root
 //! certificates from during init; loading only the bundle made no measurable difference here).
@@ -601,7 +603,16 @@ async fn bench() -> Result<Value, String> {
     let mut met = true;
     let mut zips_found = 0;
     let mut user_index = 0;
+    let only: Option<Vec<String>> = std::env::var("LOADOUT_COLDSTART_ONLY")
+        .ok()
+        .map(|v| v.split(',').map(|f| f.trim().to_owned()).collect());
     for function in FUNCTIONS {
+        if only
+            .as_ref()
+            .is_some_and(|only| !only.iter().any(|f| f == function))
+        {
+            continue;
+        }
         let binary = dir.join(function);
         let log = logs.join(format!("{function}.log"));
         let mut inits = Vec::new();

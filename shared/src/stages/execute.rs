@@ -32,7 +32,7 @@ use crate::ports::queue::names;
 use crate::ports::{Condition, OutgoingMessage, StateStoreExt};
 use crate::uem::UemApi;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -103,6 +103,8 @@ const ROUND_BUDGET: Duration = Duration::from_secs(10);
 
 /// Apps flushed side by side by the schedule's nudge.
 const FLUSHES_IN_FLIGHT: usize = 8;
+/// Users whose changes are settled at once after a flush (each settlement is a few writes).
+const SETTLES_IN_FLIGHT: usize = 16;
 
 /// Whether a flush ran or another worker holds the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -545,12 +547,29 @@ impl Executor {
                 .values()
                 .map(|p| p.action.action_id.as_str())
                 .collect();
-            let mut progressed = false;
-            for p in &pending {
-                let is_effective = effective.contains(p.action.action_id.as_str());
-                let outcome = outcomes.get(&p.action.user_id);
-                progressed |= self.settle(p, is_effective, outcome).await?;
+            // Settled a few users at a time: a shard's first reconciliation is thousands of
+            // changes of five writes each, which one after another outlast a Lambda invocation.
+            // A user's own changes stay in order (they share the user's intent record).
+            let mut by_user: BTreeMap<&UserId, Vec<usize>> = BTreeMap::new();
+            for (at, p) in pending.iter().enumerate() {
+                by_user.entry(&p.action.user_id).or_default().push(at);
             }
+            let (pending, effective, outcomes) = (&pending, &effective, &outcomes);
+            let settled: Vec<bool> = futures::stream::iter(by_user.into_values())
+                .map(|changes| async move {
+                    let mut progressed = false;
+                    for at in changes {
+                        let p = &pending[at];
+                        let is_effective = effective.contains(p.action.action_id.as_str());
+                        let outcome = outcomes.get(&p.action.user_id);
+                        progressed |= self.settle(p, is_effective, outcome).await?;
+                    }
+                    Ok::<bool, StageError>(progressed)
+                })
+                .buffer_unordered(SETTLES_IN_FLIGHT)
+                .try_collect()
+                .await?;
+            let progressed = settled.into_iter().any(|p| p);
             if !progressed {
                 return Err(StageError::Retryable(format!(
                     "changes to {app} could not be applied yet; they stay pending"
