@@ -517,6 +517,47 @@ fn span_totals(log: &str) -> Vec<SpanTotal> {
     totals
 }
 
+/// The wall time the closed spans named `name` covered, overlapping ones counted once: each
+/// span ends at its line's timestamp and lasted its busy plus idle time.
+fn span_wall_ms(log: &str, name: &str) -> f64 {
+    let mut intervals: Vec<(f64, f64)> = Vec::new();
+    for line in log.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let fields = &v["fields"];
+        if fields["message"] != "close" || v["span"]["name"] != name {
+            continue;
+        }
+        let Some(end) = v["timestamp"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        else {
+            continue;
+        };
+        let took = ["time.busy", "time.idle"]
+            .iter()
+            .filter_map(|k| fields[*k].as_str().and_then(duration_ms))
+            .fold(0.0, |a, b| a + b);
+        let end_ms = end.timestamp_micros() as f64 / 1e3;
+        intervals.push((end_ms - took, end_ms));
+    }
+    intervals.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut total = 0.0;
+    let mut current: Option<(f64, f64)> = None;
+    for (start, end) in intervals {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                total += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    total + current.map_or(0.0, |(s, e)| e - s)
+}
+
 /// `12.3ms`, `456µs`, `1.2s`, `78ns` (tracing-subscriber's span timings) in milliseconds.
 fn duration_ms(text: &str) -> Option<f64> {
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
@@ -660,7 +701,9 @@ async fn bench() -> Result<Value, String> {
         };
         let (_, outcome) = cold_start(&api, &runtime_addr, &launch, event).await?;
         acknowledge(&pipeline, &batch, &outcome).await;
-        let phases = span_totals(&std::fs::read_to_string(&traced_log).unwrap_or_default());
+        let traced = std::fs::read_to_string(&traced_log).unwrap_or_default();
+        let phases = span_totals(&traced);
+        let uem_wall_ms = span_wall_ms(&traced, "uem.http");
         let init = summary(inits);
         let first = summary(firsts);
         let init_cpu = summary(init_cpus);
@@ -670,14 +713,11 @@ async fn bench() -> Result<Value, String> {
         let zip_bytes = std::fs::metadata(zip_path(function)).map(|m| m.len()).ok();
         let init_p50 = init["median"].as_f64().unwrap_or(f64::NAN);
         let first_p50 = first["median"].as_f64().unwrap_or(f64::NAN);
-        // UEM's own latency is not held against the function (the simulator answers at once
-        // here, so this subtracts only its processing).
-        let uem_ms = phases
-            .iter()
-            .find(|p| p.name == "uem.call")
-            .map_or(0.0, |p| p.total_ms);
+        // UEM's own latency is not held against the function: the time its HTTP exchanges
+        // (`uem.http`) covered, calls side by side counted once. Loadout's waits around them
+        // (the shared budget's reads and writes, tokens) stay in.
         let function_met = init_p50 <= INIT_MS_MAX
-            && first_p50 - uem_ms <= FIRST_MS_MAX
+            && first_p50 - uem_wall_ms <= FIRST_MS_MAX
             && failures.is_empty()
             && zip_bytes.is_none_or(|z| z <= ZIP_BYTES_MAX);
         met &= function_met;
@@ -705,6 +745,10 @@ async fn bench() -> Result<Value, String> {
         for p in &phases {
             println!("    {:<24} {:>4} x {:>9.2} ms", p.name, p.count, p.total_ms);
         }
+        println!(
+            "  UEM's own time (uem.http, overlaps once): {uem_wall_ms:.2} ms; first p50 without it: {:.2} ms (target <= {FIRST_MS_MAX})",
+            first_p50 - uem_wall_ms
+        );
         functions.insert(
             function.to_owned(),
             json!({
@@ -716,6 +760,8 @@ async fn bench() -> Result<Value, String> {
                 "binary_bytes_x86_64": binary_bytes,
                 "zip_bytes_arm64": zip_bytes,
                 "failed_answers": failures.len(),
+                "uem_wall_ms": (uem_wall_ms * 100.0).round() / 100.0,
+                "first_response_without_uem_ms": ((first_p50 - uem_wall_ms) * 100.0).round() / 100.0,
                 "spans_ms": phases.iter().map(|p| (p.name.clone(), json!({"count": p.count, "total_ms": (p.total_ms * 100.0).round() / 100.0}))).collect::<serde_json::Map<_, _>>(),
                 "met": function_met,
             }),
@@ -764,5 +810,24 @@ mod tests {
         assert_eq!(totals[1].count, 2);
         assert!((totals[1].total_ms - 5.0).abs() < 1e-9);
         assert_eq!(duration_ms("7x"), None);
+    }
+
+    #[test]
+    fn overlapping_spans_count_once_in_the_wall_time() {
+        let line = |end: &str, busy: &str, name: &str| {
+            format!(
+                r#"{{"timestamp":"2026-12-06T08:00:{end}Z","level":"DEBUG","fields":{{"message":"close","time.busy":"{busy}","time.idle":"0ns"}},"span":{{"name":"{name}"}}}}"#
+            )
+        };
+        let log = [
+            // 0.0-1.0 s and 0.5-1.5 s overlap: 1.5 s; 3.0-3.5 s apart: 0.5 s more.
+            line("01.000", "1s", "uem.http"),
+            line("01.500", "1s", "uem.http"),
+            line("03.500", "500ms", "uem.http"),
+            line("09.000", "9s", "uem.call"),
+        ]
+        .join("\n");
+        assert!((span_wall_ms(&log, "uem.http") - 2000.0).abs() < 1e-6);
+        assert_eq!(span_wall_ms(&log, "nothing"), 0.0);
     }
 }

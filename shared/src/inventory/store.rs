@@ -7,9 +7,9 @@ use crate::domain::Device;
 use crate::keys;
 use crate::ports::bulk_read::{READS_IN_FLIGHT, read_many};
 use crate::ports::{Condition, StateStore, StateStoreExt, StoreError};
-use futures::StreamExt;
 use crate::uem::{EnrolledDevice, UemUser, UserLookup};
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 

@@ -73,9 +73,14 @@ mod tests {
         assert_eq!(read.len(), 250);
         for (at, value) in read.iter().enumerate() {
             let i = 249 - at as u32;
-            assert_eq!(*value, (i % 2 == 0).then_some(i), "key k{i:03}");
+            assert_eq!(*value, i.is_multiple_of(2).then_some(i), "key k{i:03}");
         }
-        assert!(read_many::<u32>(&store, Vec::new()).await.unwrap().is_empty());
+        assert!(
+            read_many::<u32>(&store, Vec::new())
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]

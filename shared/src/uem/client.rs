@@ -16,6 +16,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// A guard against a server that never stops paging.
 const MAX_PAGES: usize = 10_000;
@@ -315,6 +316,7 @@ impl UemClient {
                     ("client_secret", client_secret.expose()),
                 ])
                 .send()
+                .instrument(tracing::debug_span!("uem.http"))
                 .await;
             let response = match sent {
                 Ok(r) => r,
@@ -431,20 +433,24 @@ impl UemClient {
                     .body(b.to_string());
             }
             self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let outcome = match request.send().await {
-                Ok(response) if response.status().is_redirection() => {
-                    return Err(UemError::Redirected {
-                        status: response.status().as_u16(),
-                    });
+            // UEM's own time, apart from the budget and token waits around it (`uem.call`).
+            let sent = async {
+                let response = request.send().await.map_err(transport)?;
+                if response.status().is_redirection() {
+                    return Ok(Err(response.status().as_u16()));
                 }
-                Ok(response) => {
-                    let status = response.status();
-                    let retry_after = retry_after(response.headers());
-                    read_body(response)
-                        .await
-                        .map(|bytes| (status, retry_after, bytes))
-                }
-                Err(e) => Err(transport(e)),
+                let status = response.status();
+                let retry_after = retry_after(response.headers());
+                read_body(response)
+                    .await
+                    .map(|bytes| Ok((status, retry_after, bytes)))
+            }
+            .instrument(tracing::debug_span!("uem.http"))
+            .await;
+            let outcome = match sent {
+                Ok(Err(status)) => return Err(UemError::Redirected { status }),
+                Ok(Ok(answer)) => Ok(answer),
+                Err(e) => Err(e),
             };
             let (status, retry_after, bytes) = match outcome {
                 Ok(x) => x,

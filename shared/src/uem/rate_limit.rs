@@ -36,6 +36,10 @@ pub struct RateLimiter {
     tenant: String,
     per_minute: u32,
     initial: InitialFill,
+    /// The bucket as this process last wrote it, with its version. A call first tries its
+    /// compare-and-swap on it, so a process that is the only one calling spends one round trip
+    /// per call, not a read and a write; a stale copy fails the swap and is read afresh.
+    last_written: std::sync::Mutex<Option<(BucketState, u64)>>,
 }
 
 fn store_err(e: crate::ports::StoreError) -> UemError {
@@ -55,6 +59,7 @@ impl RateLimiter {
             tenant,
             per_minute,
             initial: InitialFill::Full,
+            last_written: std::sync::Mutex::new(None),
         }
     }
 
@@ -98,15 +103,36 @@ impl RateLimiter {
     async fn write(&self, state: BucketState, condition: Condition) -> Result<bool, UemError> {
         let data = serde_json::to_value(state)
             .map_err(|e| UemError::Transport(format!("rate limiter state: {e}")))?;
-        match self
+        let written = match self
             .store
             .put(RATE_PK, &self.tenant, data, None, condition)
             .await
         {
-            Ok(_) => Ok(true),
+            Ok(version) => Some(version),
             // Someone else changed the bucket in between: read again.
-            Err(e) if e.is_condition_failed() => Ok(false),
-            Err(e) => Err(store_err(e)),
+            Err(e) if e.is_condition_failed() => None,
+            Err(e) => return Err(store_err(e)),
+        };
+        self.remember(written.map(|version| (state, version)));
+        Ok(written.is_some())
+    }
+
+    fn remember(&self, known: Option<(BucketState, u64)>) {
+        if let Ok(mut last) = self.last_written.lock() {
+            *last = known;
+        }
+    }
+
+    /// The bucket as last written here, else as stored.
+    async fn current(&self, now: i64) -> Result<(BucketState, Condition), UemError> {
+        let known = self
+            .last_written
+            .lock()
+            .ok()
+            .and_then(|mut last| last.take());
+        match known {
+            Some((state, version)) => Ok((state, Condition::Version(version))),
+            None => self.read(now).await,
         }
     }
 
@@ -119,9 +145,15 @@ impl RateLimiter {
         }
         let capacity = f64::from(self.per_minute);
         let per_ms = capacity / 60_000.0;
+        let mut first = true;
         loop {
             let now = self.clock.now().timestamp_millis();
-            let (state, condition) = self.read(now).await?;
+            // The copy is tried once, right away; after a wait or a lost swap, the store's.
+            let (state, condition) = if std::mem::take(&mut first) {
+                self.current(now).await?
+            } else {
+                self.read(now).await?
+            };
             let wait_ms = match state.paused_until_ms {
                 Some(until) if until > now => (until - now) as u64,
                 _ => {
@@ -221,6 +253,92 @@ mod tests {
         );
         let item = store.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
         assert_eq!(item.version, 7, "one compare-and-swap write per call");
+    }
+
+    /// Counts reads, to show what a call costs in round trips.
+    struct CountingStore {
+        inner: Arc<SqliteStateStore>,
+        gets: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl StateStore for CountingStore {
+        async fn get(
+            &self,
+            pk: &str,
+            sk: &str,
+        ) -> Result<Option<crate::ports::Item>, crate::ports::StoreError> {
+            self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.get(pk, sk).await
+        }
+        async fn put(
+            &self,
+            pk: &str,
+            sk: &str,
+            data: serde_json::Value,
+            expires_at: Option<i64>,
+            condition: Condition,
+        ) -> Result<u64, crate::ports::StoreError> {
+            self.inner.put(pk, sk, data, expires_at, condition).await
+        }
+        async fn delete(
+            &self,
+            pk: &str,
+            sk: &str,
+            condition: Condition,
+        ) -> Result<(), crate::ports::StoreError> {
+            self.inner.delete(pk, sk, condition).await
+        }
+        async fn query(
+            &self,
+            pk: &str,
+            prefix: &str,
+        ) -> Result<Vec<crate::ports::Item>, crate::ports::StoreError> {
+            self.inner.query(pk, prefix).await
+        }
+        async fn transact(
+            &self,
+            writes: Vec<crate::ports::Write>,
+        ) -> Result<(), crate::ports::StoreError> {
+            self.inner.transact(writes).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_caller_alone_swaps_on_its_own_copy_and_a_stale_copy_is_read_afresh() {
+        let start = chrono::Utc::now();
+        let clock = ManualClock::at(start);
+        let store = Arc::new(CountingStore {
+            inner: memory_store(),
+            gets: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let l = RateLimiter::new(store.clone(), Arc::new(clock.clone()), "tenant-a".into(), 6);
+        for _ in 0..6 {
+            l.acquire().await.unwrap();
+        }
+        assert_eq!(
+            store.gets.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one read for the first call, then each call is one write"
+        );
+        // Another process takes a token: this one's copy is stale, its swap fails, it reads.
+        let other = RateLimiter::new(store.clone(), Arc::new(clock.clone()), "tenant-a".into(), 6);
+        clock.advance(Duration::from_secs(20));
+        other.acquire().await.unwrap();
+        l.acquire().await.unwrap();
+        assert_eq!(
+            (clock.now() - start).num_seconds(),
+            20,
+            "20 s refilled two tokens: both calls go without a wait"
+        );
+        l.acquire().await.unwrap();
+        assert_eq!(
+            (clock.now() - start).num_seconds(),
+            30,
+            "the budget both drew from is spent: the next call waits its 10 s"
+        );
+        let item = store.inner.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
+        assert_eq!(item.version, 9, "nine tokens taken, one write each");
     }
 
     #[tokio::test(start_paused = true)]

@@ -413,7 +413,10 @@ mod bound_tests {
     fn the_bound_is_above_every_string_with_the_prefix_and_below_the_next_ones() {
         assert_eq!(prefix_upper_bound(""), None);
         assert_eq!(prefix_upper_bound("dev#ann#").as_deref(), Some("dev#ann$"));
-        assert_eq!(prefix_upper_bound("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(
+            prefix_upper_bound("a\u{D7FF}").as_deref(),
+            Some("a\u{E000}")
+        );
         assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
         assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
         for prefix in ["dev#ann#", "é", "z\u{7F}", "a\u{D7FF}"] {

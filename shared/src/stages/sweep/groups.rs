@@ -46,12 +46,11 @@ const QUERIES_IN_FLIGHT: usize = 8;
 
 pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGroups, StageError> {
     // Loadout's records and UEM's search are independent: read side by side.
-    let (snapshots, owned, found) = futures::future::try_join3(
-        observed::snapshots(store),
-        owned_groups(store),
-        async { Ok::<_, StageError>(uem.smart_groups_named("loadout:").await?) },
-    )
-    .await?;
+    let (snapshots, owned, found) =
+        futures::future::try_join3(observed::snapshots(store), owned_groups(store), async {
+            Ok::<_, StageError>(uem.smart_groups_named("loadout:").await?)
+        })
+        .await?;
     let mut read = ReadGroups {
         owned,
         ..ReadGroups::default()
@@ -118,7 +117,9 @@ pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGr
 }
 
 /// Loadout's record of every group it created, per app (one query per app, a few at a time).
-async fn owned_groups(store: &dyn StateStore) -> Result<BTreeMap<GroupKey, OwnedGroup>, StageError> {
+async fn owned_groups(
+    store: &dyn StateStore,
+) -> Result<BTreeMap<GroupKey, OwnedGroup>, StageError> {
     let apps: Vec<AppId> = store
         .query("uemgroup-apps", "")
         .await?

@@ -28,12 +28,15 @@ use crate::keys;
 use crate::ports::bulk_read::read_many;
 use crate::ports::{Condition, StateStoreExt};
 use crate::uem::{AssignmentSpec, SmartGroupRef, UemApi};
+use futures::{StreamExt, TryStreamExt};
 use groups::{GroupKey, ReadGroups};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use futures::{StreamExt, TryStreamExt};
 use tracing::Instrument;
+
+/// A user's holdings as the sweep found them changed: per app, held now (how) or gone.
+type HeldChanges = Vec<(AppId, Option<HeldApp>)>;
 
 /// Store writes in flight when the sweep records what it read (each to its own item).
 const WRITES_IN_FLIGHT: usize = 8;
@@ -124,7 +127,7 @@ impl Sweeper {
         }
         // Independent reads, side by side: a sweep's first answer is mostly round trips.
         let (policy, matches, read) = futures::future::try_join3(
-            async { Ok::<_, StageError>(self.policies.current(store, s.clock.now()).await?) },
+            self.policies.current(store, s.clock.now()),
             identity::all_matches(store),
             groups::read_all(self.uem.as_ref(), store),
         )
@@ -490,7 +493,9 @@ impl Sweeper {
                     .resolver
                     .resolve(s, &profile.employee, correlation, !inventory_fresh)
                     .await?;
-                Ok::<_, StageError>(matches!(resolution, Resolution::Matched { .. }).then_some(user))
+                Ok::<_, StageError>(
+                    matches!(resolution, Resolution::Matched { .. }).then_some(user),
+                )
             })
             .buffered(RESOLVES_IN_FLIGHT)
             .try_filter_map(|found| async move { Ok(found) })
@@ -513,7 +518,7 @@ impl Sweeper {
             .zip(records)
             .filter_map(|((uem_id, user), record)| {
                 let record = record?;
-                (record.uem.id == *uem_id).then(|| (*uem_id, user, record.uem.username))
+                (record.uem.id == *uem_id).then_some((*uem_id, user, record.uem.username))
             })
             .collect();
         let names: Vec<String> = current.iter().map(|(_, _, name)| name.clone()).collect();
@@ -649,7 +654,7 @@ impl Sweeper {
                 store.delete(&pk, &sk, Condition::None).await?;
             }
         }
-        let users: Vec<(UserId, Vec<(AppId, Option<HeldApp>)>)> = holdings
+        let users: Vec<(UserId, HeldChanges)> = holdings
             .iter()
             .map(|(user, changes)| (user.clone(), changes.clone()))
             .collect();

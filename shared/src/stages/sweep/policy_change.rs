@@ -8,8 +8,8 @@
 //! whose latest decision does not load, or every stale user when the active set does not load
 //! as a fleet (the decision stage reports why).
 
-use super::super::policy_repo::{self, PolicySetRecord};
 use super::super::directory::{self, StoredProfile};
+use super::super::policy_repo::{self, PolicySetRecord};
 use super::super::{StageError, identity};
 use crate::domain::{AppId, Catalog, Decision, Device, Employee, PushMode, UserId};
 use crate::inventory::Inventory;
@@ -65,7 +65,10 @@ pub async fn changed_users(
             continue;
         };
         // Only the version first: most users are current, and their decisions need no decoding.
-        let version = item.decode::<DecidedUnder>().ok().and_then(|d| d.policy_version);
+        let version = item
+            .decode::<DecidedUnder>()
+            .ok()
+            .and_then(|d| d.policy_version);
         if version.is_none_or(|v| v == active_version) {
             continue;
         }
