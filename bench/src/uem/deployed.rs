@@ -18,6 +18,9 @@ pub struct EventSource {
     pub batch_size: usize,
     /// Concurrent invocations (`ScalingConfig.MaximumConcurrency`).
     pub max_concurrency: usize,
+    /// How long a received message stays hidden (the queue's `VisibilityTimeout`): a message
+    /// still being worked on after this is received again.
+    pub visibility: Duration,
 }
 
 /// What the benchmark takes from the template.
@@ -102,6 +105,7 @@ fn number<T: std::str::FromStr>(
 }
 
 fn event_source(
+    root: &Value,
     f: &Value,
     event: &str,
     params: &BTreeMap<String, String>,
@@ -111,7 +115,27 @@ fn event_source(
         .and_then(|e| e.get(event))
         .and_then(|e| e.get("Properties"))
         .ok_or_else(|| err(format!("no event source {event}")))?;
+    // `Queue: !GetAtt SomeQueue.Arn`: the queue's own resource holds its visibility timeout.
+    let queue = match props.get("Queue") {
+        Some(Value::Tagged(t)) if t.tag == "GetAtt" => t
+            .value
+            .as_str()
+            .and_then(|a| a.strip_suffix(".Arn"))
+            .map(str::to_owned),
+        _ => None,
+    }
+    .ok_or_else(|| err(format!("{event}.Queue is not !GetAtt <Queue>.Arn")))?;
+    let queue_props = root
+        .get("Resources")
+        .and_then(|r| r.get(&queue))
+        .and_then(|q| q.get("Properties"))
+        .ok_or_else(|| err(format!("no queue {queue}")))?;
     Ok(EventSource {
+        visibility: Duration::from_secs(number(
+            queue_props.get("VisibilityTimeout"),
+            params,
+            &format!("{queue}.VisibilityTimeout"),
+        )?),
         batch_size: number(
             props.get("BatchSize"),
             params,
@@ -192,10 +216,10 @@ impl Deployed {
             .and_then(|s| rate(&s))
             .ok_or_else(|| err("UemExecutorFunction's Nudge schedule is not a rate(...)"))?;
         Ok(Self {
-            enrich: event_source(enricher, "Enrich", &params)?,
-            decide: event_source(decider, "Decide", &params)?,
-            execute: event_source(executor, "Execute", &params)?,
-            flush: event_source(executor, "Flush", &params)?,
+            enrich: event_source(&root, enricher, "Enrich", &params)?,
+            decide: event_source(&root, decider, "Decide", &params)?,
+            execute: event_source(&root, executor, "Execute", &params)?,
+            flush: event_source(&root, executor, "Flush", &params)?,
             enricher_timeout: timeout(enricher, "ContextEnricherFunction")?,
             decider_timeout: timeout(decider, "DecisionEngineFunction")?,
             executor_timeout: timeout(executor, "UemExecutorFunction")?,
@@ -291,6 +315,20 @@ mod tests {
             d.decide.batch_size.to_string(),
             raw(t, "DecisionEngineFunction", "BatchSize")
         );
+        // A message is hidden as long as its queue says (a long flush must not be handed to a
+        // second worker, nor dead-lettered, while the first still works on it).
+        for (source, queue) in [
+            (d.enrich, "EnrichQueue"),
+            (d.decide, "DecideQueue"),
+            (d.execute, "ExecuteQueue"),
+            (d.flush, "FlushQueue"),
+        ] {
+            assert_eq!(
+                source.visibility.as_secs().to_string(),
+                raw(t, queue, "VisibilityTimeout"),
+                "{queue}"
+            );
+        }
     }
 
     #[test]

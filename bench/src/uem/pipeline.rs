@@ -59,7 +59,7 @@ impl Pipeline {
             // An idle worker looks again after this long (Lambda's pollers long-poll; this only
             // bounds how late a message is picked up, and keeps idle polling cheap in real time).
             poll_interval: POLL,
-            visibility: Duration::from_secs(30),
+            visibility: source.visibility,
             max_batch: source.batch_size,
             deadline,
         };

@@ -187,10 +187,20 @@ impl Decider {
     async fn process(&self, message: InboundMessage) -> Result<(), StageError> {
         let envelope: Envelope<EnrichedEvent> = decode_envelope(&message.body)?;
         let s = &self.services;
-        let policy = self
-            .policies
-            .current(s.store.as_ref(), s.clock.now())
-            .await?;
+        // A re-evaluation the sweep or an admin asked for (often because the policy set just
+        // changed) is decided under the set active now, not one cached from before the change.
+        let policy = if matches!(
+            envelope.payload.event.source,
+            crate::domain::EventSource::Admin
+        ) {
+            self.policies
+                .current_checked(s.store.as_ref(), s.clock.now())
+                .await?
+        } else {
+            self.policies
+                .current(s.store.as_ref(), s.clock.now())
+                .await?
+        };
         let mut decision = self.decide(&envelope, &policy)?;
         // Seats reclaimed from the user stay reclaimed until an approval or the waitlist
         // brings the app back (the approved suggestions below may).

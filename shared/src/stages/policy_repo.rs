@@ -127,10 +127,31 @@ impl PolicyCache {
         store: &dyn StateStore,
         now: DateTime<Utc>,
     ) -> Result<LoadedPolicy, StageError> {
+        self.load(store, now, false).await
+    }
+
+    /// The active set as the pointer says now, whatever the cache's age: for work that exists
+    /// because the set changed (the sweep's re-evaluations), which a set cached from before the
+    /// change would decide as if nothing had.
+    #[tracing::instrument(level = "debug", name = "policy.current", skip_all)]
+    pub async fn current_checked(
+        &self,
+        store: &dyn StateStore,
+        now: DateTime<Utc>,
+    ) -> Result<LoadedPolicy, StageError> {
+        self.load(store, now, true).await
+    }
+
+    async fn load(
+        &self,
+        store: &dyn StateStore,
+        now: DateTime<Utc>,
+        check: bool,
+    ) -> Result<LoadedPolicy, StageError> {
         let mut state = self.state.lock().await;
         if let Some((loaded, checked)) = state.as_ref() {
             let age = (now - *checked).to_std().unwrap_or_default();
-            if age < self.recheck {
+            if age < self.recheck && !check {
                 return Ok(loaded.clone());
             }
         }
