@@ -486,30 +486,16 @@ struct SpanTotal {
 /// Sums the span-close lines (`LOADOUT_TRACE_SPANS`) of a JSON log by span name, longest first.
 fn span_totals(log: &str) -> Vec<SpanTotal> {
     let mut totals: Vec<SpanTotal> = Vec::new();
-    for line in log.lines() {
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        let fields = &v["fields"];
-        if fields["message"] != "close" {
-            continue;
-        }
-        let Some(name) = v["span"]["name"].as_str() else {
-            continue;
-        };
-        let took = ["time.busy", "time.idle"]
-            .iter()
-            .filter_map(|k| fields[*k].as_str().and_then(duration_ms))
-            .fold(0.0, |a, b| a + b);
-        match totals.iter_mut().find(|t| t.name == name) {
+    for span in closed_spans(log) {
+        match totals.iter_mut().find(|t| t.name == span.name) {
             Some(t) => {
                 t.count += 1;
-                t.total_ms += took;
+                t.total_ms += span.took_ms;
             }
             None => totals.push(SpanTotal {
-                name: name.to_owned(),
+                name: span.name,
                 count: 1,
-                total_ms: took,
+                total_ms: span.took_ms,
             }),
         }
     }
@@ -517,31 +503,47 @@ fn span_totals(log: &str) -> Vec<SpanTotal> {
     totals
 }
 
-/// The wall time the closed spans named `name` covered, overlapping ones counted once: each
-/// span ends at its line's timestamp and lasted its busy plus idle time.
-fn span_wall_ms(log: &str, name: &str) -> f64 {
-    let mut intervals: Vec<(f64, f64)> = Vec::new();
-    for line in log.lines() {
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
+/// One closed span of a traced run's log.
+struct ClosedSpan {
+    name: String,
+    /// Busy plus idle time.
+    took_ms: f64,
+    /// When it closed (unix milliseconds), if the line has a timestamp.
+    end_ms: Option<f64>,
+}
+
+/// The span-close lines of a log (`LOADOUT_TRACE_SPANS=1`); anything else is skipped.
+fn closed_spans(log: &str) -> impl Iterator<Item = ClosedSpan> + '_ {
+    log.lines().filter_map(|line| {
+        let v = serde_json::from_str::<Value>(line).ok()?;
         let fields = &v["fields"];
-        if fields["message"] != "close" || v["span"]["name"] != name {
-            continue;
+        if fields["message"] != "close" {
+            return None;
         }
-        let Some(end) = v["timestamp"]
-            .as_str()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        else {
-            continue;
-        };
-        let took = ["time.busy", "time.idle"]
+        let name = v["span"]["name"].as_str()?.to_owned();
+        let took_ms = ["time.busy", "time.idle"]
             .iter()
             .filter_map(|k| fields[*k].as_str().and_then(duration_ms))
             .fold(0.0, |a, b| a + b);
-        let end_ms = end.timestamp_micros() as f64 / 1e3;
-        intervals.push((end_ms - took, end_ms));
-    }
+        let end_ms = v["timestamp"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp_micros() as f64 / 1e3);
+        Some(ClosedSpan {
+            name,
+            took_ms,
+            end_ms,
+        })
+    })
+}
+
+/// The wall time the closed spans named `name` covered, overlapping ones counted once: each
+/// span ends at its line's timestamp and lasted its busy plus idle time.
+fn span_wall_ms(log: &str, name: &str) -> f64 {
+    let mut intervals: Vec<(f64, f64)> = closed_spans(log)
+        .filter(|span| span.name == name)
+        .filter_map(|span| span.end_ms.map(|end| (end - span.took_ms, end)))
+        .collect();
     intervals.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut total = 0.0;
     let mut current: Option<(f64, f64)> = None;

@@ -127,18 +127,21 @@ impl Inventory {
         if self.meta("devices").await?.is_none() {
             return Ok(None);
         }
-        let items = self
-            .store
+        Ok(Some(self.listed_devices(owner).await?))
+    }
+
+    /// The devices recorded under one owner (whether the inventory was ever read is the
+    /// caller's to check).
+    async fn listed_devices(&self, owner: &str) -> Result<Vec<Device>, StoreError> {
+        self.store
             .query(
                 keys::INVENTORY_DEVICES,
                 &keys::inventory_device_prefix(owner),
             )
-            .await?;
-        let mut devices = Vec::with_capacity(items.len());
-        for item in items {
-            devices.push(item.decode::<Device>()?);
-        }
-        Ok(Some(devices))
+            .await?
+            .iter()
+            .map(|item| item.decode::<Device>())
+            .collect()
     }
 
     /// [`Inventory::user`] for many user names at once, in the order asked.
@@ -156,20 +159,8 @@ impl Inventory {
         if self.meta("devices").await?.is_none() {
             return Ok(None);
         }
-        let store = self.store.as_ref();
         let mut reads = futures::stream::iter(owners)
-            .map(|owner| async move {
-                let items = store
-                    .query(
-                        keys::INVENTORY_DEVICES,
-                        &keys::inventory_device_prefix(&owner),
-                    )
-                    .await?;
-                items
-                    .iter()
-                    .map(|i| i.decode::<Device>())
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .map(|owner| async move { self.listed_devices(&owner).await })
             .buffered(READS_IN_FLIGHT);
         let mut out = Vec::new();
         while let Some(devices) = reads.next().await {

@@ -32,12 +32,8 @@ pub async fn read_many_text(
     let total = keys.len();
     // Owned batches: a closure over borrowed ones is higher-ranked, and rustc then cannot prove
     // the callers' futures `Send`.
-    let mut batches: Vec<Vec<(String, String)>> = Vec::with_capacity(total / KEYS_PER_READ + 1);
-    let mut rest = keys;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(KEYS_PER_READ));
-        batches.push(std::mem::replace(&mut rest, tail));
-    }
+    let batches: Vec<Vec<(String, String)>> =
+        keys.chunks(KEYS_PER_READ).map(<[_]>::to_vec).collect();
     let mut reads = futures::stream::iter(batches)
         .map(|batch| async move { store.get_many_text(&batch).await })
         .buffered(READS_IN_FLIGHT);

@@ -7,18 +7,13 @@ use super::scan::AppScan;
 use crate::domain::{AppId, CatalogApp, UserId};
 use crate::keys;
 use crate::ports::StateStore;
+use crate::ports::bulk_read::read_many;
 use crate::stages::intent::Intent;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tracing::Instrument;
 
-/// Intents per read: one `BatchGetItem` (DynamoDB's limit is 100 keys), one call to the SQLite
-/// thread.
-const KEYS_PER_READ: usize = 100;
-/// Reads in flight per task: each is a round trip.
-const READS_IN_FLIGHT: usize = 4;
 /// Tasks the reads are split over: decoding a fleet's intents (a hundred thousand records) is
 /// CPU work, and one task would keep it on one core.
 const TASKS: usize = 4;
@@ -65,32 +60,22 @@ async fn read_part(
 ) -> Result<Vec<(UserId, Vec<(u16, DateTime<Utc>)>)>, ReclaimError> {
     let store = store.as_ref();
     let index = index.as_ref();
-    // Owned batches: a closure over borrowed ones is higher-ranked, and rustc then cannot prove
-    // the callers' futures `Send`.
-    let batches: Vec<Vec<UserId>> = users.chunks(KEYS_PER_READ).map(<[_]>::to_vec).collect();
-    let mut reads = futures::stream::iter(batches)
-        .map(|batch| async move {
-            let keys: Vec<(String, String)> = batch.iter().map(keys::intent).collect();
-            // As text: decoded straight into the intent, without a JSON tree in between.
-            let read = store.get_many_text(&keys).await;
-            (batch, read)
-        })
-        .buffer_unordered(READS_IN_FLIGHT);
-    let mut out = Vec::new();
-    while let Some((batch, read)) = reads.next().await {
-        for (user, item) in batch.into_iter().zip(read?) {
-            let current: Intent = match item {
-                Some(item) => item.decode()?,
-                None => Intent::default(),
-            };
-            let assigned = current
+    // Batched reads (`read_many`), decoded straight into the intent as text, without a JSON
+    // tree in between.
+    let keys: Vec<(String, String)> = users.iter().map(keys::intent).collect();
+    let intents: Vec<Option<Intent>> = read_many(store, keys).await?;
+    Ok(users
+        .into_iter()
+        .zip(intents)
+        .map(|(user, intent)| {
+            let assigned = intent
+                .unwrap_or_default()
                 .apps
                 .iter()
                 .filter(|m| m.assigned_by.as_str() != "observed")
                 .filter_map(|m| index.get(&m.app_id).map(|i| (*i, m.assigned_at)))
                 .collect();
-            out.push((user, assigned));
-        }
-    }
-    Ok(out)
+            (user, assigned)
+        })
+        .collect())
 }

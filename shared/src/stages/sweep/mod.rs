@@ -626,21 +626,7 @@ impl Sweeper {
                 }
                 if !owned {
                     // A group that carries Loadout's name but no record (state lost): adopt it.
-                    let (pk, sk) = keys::owned_group(&key.app, key.mode, key.shard);
-                    store
-                        .put_as(
-                            &pk,
-                            &sk,
-                            &OwnedGroup {
-                                id: group.id,
-                                uuid: group.uuid.clone(),
-                                name: group.name.clone(),
-                                assigned: None,
-                            },
-                            None,
-                            Condition::None,
-                        )
-                        .await?;
+                    record_owned(store, &key, &group, None).await?;
                 }
                 Ok::<(), StageError>(())
             })
@@ -852,21 +838,7 @@ impl Sweeper {
                     name: group.name.clone(),
                 };
                 self.uem.assign_app(&uem_app, &reference, spec).await?;
-                let (pk, sk) = keys::owned_group(&key.app, key.mode, key.shard);
-                s.store
-                    .put_as(
-                        &pk,
-                        &sk,
-                        &OwnedGroup {
-                            id: group.id,
-                            uuid: group.uuid.clone(),
-                            name: group.name.clone(),
-                            assigned: Some(spec),
-                        },
-                        None,
-                        Condition::None,
-                    )
-                    .await?;
+                record_owned(s.store.as_ref(), key, group, Some(spec)).await?;
                 report.assignments_repaired += 1;
                 s.audit(
                     AuditRecord::new(
@@ -964,6 +936,31 @@ impl Sweeper {
             .await?;
         Ok(())
     }
+}
+
+/// Loadout's record of a group it owns, as the sweep found it (and assigned it, if it did).
+async fn record_owned(
+    store: &dyn crate::ports::StateStore,
+    key: &GroupKey,
+    group: &groups::ReadGroup,
+    assigned: Option<AssignmentSpec>,
+) -> Result<(), StageError> {
+    let (pk, sk) = keys::owned_group(&key.app, key.mode, key.shard);
+    store
+        .put_as(
+            &pk,
+            &sk,
+            &OwnedGroup {
+                id: group.id,
+                uuid: group.uuid.clone(),
+                name: group.name.clone(),
+                assigned,
+            },
+            None,
+            Condition::None,
+        )
+        .await?;
+    Ok(())
 }
 
 fn drift(
