@@ -11,6 +11,22 @@ use std::time::Duration;
 
 pub const RATE_PK: &str = "uem#rate";
 
+/// Tokens one compare-and-swap takes when the bucket has a surplus: a sweep's burst of reads
+/// then costs one store write per block, not one per call.
+const BLOCK: u32 = 8;
+/// How long a process may spend the tokens of its block. Short, so that tokens a process no
+/// longer needs are not kept from the others for long, and so that a block cannot carry calls
+/// far past a `Retry-After` another process recorded.
+const HOLD_MS: i64 = 2_000;
+
+/// Tokens this process took from the shared bucket and has not spent yet.
+#[derive(Debug, Clone, Copy, Default)]
+struct Held {
+    tokens: u32,
+    /// Unix milliseconds after which they are no longer spent.
+    until_ms: i64,
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct BucketState {
     tokens: f64,
@@ -40,6 +56,7 @@ pub struct RateLimiter {
     /// compare-and-swap on it, so a process that is the only one calling spends one round trip
     /// per call, not a read and a write; a stale copy fails the swap and is read afresh.
     last_written: std::sync::Mutex<Option<(BucketState, u64)>>,
+    held: std::sync::Mutex<Held>,
 }
 
 fn store_err(e: crate::ports::StoreError) -> UemError {
@@ -60,6 +77,7 @@ impl RateLimiter {
             per_minute,
             initial: InitialFill::Full,
             last_written: std::sync::Mutex::new(None),
+            held: std::sync::Mutex::new(Held::default()),
         }
     }
 
@@ -123,6 +141,28 @@ impl RateLimiter {
         }
     }
 
+    /// Spends a token of this process's block, if it holds one still valid.
+    fn spend_held(&self, now: i64) -> bool {
+        let Ok(mut held) = self.held.lock() else {
+            return false;
+        };
+        if held.tokens > 0 && now < held.until_ms {
+            held.tokens -= 1;
+            return true;
+        }
+        *held = Held::default();
+        false
+    }
+
+    fn hold(&self, tokens: u32, now: i64) {
+        if let Ok(mut held) = self.held.lock() {
+            *held = Held {
+                tokens,
+                until_ms: now.saturating_add(HOLD_MS),
+            };
+        }
+    }
+
     /// The bucket as last written here, else as stored.
     async fn current(&self, now: i64) -> Result<(BucketState, Condition), UemError> {
         let known = self
@@ -148,6 +188,9 @@ impl RateLimiter {
         let mut first = true;
         loop {
             let now = self.clock.now().timestamp_millis();
+            if self.spend_held(now) {
+                return Ok(());
+            }
             // The copy is tried once, right away; after a wait or a lost swap, the store's.
             let (state, condition) = if std::mem::take(&mut first) {
                 self.current(now).await?
@@ -160,12 +203,20 @@ impl RateLimiter {
                     let elapsed = (now - state.at_ms).max(0) as f64;
                     let tokens = (state.tokens + elapsed * per_ms).min(capacity);
                     if tokens >= 1.0 {
+                        // A block only from a surplus: near the limit every call still takes
+                        // one token, so a busy tenant's pacing is unchanged.
+                        let take = if tokens >= f64::from(2 * BLOCK) {
+                            BLOCK
+                        } else {
+                            1
+                        };
                         let next = BucketState {
-                            tokens: tokens - 1.0,
+                            tokens: tokens - f64::from(take),
                             at_ms: now.max(state.at_ms),
                             paused_until_ms: None,
                         };
                         if self.write(next, condition).await? {
+                            self.hold(take - 1, now);
                             return Ok(());
                         }
                         continue;
@@ -195,6 +246,8 @@ impl RateLimiter {
             return Ok(());
         }
         let pause_ms = i64::try_from(pause.as_millis()).unwrap_or(i64::MAX);
+        // UEM refused a call: the rest of this process's block is not spent either.
+        self.hold(0, 0);
         loop {
             let now = self.clock.now().timestamp_millis();
             let (state, condition) = self.read(now).await?;
@@ -341,6 +394,53 @@ mod tests {
         assert_eq!(item.version, 9, "nine tokens taken, one write each");
     }
 
+    #[tokio::test]
+    async fn a_surplus_is_taken_in_blocks_and_a_nearly_spent_bucket_one_token_at_a_time() {
+        let start = chrono::Utc::now();
+        let clock = ManualClock::at(start);
+        let store = memory_store();
+        let l = limiter(&store, Arc::new(clock.clone()), 120);
+        for _ in 0..40 {
+            l.acquire().await.unwrap();
+        }
+        let item = store.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
+        assert_eq!(item.version, 5, "40 calls from a full bucket: five blocks of 8");
+        for _ in 40..120 {
+            l.acquire().await.unwrap();
+        }
+        assert_eq!(clock.now(), start, "the minute's budget needed no wait");
+        let item = store.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
+        assert_eq!(
+            item.version, 22,
+            "14 blocks while 16 or more were left, then the last 8 one at a time"
+        );
+        l.acquire().await.unwrap();
+        assert_eq!(
+            (clock.now() - start).num_milliseconds(),
+            500,
+            "blocks took no more than the bucket held: the 121st call waits for a token"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_block_not_spent_in_time_goes_back_to_the_store() {
+        let start = chrono::Utc::now();
+        let clock = ManualClock::at(start);
+        let store = memory_store();
+        let l = limiter(&store, Arc::new(clock.clone()), 120);
+        l.acquire().await.unwrap();
+        l.acquire().await.unwrap();
+        let item = store.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
+        assert_eq!(item.version, 1, "the second call spent the block's second token");
+        clock.advance(Duration::from_millis(u64::try_from(HOLD_MS).unwrap()));
+        l.acquire().await.unwrap();
+        let item = store.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
+        assert_eq!(
+            item.version, 2,
+            "the block's six other tokens lapsed: the call took a token from the store"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn concurrent_callers_share_one_budget() {
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(chrono::Utc::now()));
@@ -396,6 +496,23 @@ mod tests {
         assert!(
             clock.now() - start >= chrono::Duration::seconds(30),
             "the other caller waited out the announced window: {}",
+            clock.now() - start
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_drops_the_rest_of_the_callers_block() {
+        let start = chrono::Utc::now();
+        let clock = ManualClock::at(start);
+        let store = memory_store();
+        let throttled = limiter(&store, Arc::new(clock.clone()), 120);
+        // The first call took a block of 8 from the full bucket; UEM answered it 429.
+        throttled.acquire().await.unwrap();
+        throttled.pause_for(Duration::from_secs(30)).await.unwrap();
+        throttled.acquire().await.unwrap();
+        assert!(
+            clock.now() - start >= chrono::Duration::seconds(30),
+            "the tokens left in the block were not spent inside the window: {}",
             clock.now() - start
         );
     }
