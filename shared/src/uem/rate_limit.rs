@@ -404,7 +404,10 @@ mod tests {
             l.acquire().await.unwrap();
         }
         let item = store.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
-        assert_eq!(item.version, 5, "40 calls from a full bucket: five blocks of 8");
+        assert_eq!(
+            item.version, 5,
+            "40 calls from a full bucket: five blocks of 8"
+        );
         for _ in 40..120 {
             l.acquire().await.unwrap();
         }
@@ -431,7 +434,10 @@ mod tests {
         l.acquire().await.unwrap();
         l.acquire().await.unwrap();
         let item = store.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
-        assert_eq!(item.version, 1, "the second call spent the block's second token");
+        assert_eq!(
+            item.version, 1,
+            "the second call spent the block's second token"
+        );
         clock.advance(Duration::from_millis(u64::try_from(HOLD_MS).unwrap()));
         l.acquire().await.unwrap();
         let item = store.get(RATE_PK, "tenant-a").await.unwrap().unwrap();

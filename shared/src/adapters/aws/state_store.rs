@@ -372,9 +372,15 @@ impl DynamoStateStore {
     }
 }
 
+/// The kind of partition a key is in (`user`, `pending`, ...), for spans: which reads a stage
+/// makes, without the user or app the key names.
+fn partition_kind(pk: &str) -> &str {
+    pk.split('#').next().unwrap_or_default()
+}
+
 #[async_trait]
 impl StateStore for DynamoStateStore {
-    #[tracing::instrument(level = "debug", name = "dynamodb.get", skip_all)]
+    #[tracing::instrument(level = "debug", name = "dynamodb.get", skip_all, fields(partition = partition_kind(pk)))]
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -410,7 +416,7 @@ impl StateStore for DynamoStateStore {
             .collect()
     }
 
-    #[tracing::instrument(level = "debug", name = "dynamodb.put", skip_all)]
+    #[tracing::instrument(level = "debug", name = "dynamodb.put", skip_all, fields(partition = partition_kind(pk)))]
     async fn put(
         &self,
         pk: &str,
@@ -452,7 +458,7 @@ impl StateStore for DynamoStateStore {
             })
     }
 
-    #[tracing::instrument(level = "debug", name = "dynamodb.delete", skip_all)]
+    #[tracing::instrument(level = "debug", name = "dynamodb.delete", skip_all, fields(partition = partition_kind(pk)))]
     async fn delete(&self, pk: &str, sk: &str, condition: Condition) -> Result<(), StoreError> {
         let mut expr = Expression::default();
         let condition = self.condition(condition, &mut expr);
@@ -477,7 +483,7 @@ impl StateStore for DynamoStateStore {
         Ok(())
     }
 
-    #[tracing::instrument(level = "debug", name = "dynamodb.query", skip_all)]
+    #[tracing::instrument(level = "debug", name = "dynamodb.query", skip_all, fields(partition = partition_kind(pk)))]
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut items = self
             .query_items(pk, sk_prefix)
@@ -490,7 +496,7 @@ impl StateStore for DynamoStateStore {
         Ok(items)
     }
 
-    #[tracing::instrument(level = "debug", name = "dynamodb.query", skip_all)]
+    #[tracing::instrument(level = "debug", name = "dynamodb.query", skip_all, fields(partition = partition_kind(pk)))]
     async fn query_text(&self, pk: &str, sk_prefix: &str) -> Result<Vec<TextItem>, StoreError> {
         let mut items = self
             .query_items(pk, sk_prefix)

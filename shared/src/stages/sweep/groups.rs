@@ -1,4 +1,5 @@
-//! Reading every Loadout group in bulk: one paged name search for `loadout:`, one read per group.
+//! Reading every Loadout group in bulk: one paged name search for `loadout:`, one read per group,
+//! and Loadout's records of them by key.
 //! Groups whose names are not Loadout's exact pattern are never touched.
 
 use super::super::StageError;
@@ -7,7 +8,7 @@ use super::super::observed::{self, GroupSnapshot, Source};
 use super::super::shards;
 use crate::domain::{AppId, PushMode};
 use crate::keys;
-use crate::ports::StateStore;
+use crate::ports::{StateStore, bulk_read};
 use crate::uem::{UemApi, UemError};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -41,20 +42,14 @@ pub struct ReadGroups {
 
 /// UEM reads in flight: UEM's rate budget paces them; a few at a time hide its latency.
 const UEM_READS_IN_FLIGHT: usize = 4;
-/// Store queries in flight (one per app with Loadout groups).
-const QUERIES_IN_FLIGHT: usize = 8;
 
 pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGroups, StageError> {
-    // Loadout's records and UEM's search are independent: read side by side.
-    let (snapshots, owned, found) =
-        futures::future::try_join3(observed::snapshots(store), owned_groups(store), async {
-            Ok::<_, StageError>(uem.smart_groups_named("loadout:").await?)
-        })
-        .await?;
-    let mut read = ReadGroups {
-        owned,
-        ..ReadGroups::default()
-    };
+    // Loadout's snapshots and UEM's search are independent: read side by side.
+    let (snapshots, found) = futures::future::try_join(observed::snapshots(store), async {
+        Ok::<_, StageError>(uem.smart_groups_named("loadout:").await?)
+    })
+    .await?;
+    let mut read = ReadGroups::default();
     for (snapshot, version) in snapshots {
         let key = GroupKey {
             app: snapshot.app_id.clone(),
@@ -70,6 +65,12 @@ pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGr
         };
         ours.push((GroupKey { app, mode, shard }, reference));
     }
+    let candidates: BTreeSet<GroupKey> = ours
+        .iter()
+        .map(|(key, _)| key.clone())
+        .chain(read.snapshots.keys().cloned())
+        .collect();
+    read.owned = owned_groups(store, candidates).await?;
     let mut reads = futures::stream::iter(ours)
         .map(|(key, reference)| async move {
             let group = uem.get_smart_group(reference.id).await;
@@ -116,44 +117,26 @@ pub async fn read_all(uem: &dyn UemApi, store: &dyn StateStore) -> Result<ReadGr
     Ok(read)
 }
 
-/// Loadout's record of every group it created, per app (one query per app, a few at a time).
+/// Loadout's records of the groups it may own: every group UEM holds under a Loadout name and
+/// every group Loadout last saw. Read by key, a hundred to a round trip: one query per app cost a
+/// tenant of many apps a round trip each at every sweep. (A record and its snapshot are written
+/// and forgotten together, so a group in neither place has no record to find.)
 async fn owned_groups(
     store: &dyn StateStore,
+    candidates: BTreeSet<GroupKey>,
 ) -> Result<BTreeMap<GroupKey, OwnedGroup>, StageError> {
-    let apps: Vec<AppId> = store
-        .query("uemgroup-apps", "")
-        .await?
-        .into_iter()
-        .map(|item| AppId::new(&item.sk))
+    let candidates: Vec<GroupKey> = candidates.into_iter().collect();
+    let keys = candidates
+        .iter()
+        .map(|k| keys::owned_group(&k.app, k.mode, k.shard))
         .collect();
-    let mut queries = futures::stream::iter(apps)
-        .map(|app| async move {
-            let items = store.query(&keys::owned_groups_partition(&app), "").await;
-            (app, items)
-        })
-        .buffer_unordered(QUERIES_IN_FLIGHT);
-    let mut owned = BTreeMap::new();
-    while let Some((app, items)) = queries.next().await {
-        for item in items? {
-            let Some((mode, shard)) = item.sk.split_once('#') else {
-                continue;
-            };
-            let (Some(mode), Ok(shard)) = (PushMode::parse(mode), shard.parse::<u32>()) else {
-                continue;
-            };
-            if let Ok(group) = item.decode::<OwnedGroup>() {
-                owned.insert(
-                    GroupKey {
-                        app: app.clone(),
-                        mode,
-                        shard,
-                    },
-                    group,
-                );
-            }
-        }
-    }
-    Ok(owned)
+    let records = bulk_read::read_many_text(store, keys).await?;
+    Ok(candidates
+        .into_iter()
+        .zip(records)
+        // An unreadable record is as good as none: the group is adopted again.
+        .filter_map(|(key, record)| Some((key, record?.decode::<OwnedGroup>().ok()?)))
+        .collect())
 }
 
 pub fn snapshot_of(key: &GroupKey, group: &ReadGroup, now: DateTime<Utc>) -> GroupSnapshot {
@@ -168,5 +151,220 @@ pub fn snapshot_of(key: &GroupKey, group: &ReadGroup, now: DateTime<Utc>) -> Gro
         assigned: None,
         read_at: now,
         source: Source::Sweep,
+    }
+}
+
+#[cfg(all(test, feature = "local"))]
+mod tests {
+    use super::*;
+    use crate::adapters::local::{LocalDb, SqliteStateStore};
+    use crate::domain::Device;
+    use crate::ports::{Condition, Item, StateStoreExt, StoreError, SystemClock, TextItem, Write};
+    use crate::stages::membership::OwnedGroup;
+    use crate::uem::{
+        Assignment, AssignmentSpec, EnrolledDevice, GroupMember, InstalledApp, Page, SmartGroup,
+        SmartGroupRef, UemApp, UemUser, UserLookup,
+    };
+    use async_trait::async_trait;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// UEM holding `groups`, each readable by id.
+    struct Groups(Vec<SmartGroupRef>);
+
+    #[async_trait]
+    impl UemApi for Groups {
+        async fn find_users_by(&self, _: UserLookup, _: &str) -> Result<Vec<UemUser>, UemError> {
+            Ok(vec![])
+        }
+        async fn users_page(&self, _: u32) -> Result<Page<UemUser>, UemError> {
+            unimplemented!("not read here")
+        }
+        async fn devices_page(&self, _: u32) -> Result<Page<EnrolledDevice>, UemError> {
+            unimplemented!("not read here")
+        }
+        async fn devices_of_user(&self, _: &str) -> Result<Vec<Device>, UemError> {
+            Ok(vec![])
+        }
+        async fn installed_apps(&self, _: &str) -> Result<Vec<InstalledApp>, UemError> {
+            Ok(vec![])
+        }
+        async fn find_app(&self, _: &str) -> Result<Option<UemApp>, UemError> {
+            Ok(None)
+        }
+        async fn smart_groups_named(&self, _: &str) -> Result<Vec<SmartGroupRef>, UemError> {
+            Ok(self.0.clone())
+        }
+        async fn create_smart_group(
+            &self,
+            _: &str,
+            _: &[GroupMember],
+        ) -> Result<SmartGroupRef, UemError> {
+            unimplemented!("the sweep's read creates nothing")
+        }
+        async fn get_smart_group(&self, id: i64) -> Result<SmartGroup, UemError> {
+            let group =
+                self.0
+                    .iter()
+                    .find(|g| g.id == id)
+                    .cloned()
+                    .ok_or_else(|| UemError::NotFound {
+                        what: format!("group {id}"),
+                        activity_id: None,
+                    })?;
+            Ok(SmartGroup {
+                group,
+                users: vec![GroupMember {
+                    id: "7".into(),
+                    name: "someone".into(),
+                }],
+                raw: serde_json::json!({}),
+            })
+        }
+        async fn update_smart_group(&self, _: &SmartGroup) -> Result<(), UemError> {
+            unimplemented!("the sweep's read writes nothing")
+        }
+        async fn delete_smart_group(&self, _: i64) -> Result<(), UemError> {
+            unimplemented!("the sweep's read deletes nothing")
+        }
+        async fn app_assignments(&self, _: &UemApp) -> Result<Vec<Assignment>, UemError> {
+            Ok(vec![])
+        }
+        async fn assign_app(
+            &self,
+            _: &UemApp,
+            _: &SmartGroupRef,
+            _: AssignmentSpec,
+        ) -> Result<(), UemError> {
+            unimplemented!("the sweep's read assigns nothing")
+        }
+        async fn unassign_app(&self, _: &UemApp, _: &SmartGroupRef) -> Result<(), UemError> {
+            unimplemented!("the sweep's read unassigns nothing")
+        }
+    }
+
+    /// Counts queries: each is a round trip, and DynamoDB bills a partition's read per query.
+    struct CountingStore {
+        inner: SqliteStateStore,
+        queries: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl StateStore for CountingStore {
+        async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+            self.inner.get(pk, sk).await
+        }
+        async fn get_many_text(
+            &self,
+            keys: &[(String, String)],
+        ) -> Result<Vec<Option<TextItem>>, StoreError> {
+            self.inner.get_many_text(keys).await
+        }
+        async fn put(
+            &self,
+            pk: &str,
+            sk: &str,
+            data: serde_json::Value,
+            expires_at: Option<i64>,
+            condition: Condition,
+        ) -> Result<u64, StoreError> {
+            self.inner.put(pk, sk, data, expires_at, condition).await
+        }
+        async fn delete(&self, pk: &str, sk: &str, condition: Condition) -> Result<(), StoreError> {
+            self.inner.delete(pk, sk, condition).await
+        }
+        async fn query(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+            self.queries.fetch_add(1, Ordering::SeqCst);
+            self.inner.query(pk, prefix).await
+        }
+        async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+            self.inner.transact(writes).await
+        }
+    }
+
+    fn reference(app: &AppId, id: i64) -> SmartGroupRef {
+        SmartGroupRef {
+            id,
+            uuid: format!("uuid-{id}"),
+            name: shards::group_name(app, PushMode::Auto, 0),
+        }
+    }
+
+    async fn own(store: &CountingStore, app: &AppId, group: &SmartGroupRef) {
+        let (pk, sk) = keys::owned_group(app, PushMode::Auto, 0);
+        let record = OwnedGroup {
+            id: group.id,
+            uuid: group.uuid.clone(),
+            name: group.name.clone(),
+            assigned: None,
+        };
+        store
+            .put_as(&pk, &sk, &record, None, Condition::None)
+            .await
+            .unwrap();
+        let (pk, _) = keys::owned_app(app);
+        store
+            .put_as(&pk, app.as_str(), &1, None, Condition::None)
+            .await
+            .unwrap();
+        let key = GroupKey {
+            app: app.clone(),
+            mode: PushMode::Auto,
+            shard: 0,
+        };
+        let read = ReadGroup {
+            id: group.id,
+            uuid: group.uuid.clone(),
+            name: group.name.clone(),
+            members: BTreeSet::from([7]),
+        };
+        observed::save_snapshot(store, &snapshot_of(&key, &read, Utc::now()), None)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn loadouts_group_records_are_read_by_key_not_one_query_per_app() {
+        let store = CountingStore {
+            inner: SqliteStateStore::new(LocalDb::in_memory().unwrap(), Arc::new(SystemClock)),
+            queries: AtomicUsize::new(0),
+        };
+        let mut in_uem = Vec::new();
+        for n in 0..30 {
+            let app = AppId::new(&format!("app-{n:02}"));
+            let group = reference(&app, 100 + n);
+            own(&store, &app, &group).await;
+            in_uem.push(group);
+        }
+        // An admin deleted one group in UEM: its record and snapshot are still Loadout's.
+        let gone = AppId::new("app-gone");
+        own(&store, &gone, &reference(&gone, 99)).await;
+        // A group under Loadout's name with no record (state lost): found, to be adopted.
+        let stray = AppId::new("app-stray");
+        in_uem.push(reference(&stray, 500));
+        store.queries.store(0, Ordering::SeqCst);
+
+        let read = read_all(&Groups(in_uem), &store).await.unwrap();
+
+        assert_eq!(read.groups.len(), 31, "every Loadout-named group in UEM");
+        assert_eq!(
+            read.owned.len(),
+            31,
+            "every record: the 30 found and the deleted one"
+        );
+        assert!(
+            read.owned.keys().any(|k| k.app == gone),
+            "the deleted group's record"
+        );
+        assert!(
+            !read.owned.keys().any(|k| k.app == stray),
+            "no record for the stray"
+        );
+        assert_eq!(read.snapshots.len(), 31);
+        assert_eq!(
+            store.queries.load(Ordering::SeqCst),
+            1,
+            "one query (the snapshots); the records came by key"
+        );
     }
 }
