@@ -139,6 +139,15 @@ async fn owned_groups(
         .collect())
 }
 
+/// UEM holds the group as the snapshot says (the members and the group itself; what else a
+/// snapshot carries is the writer's bookkeeping, which no reader relies on).
+pub fn as_seen(snapshot: &GroupSnapshot, group: &ReadGroup) -> bool {
+    snapshot.group_id == group.id
+        && snapshot.group_uuid == group.uuid
+        && snapshot.name == group.name
+        && snapshot.members == group.members
+}
+
 pub fn snapshot_of(key: &GroupKey, group: &ReadGroup, now: DateTime<Utc>) -> GroupSnapshot {
     GroupSnapshot {
         app_id: key.app.clone(),
@@ -331,7 +340,7 @@ mod tests {
         };
         let mut in_uem = Vec::new();
         for n in 0..30 {
-            let app = AppId::new(&format!("app-{n:02}"));
+            let app = AppId::new(format!("app-{n:02}"));
             let group = reference(&app, 100 + n);
             own(&store, &app, &group).await;
             in_uem.push(group);
@@ -365,6 +374,37 @@ mod tests {
             store.queries.load(Ordering::SeqCst),
             1,
             "one query (the snapshots); the records came by key"
+        );
+    }
+
+    #[test]
+    fn a_group_is_as_seen_only_with_the_same_members_and_identity() {
+        let key = GroupKey {
+            app: AppId::new("slack"),
+            mode: PushMode::Auto,
+            shard: 0,
+        };
+        let group = ReadGroup {
+            id: 5,
+            uuid: "uuid-5".into(),
+            name: "loadout:slack".into(),
+            members: BTreeSet::from([1, 2]),
+        };
+        let earlier = Utc::now() - chrono::Duration::hours(1);
+        let mut snapshot = snapshot_of(&key, &group, earlier);
+        snapshot.source = Source::Write;
+        assert!(
+            as_seen(&snapshot, &group),
+            "bookkeeping aside, nothing changed"
+        );
+        let mut added = group.clone();
+        added.members.insert(3);
+        assert!(!as_seen(&snapshot, &added), "a member added by hand");
+        let mut recreated = group.clone();
+        recreated.id = 6;
+        assert!(
+            !as_seen(&snapshot, &recreated),
+            "the group deleted and made again"
         );
     }
 }

@@ -27,7 +27,7 @@ use crate::inventory::{self, Inventory};
 use crate::keys;
 use crate::ports::bulk_read::read_many;
 use crate::ports::{Condition, StateStoreExt};
-use crate::uem::{AssignmentSpec, SmartGroupRef, UemApi};
+use crate::uem::{Assignment, AssignmentSpec, SmartGroupRef, UemApi, UemApp};
 use futures::{StreamExt, TryStreamExt};
 use groups::{GroupKey, ReadGroups};
 use serde_json::json;
@@ -42,6 +42,8 @@ type HeldChanges = Vec<(AppId, Option<HeldApp>)>;
 const WRITES_IN_FLIGHT: usize = 8;
 /// Parked people matched again at once (each may be a UEM search, paced by UEM's budget).
 const RESOLVES_IN_FLIGHT: usize = 4;
+/// UEM reads in flight when checking apps' assignments (UEM's rate budget paces them).
+const UEM_READS_IN_FLIGHT: usize = 4;
 
 /// What a sweep may do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -240,6 +242,7 @@ impl Sweeper {
             .map(|k| k.app.clone())
             .chain(read.owned.keys().map(|k| k.app.clone()))
             .collect();
+        let mut uem_side = self.assignments_of(&apps, &policy.catalog, &read).await?;
         for app in &apps {
             report.apps_checked += 1;
             let target = match policy.catalog.get(app) {
@@ -258,7 +261,10 @@ impl Sweeper {
                     .await?;
                 continue;
             }
-            self.check_assignments(&target, &read, options, &mut report, correlation)
+            let Some(uem_app) = uem_side.remove(app).flatten() else {
+                continue;
+            };
+            self.check_assignments(&target, &uem_app, &read, options, &mut report, correlation)
                 .await?;
         }
 
@@ -605,23 +611,26 @@ impl Sweeper {
         let now = s.clock.now();
         // Each group's records and each user's holdings are their own items: written a few at a
         // time, not one round trip after another. Owned inputs keep the futures `Send`.
-        let groups: Vec<(GroupKey, groups::ReadGroup, Option<u64>, bool)> = read
+        let groups: Vec<(GroupKey, groups::ReadGroup, Option<u64>, bool, bool)> = read
             .groups
             .iter()
             .map(|(key, group)| {
+                let last = read.snapshots.get(key);
                 (
                     key.clone(),
                     group.clone(),
-                    read.snapshots.get(key).map(|(_, v)| *v),
+                    last.map(|(_, v)| *v),
+                    // Found as last seen: rewriting the snapshot would only cost a write.
+                    last.is_some_and(|(s, _)| groups::as_seen(s, group)),
                     read.owned.contains_key(key),
                 )
             })
             .collect();
         futures::stream::iter(groups)
-            .map(|(key, group, version, owned)| async move {
+            .map(|(key, group, version, unchanged, owned)| async move {
                 let snapshot = groups::snapshot_of(&key, &group, now);
                 // A flush that wrote the group after we read it knows better: keep its snapshot.
-                if !observed::save_snapshot(store, &snapshot, Some(version)).await? {
+                if !unchanged && !observed::save_snapshot(store, &snapshot, Some(version)).await? {
                     tracing::info!(group = %group.name, "snapshot written meanwhile by a flush; kept");
                 }
                 if !owned {
@@ -767,10 +776,43 @@ impl Sweeper {
         Ok(())
     }
 
+    /// UEM's app and its assignments, for every catalog app with Loadout groups (`None`: UEM
+    /// has no such app). A few apps at a time: each is a look-up and a read, and a tenant of
+    /// many apps would otherwise wait on each in turn.
+    async fn assignments_of(
+        &self,
+        apps: &BTreeSet<AppId>,
+        catalog: &crate::domain::Catalog,
+        read: &ReadGroups,
+    ) -> Result<BTreeMap<AppId, Option<(UemApp, Vec<Assignment>)>>, StageError> {
+        let with_groups: BTreeSet<&AppId> = read.groups.keys().map(|k| &k.app).collect();
+        let targets: Vec<AppTarget> = apps
+            .iter()
+            .filter(|app| with_groups.contains(app))
+            .filter_map(|app| catalog.get(app).map(AppTarget::from))
+            .collect();
+        let uem = self.uem.as_ref();
+        futures::stream::iter(targets)
+            .map(|target| async move {
+                let found = match uem.find_app(&target.uem_app_id).await? {
+                    Some(app) => {
+                        let assignments = uem.app_assignments(&app).await?;
+                        Some((app, assignments))
+                    }
+                    None => None,
+                };
+                Ok::<_, StageError>((target.app_id, found))
+            })
+            .buffered(UEM_READS_IN_FLIGHT)
+            .try_collect()
+            .await
+    }
+
     /// Every Loadout group of the app must be assigned to it as Loadout assigned it.
     async fn check_assignments(
         &self,
         target: &AppTarget,
+        (uem_app, assignments): &(UemApp, Vec<Assignment>),
         read: &ReadGroups,
         options: &SweepOptions,
         report: &mut SweepReport,
@@ -784,10 +826,6 @@ impl Sweeper {
         if ours.is_empty() {
             return Ok(());
         }
-        let Some(uem_app) = self.uem.find_app(&target.uem_app_id).await? else {
-            return Ok(());
-        };
-        let assignments = self.uem.app_assignments(&uem_app).await?;
         let mut wrong: Vec<(&GroupKey, &groups::ReadGroup, AssignmentSpec)> = Vec::new();
         for (key, group) in ours {
             let expected = AssignmentSpec {
@@ -837,7 +875,7 @@ impl Sweeper {
                     uuid: group.uuid.clone(),
                     name: group.name.clone(),
                 };
-                self.uem.assign_app(&uem_app, &reference, spec).await?;
+                self.uem.assign_app(uem_app, &reference, spec).await?;
                 record_owned(s.store.as_ref(), key, group, Some(spec)).await?;
                 report.assignments_repaired += 1;
                 s.audit(
