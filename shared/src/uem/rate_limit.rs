@@ -57,6 +57,10 @@ pub struct RateLimiter {
     /// per call, not a read and a write; a stale copy fails the swap and is read afresh.
     last_written: std::sync::Mutex<Option<(BucketState, u64)>>,
     held: std::sync::Mutex<Held>,
+    /// One caller of this process at a time goes to the store: callers side by side would
+    /// otherwise race one another's compare-and-swaps, each loser paying a read and a retry,
+    /// where the winner's block would have served them all.
+    to_store: tokio::sync::Mutex<()>,
 }
 
 fn store_err(e: crate::ports::StoreError) -> UemError {
@@ -78,6 +82,7 @@ impl RateLimiter {
             initial: InitialFill::Full,
             last_written: std::sync::Mutex::new(None),
             held: std::sync::Mutex::new(Held::default()),
+            to_store: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -185,9 +190,16 @@ impl RateLimiter {
         }
         let capacity = f64::from(self.per_minute);
         let per_ms = capacity / 60_000.0;
+        if self.spend_held(self.clock.now().timestamp_millis()) {
+            return Ok(());
+        }
         let mut first = true;
         loop {
+            // Held for one look at the store, not across a wait: a caller queued behind a
+            // sleeper could not tell that its invocation has no time left for the wait.
+            let turn = self.to_store.lock().await;
             let now = self.clock.now().timestamp_millis();
+            // The caller before this one may have taken a block meanwhile.
             if self.spend_held(now) {
                 return Ok(());
             }
@@ -230,6 +242,7 @@ impl RateLimiter {
                     ((1.0 - tokens) / per_ms).ceil().max(1.0) as u64
                 }
             };
+            drop(turn);
             let wait = Duration::from_millis(wait_ms);
             if !deadline::allows(self.clock.now(), wait) {
                 return Err(UemError::OutOfTime { needed: wait });
@@ -422,6 +435,41 @@ mod tests {
             (clock.now() - start).num_milliseconds(),
             500,
             "blocks took no more than the bucket held: the 121st call waits for a token"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_side_by_side_in_one_process_share_its_blocks() {
+        let clock = ManualClock::at(chrono::Utc::now());
+        let store = Arc::new(CountingStore {
+            inner: memory_store(),
+            gets: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let l = Arc::new(RateLimiter::new(
+            store.clone(),
+            Arc::new(clock.clone()),
+            "tenant-a".into(),
+            120,
+        ));
+        let callers: Vec<_> = (0..4)
+            .map(|_| {
+                let l = l.clone();
+                tokio::spawn(async move {
+                    for _ in 0..10 {
+                        l.acquire().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for c in callers {
+            c.await.unwrap();
+        }
+        let item = store.inner.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
+        assert_eq!(item.version, 5, "40 calls, five blocks of 8: no lost swaps");
+        assert_eq!(
+            store.gets.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one read, for the first block"
         );
     }
 
