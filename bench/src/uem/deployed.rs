@@ -236,6 +236,22 @@ mod tests {
 
     /// The template's own words for a value, found without the parser above: the parameter's
     /// default behind a function's `!Ref`, or the literal.
+    /// `key` of one of the function's events, read as text from the event's line on.
+    fn raw_in_event(text: &str, function: &str, event: &str, key: &str) -> String {
+        let start = text
+            .find(&format!("\n  {function}:\n"))
+            .expect("the function is in the template");
+        let at = text[start..]
+            .find(&format!("\n        {event}:\n"))
+            .expect("the function has the event");
+        text[start + at..]
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix(&format!("{key}:")))
+            .unwrap_or_else(|| panic!("{event} has no {key}"))
+            .trim()
+            .to_owned()
+    }
+
     fn raw(text: &str, function: &str, key: &str) -> String {
         let start = text
             .find(&format!("\n  {function}:\n"))
@@ -298,11 +314,18 @@ mod tests {
         );
         // Both of the executor's queues are consumed with the template's concurrency and batch.
         let concurrency = raw(t, "UemExecutorFunction", "MaximumConcurrency");
-        let batch = raw(t, "UemExecutorFunction", "BatchSize");
         for source in [d.execute, d.flush] {
             assert_eq!(source.max_concurrency.to_string(), concurrency);
-            assert_eq!(source.batch_size.to_string(), batch);
         }
+        assert_eq!(
+            d.execute.batch_size.to_string(),
+            raw_in_event(t, "UemExecutorFunction", "Execute", "BatchSize")
+        );
+        assert_eq!(
+            d.flush.batch_size.to_string(),
+            raw_in_event(t, "UemExecutorFunction", "Flush", "BatchSize")
+        );
+        assert_eq!(d.flush.batch_size, 1, "one nudge an invocation");
         assert_eq!(
             d.enrich.batch_size.to_string(),
             raw(t, "ContextEnricherFunction", "BatchSize")

@@ -410,13 +410,17 @@ impl LocalMode {
         ));
         // As deployed: the executor consumes the execute queue (recording changes) and the flush
         // queue (applying them), with the template's concurrency on each.
-        for queue in [names::EXECUTE, names::FLUSH] {
+        for (queue, max_batch) in [(names::EXECUTE, worker.max_batch), (names::FLUSH, 1)] {
             for _ in 0..options.execute_workers.max(1) {
                 let x = executor.clone();
                 tasks.push(workers::spawn(
                     services.clone(),
                     queue,
-                    worker.clone(),
+                    // One nudge at a time, as deployed (a nudge is a whole app's flush).
+                    workers::WorkerConfig {
+                        max_batch,
+                        ..worker.clone()
+                    },
                     stopped.clone(),
                     move |batch| {
                         let x = x.clone();
