@@ -258,3 +258,71 @@ pub async fn activate(
         .await?;
     Ok(Some(record))
 }
+
+#[cfg(all(test, feature = "local"))]
+mod tests {
+    use super::*;
+    use crate::adapters::local::{LocalDb, SqliteStateStore};
+    use crate::ports::SystemClock;
+
+    /// An evaluator that only knows which set it came from.
+    struct Named(String);
+
+    impl EntitlementSource for Named {
+        fn version(&self) -> String {
+            self.0.clone()
+        }
+        fn desired_for(
+            &self,
+            _: &UserContext,
+            _: bool,
+            _: &Catalog,
+            _: DateTime<Utc>,
+        ) -> Result<(Vec<Entitlement>, Vec<Denial>), String> {
+            Ok((Vec::new(), Vec::new()))
+        }
+    }
+
+    fn named(record: &PolicySetRecord) -> Result<Arc<dyn EntitlementSource>, String> {
+        Ok(Arc::new(Named(record.version.clone())))
+    }
+
+    fn record(version: &str) -> PolicySetRecord {
+        PolicySetRecord {
+            version: version.into(),
+            schema: String::new(),
+            policies: Vec::new(),
+            catalog_yaml: "[]".into(),
+            pushed_at: Utc::now(),
+            pushed_by: "admin".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_checked_read_sees_a_push_the_cache_has_not_noticed_yet() {
+        let store = SqliteStateStore::new(LocalDb::in_memory().unwrap(), Arc::new(SystemClock));
+        let cache = PolicyCache::new(named, Duration::from_secs(30));
+        let now = Utc::now();
+        push(&store, &record("v1")).await.unwrap();
+        assert_eq!(cache.current(&store, now).await.unwrap().version, "v1");
+
+        push(&store, &record("v2")).await.unwrap();
+        let soon = now + chrono::Duration::seconds(5);
+        assert_eq!(
+            cache.current(&store, soon).await.unwrap().version,
+            "v1",
+            "within its 30 s the cache answers without looking"
+        );
+        let checked = cache.current_checked(&store, soon).await.unwrap();
+        assert_eq!(
+            checked.version, "v2",
+            "the checked read follows the pointer"
+        );
+        assert_eq!(checked.engine.version(), "v2", "and builds the new set");
+        assert_eq!(
+            cache.current(&store, soon).await.unwrap().version,
+            "v2",
+            "the cache keeps what the checked read loaded"
+        );
+    }
+}
