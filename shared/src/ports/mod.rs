@@ -6,6 +6,8 @@ pub mod audit_log;
 pub mod bulk_read;
 pub mod clock;
 pub mod conformance;
+#[cfg(test)]
+pub mod counting_store;
 pub mod queue;
 pub mod secrets;
 pub mod state_store;

@@ -284,6 +284,7 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use crate::adapters::local::{LocalDb, SqliteStateStore};
+    use crate::ports::counting_store::CountingStore;
     use crate::ports::{ManualClock, TokioClock};
 
     fn memory_store() -> Arc<SqliteStateStore> {
@@ -321,69 +322,17 @@ mod tests {
         assert_eq!(item.version, 7, "one compare-and-swap write per call");
     }
 
-    /// Counts reads, to show what a call costs in round trips.
-    struct CountingStore {
-        inner: Arc<SqliteStateStore>,
-        gets: std::sync::atomic::AtomicUsize,
-    }
-
-    #[async_trait::async_trait]
-    impl StateStore for CountingStore {
-        async fn get(
-            &self,
-            pk: &str,
-            sk: &str,
-        ) -> Result<Option<crate::ports::Item>, crate::ports::StoreError> {
-            self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.inner.get(pk, sk).await
-        }
-        async fn put(
-            &self,
-            pk: &str,
-            sk: &str,
-            data: serde_json::Value,
-            expires_at: Option<i64>,
-            condition: Condition,
-        ) -> Result<u64, crate::ports::StoreError> {
-            self.inner.put(pk, sk, data, expires_at, condition).await
-        }
-        async fn delete(
-            &self,
-            pk: &str,
-            sk: &str,
-            condition: Condition,
-        ) -> Result<(), crate::ports::StoreError> {
-            self.inner.delete(pk, sk, condition).await
-        }
-        async fn query(
-            &self,
-            pk: &str,
-            prefix: &str,
-        ) -> Result<Vec<crate::ports::Item>, crate::ports::StoreError> {
-            self.inner.query(pk, prefix).await
-        }
-        async fn transact(
-            &self,
-            writes: Vec<crate::ports::Write>,
-        ) -> Result<(), crate::ports::StoreError> {
-            self.inner.transact(writes).await
-        }
-    }
-
     #[tokio::test]
     async fn a_caller_alone_swaps_on_its_own_copy_and_a_stale_copy_is_read_afresh() {
         let start = chrono::Utc::now();
         let clock = ManualClock::at(start);
-        let store = Arc::new(CountingStore {
-            inner: memory_store(),
-            gets: std::sync::atomic::AtomicUsize::new(0),
-        });
+        let store = Arc::new(CountingStore::new(memory_store()));
         let l = RateLimiter::new(store.clone(), Arc::new(clock.clone()), "tenant-a".into(), 6);
         for _ in 0..6 {
             l.acquire().await.unwrap();
         }
         assert_eq!(
-            store.gets.load(std::sync::atomic::Ordering::SeqCst),
+            store.gets(),
             1,
             "one read for the first call, then each call is one write"
         );
@@ -441,10 +390,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn callers_side_by_side_in_one_process_share_its_blocks() {
         let clock = ManualClock::at(chrono::Utc::now());
-        let store = Arc::new(CountingStore {
-            inner: memory_store(),
-            gets: std::sync::atomic::AtomicUsize::new(0),
-        });
+        let store = Arc::new(CountingStore::new(memory_store()));
         let l = Arc::new(RateLimiter::new(
             store.clone(),
             Arc::new(clock.clone()),
@@ -466,11 +412,7 @@ mod tests {
         }
         let item = store.inner.get(RATE_PK, "tenant-a").await.unwrap().unwrap();
         assert_eq!(item.version, 5, "40 calls, five blocks of 8: no lost swaps");
-        assert_eq!(
-            store.gets.load(std::sync::atomic::Ordering::SeqCst),
-            1,
-            "one read, for the first block"
-        );
+        assert_eq!(store.gets(), 1, "one read, for the first block");
     }
 
     #[tokio::test]

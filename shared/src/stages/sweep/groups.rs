@@ -168,15 +168,14 @@ mod tests {
     use super::*;
     use crate::adapters::local::{LocalDb, SqliteStateStore};
     use crate::domain::Device;
-    use crate::ports::{Condition, Item, StateStoreExt, StoreError, SystemClock, TextItem, Write};
-    use crate::stages::membership::OwnedGroup;
+    use crate::ports::counting_store::CountingStore;
+    use crate::ports::{Condition, StateStoreExt, SystemClock};
     use crate::uem::{
         Assignment, AssignmentSpec, EnrolledDevice, GroupMember, InstalledApp, Page, SmartGroup,
         SmartGroupRef, UemApp, UemUser, UserLookup,
     };
     use async_trait::async_trait;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// UEM holding `groups`, each readable by id.
     struct Groups(Vec<SmartGroupRef>);
@@ -252,45 +251,6 @@ mod tests {
         }
     }
 
-    /// Counts queries: each is a round trip, and DynamoDB bills a partition's read per query.
-    struct CountingStore {
-        inner: SqliteStateStore,
-        queries: AtomicUsize,
-    }
-
-    #[async_trait]
-    impl StateStore for CountingStore {
-        async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-            self.inner.get(pk, sk).await
-        }
-        async fn get_many_text(
-            &self,
-            keys: &[(String, String)],
-        ) -> Result<Vec<Option<TextItem>>, StoreError> {
-            self.inner.get_many_text(keys).await
-        }
-        async fn put(
-            &self,
-            pk: &str,
-            sk: &str,
-            data: serde_json::Value,
-            expires_at: Option<i64>,
-            condition: Condition,
-        ) -> Result<u64, StoreError> {
-            self.inner.put(pk, sk, data, expires_at, condition).await
-        }
-        async fn delete(&self, pk: &str, sk: &str, condition: Condition) -> Result<(), StoreError> {
-            self.inner.delete(pk, sk, condition).await
-        }
-        async fn query(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
-            self.queries.fetch_add(1, Ordering::SeqCst);
-            self.inner.query(pk, prefix).await
-        }
-        async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-            self.inner.transact(writes).await
-        }
-    }
-
     fn reference(app: &AppId, id: i64) -> SmartGroupRef {
         SmartGroupRef {
             id,
@@ -300,17 +260,6 @@ mod tests {
     }
 
     async fn own(store: &CountingStore, app: &AppId, group: &SmartGroupRef) {
-        let (pk, sk) = keys::owned_group(app, PushMode::Auto, 0);
-        let record = OwnedGroup {
-            id: group.id,
-            uuid: group.uuid.clone(),
-            name: group.name.clone(),
-            assigned: None,
-        };
-        store
-            .put_as(&pk, &sk, &record, None, Condition::None)
-            .await
-            .unwrap();
         let (pk, _) = keys::owned_app(app);
         store
             .put_as(&pk, app.as_str(), &1, None, Condition::None)
@@ -327,6 +276,9 @@ mod tests {
             name: group.name.clone(),
             members: BTreeSet::from([7]),
         };
+        super::super::record_owned(store, &key, &read, None)
+            .await
+            .unwrap();
         observed::save_snapshot(store, &snapshot_of(&key, &read, Utc::now()), None)
             .await
             .unwrap();
@@ -334,10 +286,10 @@ mod tests {
 
     #[tokio::test]
     async fn loadouts_group_records_are_read_by_key_not_one_query_per_app() {
-        let store = CountingStore {
-            inner: SqliteStateStore::new(LocalDb::in_memory().unwrap(), Arc::new(SystemClock)),
-            queries: AtomicUsize::new(0),
-        };
+        let store = CountingStore::new(Arc::new(SqliteStateStore::new(
+            LocalDb::in_memory().unwrap(),
+            Arc::new(SystemClock),
+        )));
         let mut in_uem = Vec::new();
         for n in 0..30 {
             let app = AppId::new(format!("app-{n:02}"));
@@ -351,7 +303,7 @@ mod tests {
         // A group under Loadout's name with no record (state lost): found, to be adopted.
         let stray = AppId::new("app-stray");
         in_uem.push(reference(&stray, 500));
-        store.queries.store(0, Ordering::SeqCst);
+        store.reset();
 
         let read = read_all(&Groups(in_uem), &store).await.unwrap();
 
@@ -371,7 +323,7 @@ mod tests {
         );
         assert_eq!(read.snapshots.len(), 31);
         assert_eq!(
-            store.queries.load(Ordering::SeqCst),
+            store.queries(),
             1,
             "one query (the snapshots); the records came by key"
         );
