@@ -190,16 +190,13 @@ impl RateLimiter {
         }
         let capacity = f64::from(self.per_minute);
         let per_ms = capacity / 60_000.0;
-        if self.spend_held(self.clock.now().timestamp_millis()) {
-            return Ok(());
-        }
         let mut first = true;
         loop {
             // Held for one look at the store, not across a wait: a caller queued behind a
             // sleeper could not tell that its invocation has no time left for the wait.
             let turn = self.to_store.lock().await;
             let now = self.clock.now().timestamp_millis();
-            // The caller before this one may have taken a block meanwhile.
+            // A token of this process's block, perhaps taken by the caller before this one.
             if self.spend_held(now) {
                 return Ok(());
             }

@@ -823,9 +823,6 @@ impl Sweeper {
             .iter()
             .filter(|(k, _)| k.app == target.app_id)
             .collect();
-        if ours.is_empty() {
-            return Ok(());
-        }
         let mut wrong: Vec<(&GroupKey, &groups::ReadGroup, AssignmentSpec)> = Vec::new();
         for (key, group) in ours {
             let expected = AssignmentSpec {
